@@ -1,0 +1,63 @@
+"""Choose a metric CRS for analysis and move layers between analysis and display CRS."""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import geopandas as gpd
+
+from ctxmap.schemas import STORAGE_CRS
+
+BNG: Final = "EPSG:27700"
+
+# Great Britain (with a margin), in lon/lat: where British National Grid is the right choice.
+_GB_BOUNDS: Final = (-8.8, 49.8, 2.1, 60.95)
+
+
+def utm_epsg(lon: float, lat: float) -> str:
+    """Return the WGS84 UTM zone code (``"EPSG:326NN"`` or ``"EPSG:327NN"``) for a point."""
+    zone = min(60, max(1, int(math.floor((lon + 180.0) / 6.0)) + 1))
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def analysis_crs(gdf: gpd.GeoDataFrame) -> str:
+    """Pick the metric CRS to analyse ``gdf`` in.
+
+    British National Grid (EPSG:27700) when the data's centre lies in Great Britain,
+    otherwise the local UTM zone of the data's centre.
+
+    Parameters
+    ----------
+    gdf
+        A layer with a CRS set. Null and empty geometries are ignored.
+
+    Raises
+    ------
+    ValueError
+        If ``gdf`` has no CRS or no located geometry to choose from.
+    """
+    if gdf.crs is None:
+        raise ValueError("the layer has no CRS; expected one (e.g. EPSG:4326); use set_crs()")
+    located = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if located.empty:
+        raise ValueError("the layer has no located geometry to choose a metric CRS from")
+    minx, miny, maxx, maxy = located.to_crs(STORAGE_CRS).total_bounds
+    lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    x0, y0, x1, y1 = _GB_BOUNDS
+    if x0 <= lon <= x1 and y0 <= lat <= y1:
+        return BNG
+    return utm_epsg(lon, lat)
+
+
+def to_metric(gdf: gpd.GeoDataFrame, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in a metric CRS (``crs``, or the one :func:`analysis_crs` picks)."""
+    target = crs or analysis_crs(gdf)
+    return gdf.to_crs(target)
+
+
+def to_display(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in the display CRS, EPSG:4326."""
+    if gdf.crs is None:
+        raise ValueError("the layer has no CRS; expected one (e.g. EPSG:27700); use set_crs()")
+    return gdf.to_crs(STORAGE_CRS)
