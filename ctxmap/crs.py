@@ -17,7 +17,7 @@ _GB_BOUNDS: Final = (-8.8, 49.8, 2.1, 60.95)
 
 def utm_epsg(lon: float, lat: float) -> str:
     """Return the WGS84 UTM zone code (``"EPSG:326NN"`` or ``"EPSG:327NN"``) for a point."""
-    zone = min(60, max(1, int(math.floor((lon + 180.0) / 6.0)) + 1))
+    zone = min(60, max(1, math.floor((lon + 180.0) / 6.0) + 1))
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
