@@ -39,6 +39,9 @@ class Problem:
         The column concerned, or ``None``.
     severity
         ``"error"`` makes the input unusable; ``"warning"`` is reported and kept.
+    code
+        A short machine-readable kind (``"no_location"``, ``"swapped_latlon"``...), used
+        to group many rows with the same problem in a report.
     """
 
     file: str
@@ -46,6 +49,7 @@ class Problem:
     row: int | None = None
     column: str | None = None
     severity: str = "error"
+    code: str = ""
 
     def __str__(self) -> str:
         where = self.file

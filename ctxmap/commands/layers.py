@@ -1,0 +1,127 @@
+"""Layer commands: ``validate``, ``import``, ``layers`` and ``map``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ctxmap.errors import InputError
+from ctxmap.readers import read_layer
+from ctxmap.schemas import LAYER_KINDS, PLACE_KINDS
+from ctxmap.store import Store, file_sha256, resolve_store_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the layer commands to the ``python -m ctxmap`` parser."""
+    kinds = ", ".join(LAYER_KINDS)
+
+    p = sub.add_parser("validate", help="validate a layer file and print a report",
+                       description="Validate a layer file. Exit 0 when usable, 1 when not.")
+    p.add_argument("file", help="CSV (police.uk, lat/lon or easting/northing), GeoJSON or GPKG")
+    p.add_argument("--layer", required=True, choices=LAYER_KINDS, metavar="KIND",
+                   help=f"layer kind: {kinds}")
+    p.add_argument("--repair-geometries", action="store_true",
+                   help="repair invalid geometries with make_valid instead of rejecting them")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("import", help="validate a layer file and keep it in the store",
+                       description="Validate a layer file and write it to the store in one "
+                       "transaction: all rows or, on any problem, none.")
+    p.add_argument("file")
+    p.add_argument("--layer", required=True, choices=LAYER_KINDS, metavar="KIND",
+                   help=f"layer kind: {kinds}")
+    p.add_argument("--store", metavar="PATH", help="store file (default: $CTXMAP_STORE or "
+                   "data/ctxmap.gpkg)")
+    p.add_argument("--mode", choices=("replace", "append"), default="replace",
+                   help="replace the layer (areas: the same levels) or append/update by id")
+    p.add_argument("--repair-geometries", action="store_true",
+                   help="repair invalid geometries with make_valid instead of rejecting them")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("layers", help="list the layers in the store with their row counts")
+    p.add_argument("--store", metavar="PATH")
+    p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("map", help="write a standalone HTML map that opens offline")
+    p.add_argument("--store", metavar="PATH")
+    p.add_argument("--incidents", metavar="FILE", help="incidents file (instead of the store's)")
+    p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
+                   help="place files (instead of the store's places)")
+    p.add_argument("--out", required=True, metavar="map.html")
+    p.set_defaults(func=cmd_map)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print a validation report; 0 when usable, 1 when not."""
+    result = read_layer(args.file, args.layer, repair=args.repair_geometries)
+    print(result.report())
+    return 0 if result.usable else 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate then import a layer file in one transaction."""
+    result = read_layer(args.file, args.layer, repair=args.repair_geometries)
+    print(result.report())
+    if not result.usable:
+        print(f"not imported: the store at {resolve_store_path(args.store)} is unchanged",
+              file=sys.stderr)
+        return 1
+    store = Store(args.store)
+    total = len(result.gdf)
+
+    def progress(done: int, n: int) -> None:
+        if n >= 20_000:
+            print(f"\rwriting {done:,}/{n:,} rows", end="", file=sys.stderr, flush=True)
+
+    record = store.write(args.layer, result.gdf, file=Path(args.file).name, mode=args.mode,
+                         sha256=file_sha256(args.file), progress=progress)
+    if total >= 20_000:
+        print(file=sys.stderr)
+    print(f"imported {record.rows} rows into {args.layer} ({record.mapped} mapped, "
+          f"{record.unmapped} without a location) in {store.path} [import {record.import_id}, "
+          f"mode {record.mode}]")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """Print each layer's row counts."""
+    path = resolve_store_path(args.store)
+    if not path.exists():
+        raise InputError(f"no store at {path}; build the sample with "
+                         "'python scripts/build_sample.py' or import a layer")
+    counts = Store(path, create=False).counts()
+    print("layer,rows,mapped,without_location")
+    for kind, c in counts.items():
+        print(f"{kind},{c['rows']},{c['mapped']},{c['unmapped']}")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Write a standalone HTML map of the same layers as the dashboard."""
+    from ctxmap.export import write_map_html
+    from ctxmap.inputs import load_incidents, load_layer, load_places
+    from ctxmap.mapping import build_map
+
+    layers = {
+        "areas": load_layer(args.store, "areas"),
+        "incidents": load_incidents(args.store, args.incidents),
+    }
+    if args.places:
+        places = load_places(args.store, args.places)
+        for kind in PLACE_KINDS:
+            layers[kind] = places[places["layer"] == kind].drop(columns="layer")
+        if (~places["layer"].isin(PLACE_KINDS)).any():
+            other = places[~places["layer"].isin(PLACE_KINDS)].drop(columns="layer")
+            print(f"note: {len(other)} places matched no protective layer and are not drawn")
+    else:
+        for kind in PLACE_KINDS:
+            layers[kind] = load_layer(args.store, kind)
+    m = build_map(layers)
+    out = Path(args.out)
+    write_map_html(m, out)
+    unmapped = int(layers["incidents"].geometry.isna().sum())
+    print(f"wrote {out} ({out.stat().st_size:,} bytes); incidents: "
+          f"{len(layers['incidents']) - unmapped} mapped, {unmapped} without a location "
+          "(not drawn)")
+    return 0

@@ -1,0 +1,135 @@
+"""Gather the layers a command or page works on: from files, from the store, or both.
+
+Files given on the command line win over the store, so a user can point ctxmap at a
+fresh police.uk download without importing it first. Files that cannot be used raise
+:class:`~ctxmap.errors.InputError` with the full validation report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from ctxmap.errors import InputError
+from ctxmap.readers import empty_layer, read_layer, read_places
+from ctxmap.schemas import PLACE_KINDS, STORAGE_CRS, schema_for
+from ctxmap.store import Store, resolve_store_path
+
+PathLike = str | os.PathLike[str]
+
+
+def open_existing_store(store_path: PathLike | None) -> Store | None:
+    """Open the store if its file exists (never creates one); else ``None``."""
+    path = resolve_store_path(store_path)
+    return Store(path, create=False) if path.exists() else None
+
+
+def load_layer(store_path: PathLike | None, kind: str, files: Sequence[PathLike] = ()) -> (
+    gpd.GeoDataFrame
+):
+    """Load one layer kind from ``files`` if given, else from the store (empty if none)."""
+    if files:
+        frames = [read_layer(f, kind).raise_if_unusable().gdf for f in files]
+        return _concat(frames, kind)
+    store = open_existing_store(store_path)
+    return store.read(kind) if store else empty_layer(kind)
+
+
+def load_incidents(store_path: PathLike | None, incidents_file: PathLike | None) -> (
+    gpd.GeoDataFrame
+):
+    """Incidents from a file (police.uk or other CSV, GeoJSON, GeoPackage) or the store.
+
+    Rows with no location are kept with a null geometry.
+    """
+    return load_layer(store_path, "incidents", [incidents_file] if incidents_file else [])
+
+
+def load_places(
+    store_path: PathLike | None,
+    places_files: Sequence[PathLike] = (),
+    kinds: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Places with a ``layer`` column, from files (every row kept) or from the store.
+
+    Parameters
+    ----------
+    store_path
+        The store to read when no files are given.
+    places_files
+        Place files; each keeps every row (its ``layer`` comes from the file's own
+        ``layer`` column, the OpenStreetMap tag rules, or ``places``).
+    kinds
+        Place layers to keep (default: every layer). With files, rows of other layers
+        are dropped only when ``kinds`` is given.
+    """
+    if places_files:
+        frames = []
+        for f in places_files:
+            result = read_places(f).raise_if_unusable()
+            frames.append(result.gdf)
+        out = _concat(frames, "safe_places", extra=["layer"])
+        if kinds is not None:
+            out = out[out["layer"].isin(list(kinds))].reset_index(drop=True)
+        return out
+    store = open_existing_store(store_path)
+    wanted = list(kinds) if kinds is not None else list(PLACE_KINDS)
+    unknown = [k for k in wanted if k not in PLACE_KINDS]
+    if unknown:
+        raise InputError(f"unknown place layer(s) {unknown}; expected some of {PLACE_KINDS}")
+    frames = []
+    for kind in wanted:
+        g = store.read(kind) if store else empty_layer(kind)
+        g = g[[c for c in schema_for("safe_places").column_names] + ["geometry"]].copy()
+        g["layer"] = kind
+        frames.append(g)
+    return _concat(frames, "safe_places", extra=["layer"])
+
+
+def study_area(
+    areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None, *, buffer_m: float = 0.0
+) -> tuple[shapely.Geometry, str]:
+    """The study area (EPSG:4326) and a sentence saying how it was chosen.
+
+    The union of the ``district`` areas; else of all areas; else the convex hull of the
+    located incidents, grown by ``buffer_m`` metres.
+    """
+    if len(areas):
+        district = areas[areas["level"] == "district"]
+        use = district if len(district) else areas
+        what = "the district outline" if len(district) else "the union of all area boundaries"
+        return shapely.union_all(use.geometry.make_valid().to_numpy()), what
+    if incidents is not None:
+        located = incidents[incidents.geometry.notna()]
+        if len(located):
+            from ctxmap.crs import analysis_crs
+
+            crs = analysis_crs(located)
+            hull = located.to_crs(crs).geometry.union_all().convex_hull.buffer(buffer_m)
+            geom = gpd.GeoSeries([hull], crs=crs).to_crs(STORAGE_CRS).iloc[0]
+            return geom, (f"the convex hull of the located incidents grown by {buffer_m:g} m "
+                          "(no area boundaries were given)")
+    raise InputError("no study area: expected area boundaries in the store or located incidents")
+
+
+def _concat(frames: list[gpd.GeoDataFrame], kind: str, extra: Sequence[str] = ()) -> (
+    gpd.GeoDataFrame
+):
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        out = empty_layer(kind)
+        for c in extra:
+            out[c] = pd.Series([], dtype="object")
+        return out
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
+
+
+def describe_files(files: Sequence[PathLike]) -> str:
+    """A short list of file names for messages."""
+    return ", ".join(Path(f).name for f in files)
