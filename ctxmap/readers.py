@@ -820,7 +820,7 @@ def _finish_geo(
         return result
     geom = frame.geometry
     n = len(frame)
-    present = geom.notna().to_numpy()
+    present = ~shapely.is_missing(geom.to_numpy())
     error = np.zeros(n, dtype=bool)
     bad_rows = {p.row for p in problems if p.row is not None and p.severity == "error"}
     if bad_rows:

@@ -169,15 +169,23 @@ def _create_layer_table(con: sqlite3.Connection, schema: LayerSchema) -> None:
     )
 
 
+def _sql_migration(script: str) -> Callable[[sqlite3.Connection], None]:
+    def migrate(con: sqlite3.Connection) -> None:
+        run_script(con, script)
+
+    return migrate
+
+
+def _all_migrations() -> list[Callable[[sqlite3.Connection], None]]:
+    from ctxmap.schema_sql import MIGRATION_SQL
+
+    return [_m1_base, *(_sql_migration(sql) for _, sql in MIGRATION_SQL)]
+
+
 #: Numbered migrations; migration ``i`` brings a store from version ``i`` to ``i + 1``.
-#: Later features append here; a released migration is never edited.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_base]
-
-
-def register_migration(fn: Callable[[sqlite3.Connection], None]) -> None:
-    """Append a migration (used by modules that add tables, e.g. contexts)."""
-    if fn not in MIGRATIONS:
-        MIGRATIONS.append(fn)
+#: The first creates the layers; the rest are the SQL scripts of
+#: :data:`ctxmap.schema_sql.MIGRATION_SQL`. A released migration is never edited.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = _all_migrations()
 
 
 # --------------------------------------------------------------------------- geometry blobs
@@ -270,7 +278,22 @@ class Store:
         finally:
             con.close()
 
+    def _current_version(self) -> int:
+        con = self.connect()
+        try:
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name='ctxmap_meta'").fetchone():
+                return 0
+            row = con.execute(
+                "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'"
+            ).fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()
+
     def _migrate(self) -> None:
+        """Bring the store to the newest schema; an up-to-date store is not written to."""
+        if self._current_version() == len(MIGRATIONS):
+            return
         with self.transaction() as con:
             con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
             con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")

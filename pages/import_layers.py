@@ -1,0 +1,77 @@
+"""Import a layer file: validate it, show the report, keep it in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ctxmap.errors import CtxmapError
+from ctxmap.readers import read_layer_bytes
+from ctxmap.schemas import LAYER_KINDS, SCHEMAS
+from ctxmap.store import Store
+from ctxmap.ui import invalidate_layers, show_table, store_path
+
+st.title("Import & layers")
+path = store_path()
+
+st.subheader("In the store")
+if path.exists():
+    store = Store(path, create=False)
+    counts = pd.DataFrame(
+        [{"Layer": SCHEMAS[k].title, "Rows": c["rows"], "Mapped": c["mapped"],
+          "No location": c["unmapped"]} for k, c in store.counts().items()]
+    )
+    show_table(counts)
+    with st.expander("Import log"):
+        show_table(store.imports())
+else:
+    st.info(f"No store yet at {path}: the first import creates it.")
+
+st.subheader("Import a file")
+kind = st.selectbox("Layer", LAYER_KINDS, format_func=lambda k: SCHEMAS[k].title, index=1)
+mode = st.radio("Mode", ["replace", "append"], horizontal=True,
+                help="replace: the layer's rows (areas: the same levels) are replaced; "
+                "append: rows are added, and rows with an id already stored are updated")
+repair = st.checkbox("Repair invalid geometries (make_valid) instead of rejecting them")
+upload = st.file_uploader("Layer file", type=["csv", "geojson", "json", "gpkg"],
+                          help="police.uk street-level CSV, CSV with latitude/longitude or "
+                          "easting/northing, GeoJSON, or GeoPackage")
+
+if upload is not None:
+    raw = upload.getvalue()
+    try:
+        result = read_layer_bytes(raw, kind, name=upload.name, suffix=Path(upload.name).suffix,
+                                  repair=repair)
+    except CtxmapError as exc:
+        st.error(str(exc))
+        st.stop()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows", f"{result.total_rows:,}")
+    c2.metric("Mapped", f"{result.mapped_rows:,}")
+    c3.metric("No location", f"{result.unmapped_rows:,}")
+    c4.metric("Rows with errors", f"{result.rejected_rows:,}")
+    for note in result.notes:
+        st.info(note)
+    if result.problems:
+        show_table(pd.DataFrame([{"Severity": p.severity, "Row": p.row, "Column": p.column,
+                                  "Problem": p.message} for p in result.problems]))
+    if result.usable:
+        st.success(f"{upload.name} is usable as {SCHEMAS[kind].title}.")
+        if st.button(f"Import {len(result.gdf):,} rows into {SCHEMAS[kind].title}",
+                     type="primary"):
+            import hashlib
+
+            try:
+                rec = Store(path).write(kind, result.gdf, file=upload.name, mode=mode,
+                                        sha256=hashlib.sha256(raw).hexdigest())
+            except CtxmapError as exc:
+                st.error(f"Not imported, the store is unchanged: {exc}")
+            else:
+                invalidate_layers()
+                st.success(f"Imported {rec.rows:,} rows ({rec.mapped:,} mapped, "
+                           f"{rec.unmapped:,} without a location) as import {rec.import_id}.")
+    else:
+        st.error(f"{upload.name} cannot be imported as {SCHEMAS[kind].title}: fix the errors "
+                 "above. Nothing was written; the store is unchanged.")

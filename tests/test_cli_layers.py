@@ -1,0 +1,84 @@
+"""``python -m ctxmap validate | import | layers | map`` as a batch user runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctxmap.cli import main
+from ctxmap.store import Store
+from tests.test_readers import ASB, GOOD, HEADER, NOLOC
+
+ROOT = Path(__file__).resolve().parent.parent
+FORCE_FILE = ROOT / "tests" / "data" / "police_uk" / "2019-02-norfolk-street.csv"
+
+
+@pytest.fixture
+def police_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "police.csv"
+    p.write_text("\n".join([HEADER, GOOD, ASB, NOLOC]) + "\n", encoding="utf-8")
+    return p
+
+
+def test_validate_usable(police_csv, capsys):
+    assert main(["validate", str(police_csv), "--layer", "incidents"]) == 0
+    out = capsys.readouterr().out
+    assert "total rows: 3" in out and "mapped rows: 2" in out
+    assert "rows without a location: 1" in out
+
+
+def test_validate_unusable_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,lat,lon\na,A,308500,623000\n")
+    assert main(["validate", str(bad), "--layer", "safe_places"]) == 1
+    out = capsys.readouterr().out
+    assert "bad.csv, row 1, column 'lat'" in out and "NOT usable" in out
+
+
+def test_bad_arguments_exit_2(police_csv):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(police_csv), "--layer", "spaceships"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(police_csv)])
+    assert exc.value.code == 2
+
+
+def test_missing_file_is_a_message_not_a_traceback(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.csv"), "--layer", "incidents"]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_import_then_refused_import_keeps_store(police_csv, tmp_path, capsys):
+    store = tmp_path / "s.gpkg"
+    assert main(["import", str(police_csv), "--layer", "incidents", "--store", str(store)]) == 0
+    assert "imported 3 rows" in capsys.readouterr().out
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "\n" + GOOD.replace("2019-01", "January") + "\n")
+    assert main(["import", str(bad), "--layer", "incidents", "--store", str(store)]) == 1
+    assert "unchanged" in capsys.readouterr().err
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    assert main(["layers", "--store", str(store)]) == 0
+    assert "incidents,3,2,1" in capsys.readouterr().out
+
+
+def test_whole_force_file_never_seen_by_the_sample(tmp_path, capsys):
+    """A police.uk monthly force file (all of Norfolk, rows located far outside it)."""
+    assert main(["validate", str(FORCE_FILE), "--layer", "incidents"]) == 0
+    out = capsys.readouterr().out
+    assert "total rows: 5869" in out
+    store = tmp_path / "s.gpkg"
+    assert main(["import", str(FORCE_FILE), "--layer", "incidents", "--store", str(store)]) == 0
+    counts = Store(store).counts()["incidents"]
+    assert counts["rows"] == 5869 and counts["unmapped"] > 100
+
+
+def test_python_m_entry_point(police_csv):
+    proc = subprocess.run([sys.executable, "-m", "ctxmap", "validate", str(police_csv),
+                           "--layer", "incidents"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and "result: usable" in proc.stdout
