@@ -794,9 +794,9 @@ def _finish_geo(
         )
         result.total_rows = len(kept)
         frame = kept.reset_index(drop=True)
+    if schema.kind == "areas" and not any(_norm(c) == "level" for c in frame.columns):
+        frame["level"] = _area_level(list(frame.columns))
     frame = _apply_aliases(frame, schema)
-    if schema.kind == "areas" and "level" not in frame.columns:
-        frame["level"] = _area_level(list(frame.columns), problems)
     missing = [c for c in schema.required_columns if c not in frame.columns]
     if "id" in missing and schema.kind != "areas":
         frame["id"] = _stable_ids(frame.drop(columns="geometry").astype("string")
@@ -937,7 +937,8 @@ def _check_geo_coordinates(
     return error
 
 
-def _area_level(columns: list[str], problems: list[Problem]) -> str:
+def _area_level(columns: list[str]) -> str:
+    """Guess an area level from its code column (``LSOA11CD`` → ``lsoa``...)."""
     low = {c.lower() for c in columns}
     for key, level in (("lsoa11cd", "lsoa"), ("msoa11cd", "msoa"), ("wd13cd", "ward"),
                        ("lad13cd", "district")):

@@ -74,7 +74,7 @@ def draw_map(m: folium.Map, *, key: str, height: int = MAP_HEIGHT) -> None:
 
 def show_table(frame: pd.DataFrame, **kwargs: object) -> None:
     """Show a table; cells are rendered as text, never as HTML or Markdown."""
-    st.dataframe(frame, hide_index=True, use_container_width=True, **kwargs)
+    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
 
 
 def attribution_caption() -> None:
