@@ -6,11 +6,11 @@ import streamlit as st
 
 from ctxmap.ui import store_path
 
-st.set_page_config(page_title="ctxmap", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="ctxmap", page_icon=":material/map:", layout="wide")
 
 PAGES = [
-    st.Page("pages/map.py", title="Map", icon="🗺️", default=True),
-    st.Page("pages/import_layers.py", title="Import & layers", icon="📥"),
+    st.Page("pages/map.py", title="Map", icon=":material/map:", default=True),
+    st.Page("pages/import_layers.py", title="Import & layers", icon=":material/upload_file:"),
 ]
 
 nav = st.navigation(PAGES)

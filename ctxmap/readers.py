@@ -742,23 +742,24 @@ def _read_osm_places(frame: gpd.GeoDataFrame, name: str) -> LayerRead:
 
 
 def _osm_place_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    from ctxmap.osm import OSM_SOURCE
+
     def col(key: str) -> pd.Series:
         if key in frame.columns:
             return frame[key].astype("object").where(frame[key].notna(), None)
         return pd.Series([None] * len(frame), index=frame.index, dtype="object")
 
-    parts = [col("addr:housenumber"), col("addr:street"), col("addr:postcode"), col("addr:city")]
-    address = [
-        ", ".join(str(v) for v in vals if v not in (None, "")) or None
-        for vals in zip(*parts, strict=True)
-    ]
+    from ctxmap.osm import osm_address
+
+    tags = frame.drop(columns=frame.geometry.name).to_dict("records")
+    address = [osm_address(t) for t in tags]
     out = gpd.GeoDataFrame(
         {
             "id": col("id").astype(str),
             "name": col("name"),
             "address": address,
             "opening_hours": col("opening_hours"),
-            "source": "OpenStreetMap contributors (ODbL)",
+            "source": OSM_SOURCE,
         },
         geometry=frame.geometry,
         crs=frame.crs,

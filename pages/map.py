@@ -12,6 +12,7 @@ from ctxmap.filters import (
     summarise_incidents,
 )
 from ctxmap.mapping import build_map
+from ctxmap.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.ui import attribution_caption, draw_map, load_layers, show_table
 
 st.title("Map")
@@ -28,7 +29,14 @@ with st.sidebar:
         )
     else:
         first = last = None
-    chosen = st.multiselect("Crime / harm types", categories, default=categories)
+    focus = st.radio("Types", ["All types", "Exploitation-related", "Choose…"], index=0,
+                     help="Exploitation-related: " + ", ".join(EXPLOITATION_CATEGORIES))
+    if focus == "All types":
+        chosen = categories
+    elif focus == "Exploitation-related":
+        chosen = [c for c in categories if c in EXPLOITATION_CATEGORIES]
+    else:
+        chosen = st.multiselect("Crime / harm types", categories, default=categories)
 
 period = (first, last) if first else None
 shown = filter_incidents(incidents, months=period, categories=chosen)

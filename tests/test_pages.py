@@ -47,10 +47,14 @@ def test_map_page_draws_layers_and_counts(store_copy):
 
 def test_map_page_filters_change_counts(store_copy):
     at = run_page("map.py")
+    at.sidebar.radio[0].set_value("Exploitation-related").run()
+    exploitation = int(metric(at, "Incidents shown").replace(",", ""))
+    assert 0 < exploitation < 9069
+    at.sidebar.radio[0].set_value("Choose…").run()
     at.sidebar.multiselect[0].set_value(["Drugs"]).run()
     assert not at.exception
     drugs = int(metric(at, "Incidents shown").replace(",", ""))
-    assert 0 < drugs < 9069
+    assert 0 < drugs < exploitation
     at.sidebar.select_slider[0].set_value(("2019-01", "2019-02")).run()
     fewer = int(metric(at, "Incidents shown").replace(",", ""))
     assert 0 < fewer < drugs
