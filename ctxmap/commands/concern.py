@@ -1,0 +1,181 @@
+"""The ``concern`` and ``hotspots`` sub-commands: rank places and grid hotspots from files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import geopandas as gpd
+
+from ctxmap.areas import StudyArea
+from ctxmap.concern import ConcernParams, rank_places
+from ctxmap.errors import InputError
+from ctxmap.hotspots import gistar_hotspots
+from ctxmap.inputs import load_incidents, load_layer, load_places
+from ctxmap.inputs import study_area as choose_study_area
+from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.trends import Period, check_categories, data_period, month_range, parse_month
+
+
+def _month_arg(text: str) -> str:
+    try:
+        parse_month(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def _types_arg(text: str) -> tuple[str, ...] | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        cats = check_categories([t for t in text.split(",") if t.strip()])
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cats
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a number of metres > 0")
+    return value
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--incidents", metavar="FILE", help="incidents file (police.uk CSV, ...); "
+                   "default: the store's incidents")
+    p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    p.add_argument("--from", dest="month_from", type=_month_arg, metavar="YYYY-MM",
+                   help="first month (default: the first month in the data)")
+    p.add_argument("--to", dest="month_to", type=_month_arg, metavar="YYYY-MM",
+                   help="last month (default: the last month in the data)")
+    p.add_argument("--types", type=_types_arg, default=EXPLOITATION_CATEGORIES,
+                   metavar="LIST",
+                   help="comma-separated incident types, or 'all' (default: "
+                   f"{', '.join(EXPLOITATION_CATEGORIES)}; known: "
+                   f"{', '.join(POLICE_UK_CATEGORIES)})")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``concern`` and ``hotspots`` sub-commands."""
+    p = sub.add_parser(
+        "concern",
+        help="rank places by nearby incidents and flag locations of concern (CSV)",
+        description="Rank every place by the incidents within a radius; flag places with "
+        "significantly more than the study area's average (one-sided Poisson test, "
+        "Benjamini–Hochberg correction).",
+    )
+    _add_selection(p)
+    p.add_argument("--places", metavar="FILE", action="append", default=[],
+                   help="places file (repeatable); default: homes, youth centres and safe "
+                   "places from the store")
+    p.add_argument("--radius-m", type=_positive, default=400.0, help="radius in metres (400)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance threshold (0.05)")
+    p.add_argument("--min-incidents", type=int, default=5,
+                   help="fewest incidents a flagged place must have (5)")
+    p.add_argument("--correction", choices=["fdr_bh", "none"], default="fdr_bh",
+                   help="multiple-testing correction across places (fdr_bh)")
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
+    p.set_defaults(func=run_concern)
+
+    h = sub.add_parser(
+        "hotspots",
+        help="Getis-Ord Gi* hot and cold spots of incidents on a grid (GeoJSON)",
+        description="Count incidents on a square grid over the study area and classify "
+        "cells hot/cold at 90/95/99%% (Gi*, queen contiguity, FDR-corrected).",
+    )
+    _add_selection(h)
+    h.add_argument("--cell-m", type=_positive, default=250.0, help="cell size in metres (250)")
+    h.add_argument("--out", required=True, metavar="FILE.geojson", help="where to write")
+    h.set_defaults(func=run_hotspots)
+
+
+def _period(args: argparse.Namespace, incidents: gpd.GeoDataFrame) -> Period | None:
+    if args.month_from is None and args.month_to is None:
+        return None
+    first, last = args.month_from, args.month_to
+    if first is None or last is None:
+        d_first, d_last = data_period(incidents)
+        first = first or d_first
+        last = last or d_last
+    month_range(first, last)
+    return first, last
+
+
+def _study_area(
+    store: str | None, incidents: gpd.GeoDataFrame, buffer_m: float
+) -> StudyArea:
+    areas = load_layer(store, "areas")
+    geom, how = choose_study_area(areas, incidents, buffer_m=buffer_m)
+    name = "the study area"
+    if len(areas):
+        district = areas[areas["level"].astype(str) == "district"]
+        if len(district) == 1 and str(district["name"].iloc[0] or "").strip():
+            name = str(district["name"].iloc[0]).strip()
+    return StudyArea(geom, "EPSG:4326", name=name, description=how)
+
+
+def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
+    incidents = load_incidents(args.store, args.incidents)
+    if len(incidents) == 0:
+        raise InputError(
+            "no incidents: expected --incidents FILE or incidents in the store"
+        )
+    return incidents
+
+
+def run_concern(args: argparse.Namespace) -> int:
+    """Handle ``concern``: write the ranking CSV and print a one-line summary."""
+    incidents = _load_incidents(args)
+    places = load_places(args.store, args.places)
+    if len(places) == 0:
+        raise InputError("no places: expected --places FILE or places in the store")
+    params = ConcernParams(
+        radius_m=args.radius_m,
+        months=_period(args, incidents),
+        categories=args.types,
+        alpha=args.alpha,
+        min_incidents=args.min_incidents,
+        correction=args.correction,
+    )
+    area = _study_area(args.store, incidents, args.radius_m)
+    ranking = rank_places(places, incidents, area, params)
+    meta = ranking.attrs["ctxmap"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ranking.drop(columns="geometry").to_csv(out, index=False)
+    print(
+        f"ranked {len(ranking)} places, flagged {meta['flagged']} "
+        f"({meta['correction_text']} <= {meta['alpha']:g}); "
+        f"incidents used {meta['incidents_used']} ({meta['period_text']}, "
+        f"{len(meta['categories'])} types), {meta['incidents_unlocated']} without a location "
+        f"(not counted); study area: {area.description}; wrote {out}"
+    )
+    return 0
+
+
+def run_hotspots(args: argparse.Namespace) -> int:
+    """Handle ``hotspots``: write the Gi* grid as GeoJSON and print a one-line summary."""
+    incidents = _load_incidents(args)
+    area = _study_area(args.store, incidents, args.cell_m)
+    grid = gistar_hotspots(
+        incidents, area, cell_m=args.cell_m, period=_period(args, incidents),
+        categories=args.types,
+    )
+    meta = grid.attrs["ctxmap"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    grid.to_file(out, driver="GeoJSON")
+    print(
+        f"{meta['cells']} cells of {meta['cell_m']:g} m: {meta['hot_cells']} hot, "
+        f"{meta['cold_cells']} cold (Gi*, {meta['weights']}; {meta['correction']}); "
+        f"incidents used {meta['incidents_used']}, {meta['incidents_unlocated']} without a "
+        f"location; study area: {area.description}; wrote {out}"
+    )
+    return 0

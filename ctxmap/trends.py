@@ -1,0 +1,247 @@
+"""Months and periods: select incidents by month and type, count them by month, compare periods.
+
+Months are ``"YYYY-MM"`` strings (as police.uk publishes them). A *period* is an inclusive
+pair ``(first_month, last_month)``. The *previous period* of a period is the run of months
+of the same length that ends the month before it starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ctxmap.errors import InputError
+from ctxmap.schemas import POLICE_UK_CATEGORIES
+
+Period = tuple[str, str]
+
+_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """Return ``(year, month)`` of a ``"YYYY-MM"`` string.
+
+    Raises
+    ------
+    InputError
+        If ``month`` is not of the form ``YYYY-MM`` with a month 01..12.
+    """
+    match = _MONTH_RE.match(str(month).strip())
+    if match is None:
+        raise InputError(f"month {month!r} is not a month; expected YYYY-MM, e.g. 2018-12")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_index(month: str) -> int:
+    """Return a month as a count of months since year 0 (so consecutive months differ by 1)."""
+    year, mon = parse_month(month)
+    return year * 12 + (mon - 1)
+
+
+def month_from_index(index: int) -> str:
+    """Inverse of :func:`month_index`."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Return every month from ``first`` to ``last`` inclusive.
+
+    Raises
+    ------
+    InputError
+        If either is not ``YYYY-MM`` or ``last`` is before ``first``.
+    """
+    a, b = month_index(first), month_index(last)
+    if b < a:
+        raise InputError(f"period {first} to {last} ends before it starts; expected from <= to")
+    return [month_from_index(i) for i in range(a, b + 1)]
+
+
+def format_month(month: str) -> str:
+    """Return ``"2018-12"`` as ``"Dec 2018"``."""
+    year, mon = parse_month(month)
+    return f"{_MONTH_NAMES[mon - 1]} {year}"
+
+
+def format_period(period: Period) -> str:
+    """Return a period in words: ``"Dec 2018 to Feb 2019"``, or ``"Dec 2018"`` for one month."""
+    first, last = period
+    if month_index(first) == month_index(last):
+        return format_month(first)
+    return f"{format_month(first)} to {format_month(last)}"
+
+
+def previous_period(period: Period) -> Period:
+    """Return the period of equal length that ends the month before ``period`` starts."""
+    a, b = month_index(period[0]), month_index(period[1])
+    length = b - a + 1
+    return month_from_index(a - length), month_from_index(a - 1)
+
+
+def check_categories(categories: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Validate a selection of categories; ``None`` means every category.
+
+    Raises
+    ------
+    InputError
+        If a category is not a police.uk category; the message lists the known ones.
+    """
+    if categories is None:
+        return None
+    cats = tuple(dict.fromkeys(str(c).strip() for c in categories))
+    unknown = [c for c in cats if c not in POLICE_UK_CATEGORIES]
+    if unknown:
+        raise InputError(
+            f"unknown incident type(s): {', '.join(map(repr, unknown))}; "
+            f"expected any of: {', '.join(POLICE_UK_CATEGORIES)}"
+        )
+    if not cats:
+        raise InputError("no incident types selected; expected at least one")
+    return cats
+
+
+def select_incidents(
+    incidents: gpd.GeoDataFrame,
+    period: Period | None = None,
+    categories: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the incidents reported in ``period`` whose category is in ``categories``.
+
+    Parameters
+    ----------
+    incidents
+        Incidents layer (columns ``month`` and ``category``). Rows without a location are
+        kept (their geometry stays null): callers count them separately.
+    period
+        Inclusive ``(first, last)`` months, or ``None`` for every month.
+    categories
+        Categories to keep, or ``None`` for all.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A filtered copy, with the input's index.
+    """
+    for col in ("month", "category"):
+        if col not in incidents.columns:
+            raise InputError(
+                f"the incidents have no {col!r} column; expected the incidents layer columns"
+            )
+    keep = np.ones(len(incidents), dtype=bool)
+    if period is not None:
+        months = set(month_range(*period))
+        keep &= incidents["month"].astype(str).isin(months).to_numpy()
+    cats = check_categories(categories)
+    if cats is not None:
+        keep &= incidents["category"].astype(str).isin(cats).to_numpy()
+    return incidents.loc[keep].copy()
+
+
+def data_period(incidents: gpd.GeoDataFrame) -> Period:
+    """Return the first and last month present in ``incidents``.
+
+    Raises
+    ------
+    InputError
+        If there are no incidents (so no period can be inferred).
+    """
+    months = incidents["month"].dropna().astype(str)
+    if months.empty:
+        raise InputError("no incidents to take a period from; expected at least one row")
+    idx = month_codes(months.to_numpy())
+    return month_from_index(int(idx.min())), month_from_index(int(idx.max()))
+
+
+def month_codes(months: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
+    """Return :func:`month_index` of each month, vectorised (one parse per distinct month).
+
+    Raises
+    ------
+    InputError
+        If a value is not ``YYYY-MM``.
+    """
+    codes, uniques = pd.factorize(pd.Series(np.asarray(months, dtype=object)).astype(str))
+    lookup = np.array([month_index(m) for m in uniques], dtype=np.int64)
+    return lookup[codes] if len(lookup) else np.zeros(0, dtype=np.int64)
+
+
+def counts_by_month(
+    group: np.ndarray, months: np.ndarray, n_groups: int, period: Period
+) -> np.ndarray:
+    """Count events per group and month.
+
+    Parameters
+    ----------
+    group
+        Group number (0..n_groups-1) of each event.
+    months
+        ``"YYYY-MM"`` of each event (same length as ``group``).
+    n_groups
+        Number of groups (rows of the result).
+    period
+        Months making the columns; events outside it are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_groups, n_months)`` integer counts.
+    """
+    first = month_index(period[0])
+    n_months = month_index(period[1]) - first + 1
+    if len(group) == 0:
+        return np.zeros((n_groups, n_months), dtype=np.int64)
+    codes = month_codes(months) - first
+    ok = (codes >= 0) & (codes < n_months)
+    flat = np.bincount(
+        np.asarray(group)[ok] * n_months + codes[ok], minlength=n_groups * n_months
+    )
+    return flat.reshape(n_groups, n_months)
+
+
+def compare_periods(
+    counts: np.ndarray, period: Period, index: pd.Index | None = None
+) -> pd.DataFrame:
+    """Turn monthly counts over two periods into a trend table.
+
+    Parameters
+    ----------
+    counts
+        ``(n, 2 * k)`` counts per row and month over the previous period followed by
+        ``period`` (``k`` months each), as made by :func:`counts_by_month` over
+        ``(previous_period(period)[0], period[1])``.
+    period
+        The current period.
+    index
+        Row index of the result (default ``0..n-1``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per month of ``period`` (``"YYYY-MM"``), then ``current`` (total over
+        ``period``), ``previous`` (total over the previous period of equal length),
+        ``change`` (current - previous) and ``change_pct`` (100 * change / previous, NaN
+        when previous is 0).
+    """
+    months = month_range(*period)
+    k = len(months)
+    if counts.shape[1] != 2 * k:
+        raise InputError(
+            f"expected {2 * k} monthly columns (previous + current period), got {counts.shape[1]}"
+        )
+    prev = counts[:, :k].sum(axis=1)
+    cur_m = counts[:, k:]
+    cur = cur_m.sum(axis=1)
+    out = pd.DataFrame(cur_m, columns=months, index=index)
+    out["current"] = cur
+    out["previous"] = prev
+    out["change"] = cur - prev
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(prev > 0, 100.0 * (cur - prev) / np.where(prev > 0, prev, 1), np.nan)
+    out["change_pct"] = pct
+    return out
