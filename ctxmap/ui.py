@@ -65,6 +65,17 @@ def invalidate_layers() -> None:
     _load_layers.clear()
 
 
+def check_assets() -> None:
+    """Stop with a clear message when the map's JavaScript/CSS were not installed."""
+    from ctxmap.assets import check_vendor
+
+    try:
+        check_vendor()
+    except CtxmapError as exc:
+        st.error(f"The map cannot be drawn: {exc}")
+        st.stop()
+
+
 def draw_map(m: folium.Map, *, key: str, height: int = MAP_HEIGHT) -> None:
     """Draw a folium map with streamlit-folium; panning and zooming never rerun the page."""
     from streamlit_folium import st_folium
