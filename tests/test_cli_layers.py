@@ -82,3 +82,24 @@ def test_python_m_entry_point(police_csv):
     proc = subprocess.run([sys.executable, "-m", "ctxmap", "validate", str(police_csv),
                            "--layer", "incidents"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "result: usable" in proc.stdout
+
+
+def test_map_command_from_files_without_store(police_csv, tmp_path, capsys):
+    out = tmp_path / "map.html"
+    places = ROOT / "data" / "source" / "osm" / "norwich_osm_pois.geojson"
+    code = main(["map", "--store", str(tmp_path / "none.gpkg"), "--incidents", str(police_csv),
+                 "--places", str(places), "--out", str(out)])
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "L.map(" in html and "<script src=" not in html  # inlined: opens offline
+    assert "2 mapped, 1 without a location" in capsys.readouterr().out
+    assert not (tmp_path / "none.gpkg").exists()  # a file-only run creates no store
+
+
+def test_map_command_on_sample_store(sample_store_path, tmp_path):
+    out = tmp_path / "map.html"
+    assert main(["map", "--store", str(sample_store_path), "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Homes shown are fictional" in html
+    assert "Open Government Licence" in html and "OpenStreetMap contributors" in html
+    assert out.stat().st_size < 3_000_000
