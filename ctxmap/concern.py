@@ -301,7 +301,8 @@ def clipped_circle_km2(
 
 
 def _fmt_p(p: float) -> str:
-    return f"{p:.2g}"
+    # a p-value that underflows to 0.0 is smaller than any double, not zero
+    return "< 1e-300" if p == 0 else f"= {p:.2g}"
 
 
 def _breakdown_text(counts: np.ndarray, cats: list[str]) -> str:
@@ -336,9 +337,9 @@ def _reason(
         f"{head}, {ratio:.1f} times what an area that size in {area_name} averages "
         f"(expected {expected:.1f}){tail}."
     )
-    test = f"one-sided Poisson p = {_fmt_p(p)}"
+    test = f"one-sided Poisson p {_fmt_p(p)}"
     if params.correction == "fdr_bh":
-        test += f", Benjamini–Hochberg adjusted p = {_fmt_p(q)}"
+        test += f", Benjamini–Hochberg adjusted p {_fmt_p(q)}"
     decisive = q if params.correction == "fdr_bh" else p
     if flagged:
         return f"{main} Flagged: {test} <= {params.alpha:g}."

@@ -94,27 +94,15 @@ def load_places(
 def study_area(
     areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None, *, buffer_m: float = 0.0
 ) -> tuple[shapely.Geometry, str]:
-    """The study area (EPSG:4326) and a sentence saying how it was chosen.
+    """The study area (in the layers' CRS) and a sentence saying how it was chosen.
 
-    The union of the ``district`` areas; else of all areas; else the convex hull of the
-    located incidents, grown by ``buffer_m`` metres.
+    A thin wrapper of :func:`ctxmap.areas.study_area` (the district outline, else all
+    areas, else the buffered convex hull of the located incidents).
     """
-    if len(areas):
-        district = areas[areas["level"] == "district"]
-        use = district if len(district) else areas
-        what = "the district outline" if len(district) else "the union of all area boundaries"
-        return shapely.union_all(use.geometry.make_valid().to_numpy()), what
-    if incidents is not None:
-        located = incidents[incidents.geometry.notna()]
-        if len(located):
-            from ctxmap.crs import analysis_crs
+    from ctxmap.areas import study_area as choose
 
-            crs = analysis_crs(located)
-            hull = located.to_crs(crs).geometry.union_all().convex_hull.buffer(buffer_m)
-            geom = gpd.GeoSeries([hull], crs=crs).to_crs(STORAGE_CRS).iloc[0]
-            return geom, (f"the convex hull of the located incidents grown by {buffer_m:g} m "
-                          "(no area boundaries were given)")
-    raise InputError("no study area: expected area boundaries in the store or located incidents")
+    chosen = choose(areas if len(areas) else None, incidents, buffer_m=buffer_m)
+    return chosen.geometry, chosen.description
 
 
 def _concat(frames: list[gpd.GeoDataFrame], kind: str, extra: Sequence[str] = ()) -> (

@@ -146,7 +146,7 @@ REASON = re.compile(
     r"^(?P<n>\d+) incidents? within (?P<r>[\d.]+) m in (?P<period>[A-Z][a-z]{2} \d{4}"
     r"(?: to [A-Z][a-z]{2} \d{4})?), (?P<rr>[\d.]+) times what an area that size in "
     r"(?P<area>.+?) averages \(expected (?P<exp>[\d.]+)\)(?:; (?P<cats>[^.]+))?\. "
-    r"(?P<verdict>Flagged|Not flagged): .*one-sided Poisson p = (?P<p>[\d.e+-]+)"
+    r"(?P<verdict>Flagged|Not flagged): .*one-sided Poisson p (?P<op>=|<) (?P<p>[\d.e+-]+)"
 )
 
 
@@ -167,7 +167,10 @@ def test_every_reason_matches_its_row():
         assert m["period"] == "Jan 2019" and m["area"] == "Testham"
         assert float(m["rr"]) == float(f"{row['rate_ratio']:.1f}")
         assert float(m["exp"]) == float(f"{row['expected']:.1f}")
-        assert float(m["p"]) == float(f"{row['p_value']:.2g}")
+        if m["op"] == "<":
+            assert row["p_value"] == 0 and float(m["p"]) == 1e-300
+        else:
+            assert float(m["p"]) == float(f"{row['p_value']:.2g}")
         assert (m["verdict"] == "Flagged") == row["flagged"]
         listed = {}
         for part in (m["cats"] or "").split(", "):

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ctxmap.areas import StudyArea
+from ctxmap.areas import StudyArea, study_area
 from ctxmap.concern import ConcernParams, rank_places
 from ctxmap.errors import InputError
 from ctxmap.hotspots import gistar_hotspots
 from ctxmap.inputs import load_incidents, load_layer, load_places
-from ctxmap.inputs import study_area as choose_study_area
 from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.trends import Period, check_categories, data_period, month_range, parse_month
 
@@ -110,13 +109,7 @@ def _study_area(
     store: str | None, incidents: gpd.GeoDataFrame, buffer_m: float
 ) -> StudyArea:
     areas = load_layer(store, "areas")
-    geom, how = choose_study_area(areas, incidents, buffer_m=buffer_m)
-    name = "the study area"
-    if len(areas):
-        district = areas[areas["level"].astype(str) == "district"]
-        if len(district) == 1 and str(district["name"].iloc[0] or "").strip():
-            name = str(district["name"].iloc[0]).strip()
-    return StudyArea(geom, "EPSG:4326", name=name, description=how)
+    return study_area(areas if len(areas) else None, incidents, buffer_m=buffer_m)
 
 
 def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
