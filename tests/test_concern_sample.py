@@ -1,4 +1,4 @@
-"""Locations of concern on the real Norwich sample: stable, explained, and checked by brute force."""
+"""Locations of concern on the real sample: stable, explained, checked by brute force."""
 
 from __future__ import annotations
 
