@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ctxmap.commands.layers",
     "ctxmap.commands.concern",
     "ctxmap.commands.nearest",
+    "ctxmap.commands.contexts",
+    "ctxmap.commands.users",
 )
 
 

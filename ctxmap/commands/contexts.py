@@ -1,0 +1,65 @@
+"""The ``contexts`` and ``pack`` sub-commands: list contexts of concern, export a meeting pack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ctxmap.errors import InputError
+from ctxmap.inputs import open_existing_store
+from ctxmap.store import Store, resolve_store_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``contexts`` and ``pack`` sub-commands."""
+    p = subparsers.add_parser("contexts", help="list contexts of concern as CSV",
+                              description="List contexts of concern (id, name, kind, status, "
+                              "open actions) as CSV on standard output.")
+    p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    p.set_defaults(func=run_contexts)
+    q = subparsers.add_parser("pack", help="export a context's meeting pack as one HTML file",
+                              description="Export one context as a self-contained HTML meeting "
+                              "pack (map, assessment, plan, review). With --for-partner only "
+                              "what consent allows is included and a home is masked.")
+    q.add_argument("--context", required=True, metavar="ID", help="context id, e.g. ctx-0001")
+    q.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    q.add_argument("--for-partner", metavar="NAME", default=None,
+                   help="make the pack for this partner (exact name from the partner list)")
+    q.add_argument("--out", required=True, metavar="FILE.html", help="where to write the pack")
+    q.add_argument("--no-map", action="store_true", help="leave the map out")
+    q.set_defaults(func=run_pack)
+
+
+def _store(path: str | None) -> Store:
+    store = open_existing_store(path)
+    if store is None:
+        raise InputError(f"no store at {resolve_store_path(path)}; expected a ctxmap store "
+                         "(build the sample with: python scripts/build_sample.py)")
+    return store
+
+
+def run_contexts(args: argparse.Namespace) -> int:
+    """Print the contexts as CSV (id, name, kind, status, open_actions, ...)."""
+    from ctxmap.contexts import list_contexts
+
+    frame = list_contexts(_store(args.store))
+    cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
+            "lead_agency"]
+    frame[cols].to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    """Write the meeting pack of one context."""
+    from ctxmap.pack import make_pack, write_pack
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"--out {args.out!r}; expected a file name ending in .html")
+    page = make_pack(_store(args.store), args.context, for_partner=args.for_partner,
+                     include_map=not args.no_map)
+    write_pack(out, page)
+    who = f"for {args.for_partner}" if args.for_partner else "full record (lead agency)"
+    print(f"wrote {out} ({len(page.encode()):,} bytes, {who})", file=sys.stderr)
+    return 0

@@ -1,0 +1,327 @@
+"""Contexts of concern: refer, assess, plan, involve young people, consent, review, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import folium
+import pandas as pd
+import streamlit as st
+from folium.plugins import Draw
+from shapely.geometry import shape
+
+from ctxmap import contexts as cx
+from ctxmap.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
+from ctxmap.errors import CtxmapError
+from ctxmap.store import Store
+from ctxmap.ui import attribution_caption, draw_map, load_layers, show_table, store_path
+
+st.title("Contexts of concern")
+store = Store(store_path(), create=False) if store_path().exists() else None
+if store is None:
+    st.error(f"No store at {store_path()}. Build the sample with `python scripts/build_sample.py`.")
+    st.stop()
+layers = load_layers()
+today = dt.date.today()
+with st.sidebar:
+    user = st.text_input("Your worker ID (kept in the history; not a name)", value="worker-01",
+                         key="ctx_user") or "worker-01"
+
+
+def saved(fn, *args, **kwargs):
+    """Run a store write; show conflicts and bad input as errors, not tracebacks."""
+    try:
+        out = fn(*args, **kwargs)
+    except CtxmapError as exc:
+        st.error(str(exc))
+        return None
+    st.session_state["ctx_flash"] = "Saved."
+    return out
+
+
+if msg := st.session_state.pop("ctx_flash", None):
+    st.success(msg)
+
+listing = cx.list_contexts(store, today)
+show_table(listing)
+NEW = "➕ Refer a new context"
+ids = listing["id"].tolist()
+labels = {r.id: f"{r.id}: {r.name} ({r.status})" for r in listing.itertuples()}
+if (pending := st.session_state.pop("ctx_pending", None)) in ids:
+    st.session_state["ctx_selected"] = pending
+choice = st.selectbox("Context", [*ids, NEW], format_func=lambda i: labels.get(i, i),
+                      key="ctx_selected")
+
+# ------------------------------------------------------------------------------ refer
+if choice == NEW:
+    st.subheader("Refer a context")
+    places = pd.concat([layers[k].assign(layer=k) for k in ("homes", "youth_centres",
+                                                             "safe_places")], ignore_index=True)
+    places = places[places.geometry.notna()]
+    place_labels = {f"{r.layer}:{r.id}": f"{r.name or 'Unnamed'} ({r.layer}, {r.category})"
+                    for r in places.itertuples()}
+    with st.expander("Draw the context on the map (a point or a polygon)"):
+        m = folium.Map(location=[52.63, 1.29], zoom_start=13, tiles=None)
+        from ctxmap.mapping import resolve_tiles_url
+
+        url = resolve_tiles_url()
+        if url:
+            folium.TileLayer(tiles=url, attr="© OpenStreetMap contributors").add_to(m)
+        Draw(draw_options={"polyline": False, "circle": False, "circlemarker": False,
+                           "rectangle": True, "polygon": True, "marker": True}).add_to(m)
+        from streamlit_folium import st_folium
+
+        from ctxmap.assets import use_local_assets
+
+        got = st_folium(use_local_assets(m), key="ctx_draw", height=420,
+                        returned_objects=["last_active_drawing"])
+        if got and got.get("last_active_drawing"):
+            st.session_state["ctx_drawn"] = shape(got["last_active_drawing"]["geometry"]).wkt
+        st.caption(f"Drawn: {st.session_state.get('ctx_drawn', 'nothing yet')}")
+    with st.form("ctx_refer"):
+        name = st.text_input("Name of the context (a place, not a person)", key="ref_name")
+        kind = st.selectbox("Kind", cx.CONTEXT_KINDS, key="ref_kind")
+        where = st.radio("Location", ["A place on the map", "What I drew on the map",
+                                      "No location (online space)"], horizontal=True)
+        place_key = st.selectbox("Place", list(place_labels), format_func=place_labels.get)
+        ref_date = st.date_input("Referral date", value=today)
+        reason = st.text_area("Reason for referral", key="ref_reason")
+        c1, c2, c3 = st.columns(3)
+        referring = c1.text_input("Referring agency")
+        lead = c2.text_input("Lead agency")
+        worker = c3.text_input("Lead worker (role or worker ID)")
+        radius = st.number_input("Radius around a point (m)", 50, 5000, 400, step=50)
+        refs = st.text_input("Young people (pseudonymous references, e.g. YP-0001, YP-0002)",
+                             key="ref_yp")
+        if st.form_submit_button("Refer", key="ref_submit"):
+            geometry, layer, pid = None, None, None
+            if where == "A place on the map" and place_key:
+                layer, pid = place_key.split(":", 1)
+                geometry = places[(places["layer"] == layer) & (places["id"] == pid)
+                                  ].geometry.iloc[0]
+            elif where == "What I drew on the map":
+                geometry = st.session_state.get("ctx_drawn")
+            new = saved(cx.create_context, store, user, name=name, kind=kind,
+                        referral_date=ref_date, referral_reason=reason, geometry=geometry,
+                        place_layer=layer, place_id=pid, radius_m=radius,
+                        referring_agency=referring, lead_agency=lead, lead_worker=worker,
+                        young_people=[r for r in (x.strip() for x in refs.split(",")) if r])
+            if new is not None:
+                st.session_state["ctx_flash"] = f"Referred {new.id}."
+                st.session_state["ctx_pending"] = new.id
+                st.rerun()
+    st.stop()
+
+# ------------------------------------------------------------------------------ one context
+bundle = cx.load_bundle(store, choice)
+ctx = bundle.context
+partners = cx.list_partners(store)
+refs = [y.yp_ref for y in bundle.young_people]
+tabs = st.tabs(["Overview", "Evidence", "Assessment", "Plan", "Young people", "Consent",
+                "Review", "History", "Meeting pack"])
+
+with tabs[0], st.form("ctx_edit"):
+    st.caption(f"Version {ctx.version}, last changed by {ctx.updated_by} at {ctx.updated_at}")
+    e_name = st.text_input("Name", ctx.name)
+    e_status = st.selectbox("Status", cx.CONTEXT_STATUSES,
+                            index=cx.CONTEXT_STATUSES.index(ctx.status))
+    e_reason = st.text_area("Reason for referral", ctx.referral_reason)
+    c1, c2 = st.columns(2)
+    e_lead = c1.text_input("Lead agency", ctx.lead_agency)
+    e_worker = c2.text_input("Lead worker (role or worker ID)", ctx.lead_worker)
+    e_start = st.date_input("Plan start", value=dt.date.fromisoformat(ctx.plan_start)
+                            if ctx.plan_start else None)
+    if st.form_submit_button("Save") and saved(
+            cx.update_record, store, "context", ctx.id, ctx.version, user, name=e_name,
+            status=e_status, referral_reason=e_reason, lead_agency=e_lead,
+            lead_worker=e_worker, plan_start=e_start) is not None:
+        st.rerun()
+
+with tabs[1]:
+    ev = cx.context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Incidents in the context", int(ev.by_category.sum()))
+    c2.metric("Period", f"{ev.period[0]} to {ev.period[1]}" if ev.period else "—")
+    c3.metric("No location (not placed)", ev.unlocated_in_period)
+    if ev.hotspot:
+        h = ev.hotspot
+        st.write(f"**{'Location of concern' if h['flagged'] else 'Not flagged'}**: "
+                 f"{h['incidents']} against {h['expected']:.1f} expected (rate ratio "
+                 f"{h['rate_ratio']:.2f}, p = {h['p_value']:.3g}).")
+        st.caption(h["method"])
+    st.bar_chart(ev.by_month)
+    st.write("Nearest youth centres and safe places (" + ev.nearest_method + ")")
+    show_table(ev.nearest)
+    if ctx.geometry is not None:
+        from ctxmap.mapping import build_map
+
+        fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
+                        "safe_places": layers["safe_places"],
+                        "youth_centres": layers["youth_centres"]},
+                       center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15)
+        from ctxmap.pack import add_context_area
+
+        add_context_area(fm, ev.area, "Context area")
+        draw_map(fm, key="ctx_evidence_map", height=420)
+        attribution_caption()
+
+with tabs[2]:
+    for side, title in cx.ASSESSMENT_SIDES.items():
+        st.markdown(f"**{title}**")
+        show_table(cx.assessment_frame(e for e in bundle.assessment if e.side == side)[
+            ["factor", "text", "source", "grade", "yp_ref", "recorded_on"]])
+    with st.form("ctx_assess", clear_on_submit=True):
+        c1, c2, c3, c4 = st.columns(4)
+        side = c1.selectbox("Side", list(cx.ASSESSMENT_SIDES))
+        factor = c2.selectbox("Factor", cx.FACTORS)
+        sg = c3.selectbox("Source reliability", list(cx.SOURCE_GRADES),
+                          format_func=lambda g: f"{g}: {cx.SOURCE_GRADES[g]}")
+        ig = c4.selectbox("Information reliability", list(cx.INFO_GRADES),
+                          format_func=lambda g: f"{g}: {cx.INFO_GRADES[g]}")
+        text = st.text_area("What (an association is not a fact: grade it)")
+        source = st.text_input("Source")
+        yp = st.selectbox("About one young person?", ["(collective)", *refs])
+        if st.form_submit_button("Add entry") and saved(
+                cx.add_record, store, "assessment", ctx.id, user, side=side, factor=factor,
+                text=text, source=source, source_grade=sg, info_grade=ig,
+                yp_ref=None if yp == "(collective)" else yp, recorded_on=today):
+            st.rerun()
+
+with tabs[3]:
+    plan = cx.actions_frame(bundle.actions, today)
+    if len(plan) and plan["overdue"].any():
+        st.error(f"{int(plan['overdue'].sum())} action(s) overdue")
+    if len(plan):
+        st.dataframe(plan.drop(columns=["context_id"]).style.apply(
+            lambda r: ["background-color: #fde2e1" if r["overdue"] else ""] * len(r), axis=1),
+            hide_index=True, use_container_width=True)
+    with st.form("ctx_action", clear_on_submit=True):
+        partner = st.selectbox("Partner", partners)
+        what = st.text_input("What they will do")
+        c1, c2, c3 = st.columns(3)
+        owner = c1.text_input("Owner (role)")
+        due = c2.date_input("Due", value=today + dt.timedelta(days=28))
+        status = c3.selectbox("Status", cx.ACTION_STATUSES)
+        if st.form_submit_button("Add action") and saved(
+                cx.add_record, store, "action", ctx.id, user, partner=partner, what=what,
+                owner=owner, due_date=due, status=status):
+            st.rerun()
+    if bundle.actions:
+        with st.form("ctx_action_status"):
+            act = st.selectbox("Action", bundle.actions,
+                               format_func=lambda a: f"#{a.id} {a.partner}: {a.what[:60]}")
+            new_status = st.selectbox("New status", cx.ACTION_STATUSES)
+            note = st.text_input("Notes")
+            if st.form_submit_button("Update action") and saved(
+                    cx.update_record, store, "action", act.id, act.version, user,
+                    status=new_status, **({"notes": note} if note else {})):
+                st.rerun()
+    with st.form("ctx_partner", clear_on_submit=True):
+        new_partner = st.text_input("Add a partner to the list")
+        if st.form_submit_button("Add partner") and saved(cx.add_partner, store, new_partner,
+                                                           user):
+            st.rerun()
+
+with tabs[4]:
+    st.write("Linked young people: " + (", ".join(refs) or "none"))
+    with st.form("ctx_link", clear_on_submit=True):
+        ref = st.text_input("Link a young person (pseudonymous reference, e.g. YP-0003)")
+        if st.form_submit_button("Link") and saved(cx.add_record, store, "young_person",
+                                                   ctx.id, user, yp_ref=ref, linked_on=today):
+            st.rerun()
+    with st.form("ctx_safety_plan"):
+        plan_text = st.text_area("Safety and wellbeing plan (written with the young people)",
+                                 ctx.safety_plan, height=180)
+        if st.form_submit_button("Save plan") and saved(
+                cx.update_record, store, "context", ctx.id, ctx.version, user,
+                safety_plan=plan_text):
+            st.rerun()
+    st.markdown("**Safety mapping: places rated red, amber or green**")
+    show_table(pd.DataFrame([{"place": r.place_label, "rating": r.rating, "by": r.yp_ref,
+                              "date": r.rated_on, "comment": r.comment}
+                             for r in bundle.safety_ratings]))
+    with st.form("ctx_rating", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        label = c1.text_input("Place")
+        rating = c2.selectbox("Rating", cx.RATINGS)
+        by = c3.selectbox("Young person", ["(anonymous)", *refs])
+        lat = c1.number_input("Latitude", value=ctx.geometry.centroid.y if ctx.geometry else
+                              52.63, format="%.5f")
+        lon = c2.number_input("Longitude", value=ctx.geometry.centroid.x if ctx.geometry else
+                              1.29, format="%.5f")
+        comment = c3.text_input("Comment")
+        if st.form_submit_button("Add rating") and saved(
+                cx.add_record, store, "safety_rating", ctx.id, user, place_label=label,
+                rating=rating, geometry=f"POINT ({lon} {lat})", rated_on=today,
+                yp_ref=None if by == "(anonymous)" else by, comment=comment):
+            st.rerun()
+    st.markdown("**All contexts, over time (pooled)**")
+    show_table(cx.pool_ratings(cx.safety_ratings_layer(store)))
+
+with tabs[5]:
+    show_table(consent_matrix(bundle.consents))
+    with st.form("ctx_consent", clear_on_submit=True):
+        c1, c2 = st.columns(2)
+        yp = c1.selectbox("Young person", refs)
+        partner = c2.selectbox("May share with", partners)
+        cats = st.multiselect("Information", list(CONSENT_CATEGORIES),
+                              format_func=lambda c: f"{c}: {CONSENT_CATEGORIES[c]}")
+        basis = c1.selectbox("Legal basis", list(LEGAL_BASES), format_func=LEGAL_BASES.get)
+        given = c2.date_input("Date", value=today)
+        if st.form_submit_button("Record consent"):
+            for cat in cats:
+                saved(cx.add_record, store, "consent", ctx.id, user, yp_ref=yp,
+                      partner=partner, category=cat, legal_basis=basis, given_on=given)
+            st.rerun()
+    active = [c for c in bundle.consents if c.withdrawn_on is None]
+    if active:
+        with st.form("ctx_withdraw"):
+            c = st.selectbox("Withdraw", active,
+                             format_func=lambda c: f"{c.yp_ref} → {c.partner}: {c.category}")
+            if st.form_submit_button("Withdraw consent") and saved(
+                    cx.update_record, store, "consent", c.id, c.version, user,
+                    withdrawn_on=today):
+                st.rerun()
+    view_as = st.selectbox("Preview what a partner sees", partners, key="ctx_view_as")
+    seen = filter_for_partner(bundle, view_as)
+    st.write(f"Young people shown: {', '.join(y.yp_ref for y in seen.young_people) or 'none'}; "
+             f"withheld: {dict(seen.withheld)}")
+
+with tabs[6]:
+    from ctxmap.pack import context_review
+
+    review = context_review(bundle, layers)
+    if review is None:
+        st.info("No review yet: set a plan start (Overview) within the incident data's months.")
+    else:
+        st.line_chart(review.monthly.set_index("month")[["context", "expected_context"]])
+        st.write(review.statement)
+        from ctxmap.review import CAVEATS
+
+        st.caption(" ".join(CAVEATS))
+    show_table(pd.DataFrame([{"date": n.noted_on, "kind": n.kind, "young person": n.yp_ref,
+                              "note": n.text} for n in bundle.review_notes]))
+    with st.form("ctx_note", clear_on_submit=True):
+        kind = st.selectbox("Kind", cx.REVIEW_NOTE_KINDS)
+        yp = st.selectbox("Young person (for views)", ["(none)", *refs])
+        text = st.text_area("Note")
+        if st.form_submit_button("Add note") and saved(
+                cx.add_record, store, "review_note", ctx.id, user, kind=kind, text=text,
+                noted_on=today, yp_ref=None if yp == "(none)" else yp):
+            st.rerun()
+
+with tabs[7]:
+    show_table(cx.history(store, ctx.id).iloc[::-1])
+
+with tabs[8]:
+    who = st.selectbox("Pack for", ["Lead agency (full record)", *partners], key="ctx_pack_for")
+    if st.button("Make the meeting pack"):
+        from ctxmap.pack import make_pack
+
+        try:
+            page = make_pack(store, ctx.id, for_partner=None if who.startswith("Lead") else who)
+        except CtxmapError as exc:
+            st.error(str(exc))
+        else:
+            st.download_button("Download pack (HTML)", page, file_name=f"{ctx.id}-pack.html",
+                               mime="text/html")
