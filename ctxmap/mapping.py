@@ -709,6 +709,8 @@ def build_map(
     precision: int = DEFAULT_PRECISION,
     data_attributions: Sequence[str] = DATA_ATTRIBUTIONS,
     assets_base_url: str = DEFAULT_BASE_URL,
+    extra_groups: Sequence[folium.FeatureGroup] = (),
+    extra_legend: Sequence[tuple[LegendEntry, str]] = (),
 ) -> folium.Map:
     """Build the map of ``layers``: toggled feature groups, a legend and attributions.
 
@@ -739,6 +741,12 @@ def build_map(
         "Homes shown are fictional" is added when a home is fictional.
     assets_base_url
         URL prefix of the local JavaScript/CSS (see :mod:`ctxmap.assets`).
+    extra_groups
+        More feature groups (analysis layers, a context's area...) drawn above the
+        data layers and listed in the layer control. Add layers here rather than
+        after the map is built: Leaflet's layer control must come last.
+    extra_legend
+        Legend entries for ``extra_groups``, as ``(entry, detail)``.
 
     Returns
     -------
@@ -787,13 +795,14 @@ def build_map(
             max_zoom=19,
             control=False,
         ).add_to(m)
-    for group in built.groups:
+    for group in [*built.groups, *extra_groups]:
         group.add_to(m)
     attributions = [a for a in built.attributions if url is None or a != attribution]
     _Legend(
-        legend_html(built.legend, built.notes), attributions, white_background=url is None
+        legend_html([*built.legend, *extra_legend], built.notes), attributions,
+        white_background=url is None,
     ).add_to(m)
-    if built.groups:
+    if built.groups or extra_groups:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     if center is None and built.bounds is not None:
         minx, miny, maxx, maxy = built.bounds

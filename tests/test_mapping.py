@@ -311,3 +311,11 @@ def test_coordinates_rounded_and_unused_columns_dropped():
     coords = _geojsons(build_map({"areas": areas}, tiles_url=None))[0].data["features"][0]
     flat = np.asarray(coords["geometry"]["coordinates"][0]).ravel()
     assert np.allclose(flat, np.round(flat, 5), atol=0)
+
+
+def test_extra_groups_come_before_the_layer_control():
+    extra = folium.FeatureGroup(name="Analysis <b>layer</b>")
+    folium.CircleMarker([52.63, 1.29], radius=3).add_to(extra)
+    m = build_map({}, tiles_url=None, extra_groups=[extra])
+    html = m.get_root().render()
+    assert html.index(extra.get_name() + ".addTo") < html.index("L.control.layers")
