@@ -121,21 +121,19 @@ def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> s
     return "".join(parts)
 
 
-def add_context_area(m: folium.Map, area: Any, label: str) -> folium.Map:
-    """Draw a context's area (EPSG:4326) on ``m`` (modified and returned), label escaped.
+def context_area_group(area: Any, label: str) -> folium.FeatureGroup:
+    """A feature group drawing a context's area (EPSG:4326), label escaped.
 
-    The layer control is moved after it, so that it lists the area (and no script fails).
+    Pass it to :func:`ctxmap.mapping.build_map` as one of ``extra_groups`` so the layer
+    control lists it.
     """
+    group = folium.FeatureGroup(name=esc(label))
     folium.GeoJson(
         gpd.GeoSeries([area], crs=STORAGE_CRS).__geo_interface__,
-        name=esc(label),
         style_function=lambda _f: {"color": "#6a1b9a", "weight": 3, "fillOpacity": 0.08},
         tooltip=esc(label),
-    ).add_to(m)
-    for key, child in list(m._children.items()):
-        if isinstance(child, folium.LayerControl):
-            m._children.move_to_end(key)
-    return m
+    ).add_to(group)
+    return group
 
 
 def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
@@ -153,11 +151,13 @@ def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
     if area is not None:
         c = area.centroid
         center = (c.y, c.x)
-    m = build_map(view, tiles_url=DEFAULT if tiles_url is None else tiles_url,
-                  center=center, zoom=15 if center else None)
+    extra = []
     if area is not None:
-        add_context_area(m, area, "Context (home location masked to a 250 m cell)"
-                         if bundle.location_masked else "Context area")
+        extra.append(context_area_group(
+            area, "Context (home location masked to a 250 m cell)"
+            if bundle.location_masked else "Context area"))
+    m = build_map(view, tiles_url=DEFAULT if tiles_url is None else tiles_url,
+                  center=center, zoom=15 if center else None, extra_groups=extra)
     return standalone_html(m, title=f"Map: {ctx.name}", vendor_dir=vendor_dir)
 
 

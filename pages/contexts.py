@@ -154,14 +154,13 @@ with tabs[1]:
     show_table(ev.nearest)
     if ctx.geometry is not None:
         from ctxmap.mapping import build_map
+        from ctxmap.pack import context_area_group
 
         fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
                         "safe_places": layers["safe_places"],
                         "youth_centres": layers["youth_centres"]},
-                       center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15)
-        from ctxmap.pack import add_context_area
-
-        add_context_area(fm, ev.area, "Context area")
+                       center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15,
+                       extra_groups=[context_area_group(ev.area, "Context area")])
         draw_map(fm, key="ctx_evidence_map", height=420)
         attribution_caption()
 
