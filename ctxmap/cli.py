@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ctxmap.commands.concern",
     "ctxmap.commands.nearest",
     "ctxmap.commands.contexts",
+    "ctxmap.commands.scale",
     "ctxmap.commands.users",
 )
 

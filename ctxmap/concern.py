@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +63,11 @@ _CORRECTION_NAMES: dict[str, str] = {
     "none": "no multiple-testing correction",
 }
 _CHUNK = 512
+
+#: Counts incidents near places somewhere else (e.g. in PostGIS, :mod:`ctxmap.concern_pg`):
+#: ``counter(px, py, metric_crs, categories, period, radius_m)`` returns the
+#: ``(len(px), len(categories))`` counts that :func:`count_within` would.
+Counter = Callable[[np.ndarray, np.ndarray, str, list[str], Period, float], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -388,6 +393,7 @@ def rank_places(
     incidents: gpd.GeoDataFrame,
     study_area: StudyArea | BaseGeometry | gpd.GeoDataFrame,
     params: ConcernParams | None = None,
+    counter: Counter | None = None,
 ) -> gpd.GeoDataFrame:
     """Rank places by the incidents around them and flag locations of concern.
 
@@ -403,6 +409,10 @@ def rank_places(
         a shapely geometry (assumed in the layers' CRS).
     params
         Settings (default :class:`ConcernParams`).
+    counter
+        Where the counts within the radius come from (default: :func:`count_within` on
+        ``incidents``). A database counter must count the same incidents as ``incidents``
+        holds; every statistic is still computed here.
 
     Returns
     -------
@@ -446,7 +456,12 @@ def rank_places(
     codes = pd.Categorical(
         selected["category"].astype(str).to_numpy()[inc_loc], categories=cats
     ).codes.astype(np.int64)
-    counts_loc = count_within(px, py, ix, iy, codes, len(cats), params.radius_m)
+    if counter is None:
+        counts_loc = count_within(px, py, ix, iy, codes, len(cats), params.radius_m)
+    else:
+        counts_loc = np.asarray(
+            counter(px, py, metric, cats, period, float(params.radius_m)), dtype=np.int64
+        ).reshape(len(px), len(cats))
     counts = np.zeros((len(places), len(cats)), dtype=np.int64)
     counts[place_loc] = counts_loc
     total = counts.sum(axis=1)
@@ -652,6 +667,7 @@ def place_trends(
 
 __all__ = [
     "ConcernParams",
+    "Counter",
     "PlaceBreakdown",
     "benjamini_hochberg",
     "clipped_circle_km2",
