@@ -1,20 +1,45 @@
-"""ctxmap dashboard: the entry point and router. Run with ``streamlit run app.py``."""
+"""ctxmap dashboard: the entry point and router. Run with ``streamlit run app.py``.
+
+Who is signed in decides which pages exist for them (``st.navigation`` gets only the
+allowed pages, so a disallowed page cannot be reached by menu or by URL). In the
+meeting view only the masked pages are offered.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from ctxmap.ui import check_assets, store_path
+from ctxmap.auth import allowed_pages
+from ctxmap.ui import (
+    check_assets,
+    legal_basis_select,
+    meeting_chrome,
+    meeting_toggle,
+    meeting_view,
+    page_files,
+    sign_in,
+    store_path,
+    user_panel,
+)
+
+ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="ctxmap", layout="wide")
-
-PAGES = [
-    st.Page("pages/map.py", title="Map", default=True),
-    st.Page("pages/import_layers.py", title="Import & layers"),
-]
-
 check_assets()
-nav = st.navigation(PAGES)
+user = sign_in()
+meeting = meeting_view()
+rules = allowed_pages(user.role, page_files(ROOT))
+if meeting:
+    rules = [r for r in rules if not r.unmasked]
+pages = [st.Page(r.path, title=r.title, default=(i == 0)) for i, r in enumerate(rules)]
+nav = st.navigation(pages)
 with st.sidebar:
+    user_panel(user)
+    meeting_toggle()
+    if not meeting:
+        legal_basis_select("Legal basis for viewing unmasked data")
     st.caption(f"Store: `{store_path().name}`")
+meeting_chrome()
 nav.run()

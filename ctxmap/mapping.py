@@ -26,10 +26,10 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from ctxmap.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.crs import to_metric
+from ctxmap.crs import analysis_crs
 from ctxmap.errors import InputError
 from ctxmap.schemas import LAYER_KINDS, STORAGE_CRS
 
@@ -317,15 +317,16 @@ def aggregate_incidents(
         return gpd.GeoDataFrame(
             {c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=STORAGE_CRS
         )
-    metric = to_metric(located)
-    xs = metric.geometry.x.to_numpy()
-    ys = metric.geometry.y.to_numpy()
+    metric_crs = analysis_crs(located)
+    lonlat = shapely.get_coordinates(located.geometry.to_numpy())
+    to_m = Transformer.from_crs(STORAGE_CRS, metric_crs, always_xy=True)
+    xs, ys = to_m.transform(lonlat[:, 0], lonlat[:, 1])
     cell = float(min_cell_m)
     while True:
         ix = np.floor(xs / cell).astype(np.int64)
         iy = np.floor(ys / cell).astype(np.int64)
-        keys = pd.MultiIndex.from_arrays([ix, iy])
-        codes, uniques = pd.factorize(keys)
+        # one integer key per cell (metric coordinates are far below 2**31 cells)
+        codes, uniques = pd.factorize(ix * (1 << 32) + iy)
         if len(uniques) <= max_cells:
             break
         cell *= 2.0
@@ -334,46 +335,49 @@ def aggregate_incidents(
     mean_x = np.bincount(codes, weights=xs, minlength=n_cells) / counts
     mean_y = np.bincount(codes, weights=ys, minlength=n_cells) / counts
 
-    cats = (
-        located["category"].map(clean_text)
-        if "category" in located
-        else pd.Series("", index=located.index)
-    )
-    months = (
-        located["month"].map(clean_text)
-        if "month" in located
-        else pd.Series("", index=located.index)
-    )
-    frame = pd.DataFrame(
-        {
-            "cell": codes,
-            "category": cats.to_numpy(dtype=object),
-            "month": months.to_numpy(dtype=object),
-        }
-    )
-    per_cat = frame.groupby(["cell", "category"], sort=False).size().reset_index(name="n")
-    per_cat = per_cat.sort_values(["cell", "n", "category"], ascending=[True, False, True])
-    tops: dict[int, str] = {}
-    for cell_code, grp in per_cat.groupby("cell", sort=False):
-        items = [
-            f"{c or 'Uncategorised'} ({n})"
-            for c, n in zip(grp["category"][:top], grp["n"][:top], strict=True)
-        ]
-        tops[int(cell_code)] = "; ".join(items)
-    with_month = frame[frame["month"] != ""]
-    first = with_month.groupby("cell")["month"].min()
-    last = with_month.groupby("cell")["month"].max()
+    # the most frequent categories per cell, from one (cell x category) count matrix
+    if "category" in located:
+        cat_codes, cat_names = pd.factorize(located["category"].astype("object"), sort=True)
+    else:
+        cat_codes, cat_names = np.full(len(located), -1), pd.Index([])
+    names = [clean_text(c) or "Uncategorised" for c in cat_names] + ["Uncategorised"]
+    cat_codes = np.where(cat_codes < 0, len(names) - 1, cat_codes)
+    per_cat = np.bincount(codes * len(names) + cat_codes,
+                          minlength=n_cells * len(names)).reshape(n_cells, len(names))
+    order = np.argsort(-per_cat, axis=1, kind="stable")  # ties: alphabetical (sorted codes)
+    tops = [
+        "; ".join(f"{names[j]} ({per_cat[i, j]})" for j in order[i, :top] if per_cat[i, j])
+        for i in range(n_cells)
+    ]
+    first = np.full(n_cells, "", dtype=object)
+    last = np.full(n_cells, "", dtype=object)
+    if "month" in located:
+        raw_codes, raw_months = pd.factorize(located["month"].astype("object"))
+        cleaned = np.array([clean_text(v) for v in raw_months] + [""], dtype=object)
+        month = cleaned[np.where(raw_codes < 0, len(raw_months), raw_codes)]  # clean uniques only
+        has = month != ""
+        if has.any():
+            m_codes, m_names = pd.factorize(month[has], sort=True)
+            lo = np.full(n_cells, len(m_names), dtype=np.int64)
+            hi = np.full(n_cells, -1, dtype=np.int64)
+            np.minimum.at(lo, codes[has], m_codes)
+            np.maximum.at(hi, codes[has], m_codes)
+            seen = hi >= 0
+            first[seen] = np.asarray(m_names, dtype=object)[lo[seen]]
+            last[seen] = np.asarray(m_names, dtype=object)[hi[seen]]
+    to_ll = Transformer.from_crs(metric_crs, STORAGE_CRS, always_xy=True)
+    lon, lat = to_ll.transform(mean_x, mean_y)
     out = gpd.GeoDataFrame(
         {
             "count": counts.astype(np.int64),
             "cell_m": np.full(n_cells, cell),
-            "top_categories": [tops.get(i, "") for i in range(n_cells)],
-            "first_month": [str(first.get(i, "")) for i in range(n_cells)],
-            "last_month": [str(last.get(i, "")) for i in range(n_cells)],
+            "top_categories": tops,
+            "first_month": [str(v) for v in first],
+            "last_month": [str(v) for v in last],
         },
-        geometry=gpd.points_from_xy(mean_x, mean_y),
-        crs=metric.crs,
-    ).to_crs(STORAGE_CRS)
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=STORAGE_CRS,
+    )
     return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -567,7 +571,11 @@ def _area_groups(
 
 
 def _incident_group(
-    gdf: gpd.GeoDataFrame, threshold: int, max_cells: int, precision: int
+    gdf: gpd.GeoDataFrame,
+    threshold: int,
+    max_cells: int,
+    precision: int,
+    cells: gpd.GeoDataFrame | None = None,
 ) -> tuple[folium.FeatureGroup, str] | None:
     located = _located(gdf)
     unmapped = len(gdf) - len(located)
@@ -585,7 +593,8 @@ def _incident_group(
         marker = _circle(entry.colour, radius=5)
         detail = f"({len(located):,} mapped"
     else:
-        cells = aggregate_incidents(located, max_cells=max_cells)
+        if cells is None:
+            cells = aggregate_incidents(located, max_cells=max_cells)
         biggest = int(cells["count"].max())
         props = []
         for rec in cells.drop(columns=cells.geometry.name).to_dict("records"):
@@ -638,11 +647,15 @@ def build_feature_groups(
     max_incident_cells: int = DEFAULT_MAX_CELLS,
     precision: int = DEFAULT_PRECISION,
     data_attributions: Sequence[str] = DATA_ATTRIBUTIONS,
+    incident_cells: gpd.GeoDataFrame | None = None,
 ) -> MapLayers:
     """Build one :class:`folium.FeatureGroup` per drawn layer (areas: one per level).
 
     Useful on its own for streamlit-folium's ``feature_group_to_add``; :func:`build_map`
-    adds the groups to a map. Parameters are those of :func:`build_map`.
+    adds the groups to a map. Parameters are those of :func:`build_map`, and
+    ``incident_cells``: the incidents already aggregated by :func:`aggregate_incidents`
+    (a caller that caches them saves the aggregation; folium groups themselves must be
+    built afresh for each render).
 
     Raises
     ------
@@ -668,7 +681,8 @@ def build_feature_groups(
                 groups.append(group)
                 legend.append((entry, f"({n:,})"))
         elif kind == "incidents":
-            built = _incident_group(gdf, incidents_cluster_threshold, max_incident_cells, precision)
+            built = _incident_group(gdf, incidents_cluster_threshold, max_incident_cells,
+                                    precision, incident_cells)
             if built is not None:
                 groups.append(built[0])
                 legend.append((LEGEND["incidents"], built[1]))
@@ -711,6 +725,7 @@ def build_map(
     assets_base_url: str = DEFAULT_BASE_URL,
     extra_groups: Sequence[folium.FeatureGroup] = (),
     extra_legend: Sequence[tuple[LegendEntry, str]] = (),
+    layer_control: bool = True,
 ) -> folium.Map:
     """Build the map of ``layers``: toggled feature groups, a legend and attributions.
 
@@ -747,6 +762,9 @@ def build_map(
         after the map is built: Leaflet's layer control must come last.
     extra_legend
         Legend entries for ``extra_groups``, as ``(entry, detail)``.
+    layer_control
+        Add the layer control. Leave it out when the caller adds one later, e.g. with
+        groups that streamlit-folium swaps in without redrawing the map.
 
     Returns
     -------
@@ -802,7 +820,7 @@ def build_map(
         legend_html([*built.legend, *extra_legend], built.notes), attributions,
         white_background=url is None,
     ).add_to(m)
-    if built.groups or extra_groups:
+    if layer_control and (built.groups or extra_groups):
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     if center is None and built.bounds is not None:
         minx, miny, maxx, maxy = built.bounds

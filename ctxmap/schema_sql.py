@@ -169,3 +169,58 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
 """
 
 MIGRATION_SQL.append(("contexts of concern", _CONTEXTS_V1))
+
+
+# --------------------------------------------------------------------------- audit (v3)
+#: The store migration that creates the audit table (append-only: triggers refuse
+#: UPDATE and DELETE). Idempotent, so it can also be run on demand.
+AUDIT_MIGRATION: Final[tuple[str, str]] = (
+    "audit log",
+    """
+CREATE TABLE IF NOT EXISTS ctxmap_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL CHECK (length(trim(user)) > 0),
+    role TEXT NOT NULL CHECK (role IN ('analyst', 'coordinator', 'meeting viewer')),
+    action TEXT NOT NULL CHECK (length(trim(action)) > 0),
+    what TEXT NOT NULL,
+    legal_basis TEXT NOT NULL CHECK (legal_basis IN ('consent', 'public task',
+        'vital interests', 'legitimate interests')));
+CREATE INDEX IF NOT EXISTS ctxmap_audit_at ON ctxmap_audit (at);
+CREATE TRIGGER IF NOT EXISTS ctxmap_audit_no_update BEFORE UPDATE ON ctxmap_audit
+BEGIN
+    SELECT RAISE(ABORT, 'ctxmap_audit is append-only: entries cannot be changed');
+END;
+CREATE TRIGGER IF NOT EXISTS ctxmap_audit_no_delete BEFORE DELETE ON ctxmap_audit
+BEGIN
+    SELECT RAISE(ABORT, 'ctxmap_audit is append-only: entries cannot be deleted');
+END;
+INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)
+    VALUES ('ctxmap_audit', 'attributes', 'ctxmap_audit', 'append-only audit log');
+""",
+)
+
+# --------------------------------------------------------------------------- retention (v4)
+#: The store migration that lets a retention erasure (and only that) delete a context
+#: and its history, after the contexts migration. Idempotent.
+RETENTION_MIGRATION: Final[tuple[str, str]] = (
+    "retention erasure",
+    """
+CREATE TABLE IF NOT EXISTS ctx_retention_erasing (context_id TEXT PRIMARY KEY);
+DROP TRIGGER IF EXISTS ctx_contexts_no_delete;
+CREATE TRIGGER ctx_contexts_no_delete BEFORE DELETE ON ctx_contexts
+WHEN NOT EXISTS (SELECT 1 FROM ctx_retention_erasing WHERE context_id = OLD.id)
+BEGIN
+    SELECT RAISE(ABORT, 'contexts are never deleted: set status to closed');
+END;
+DROP TRIGGER IF EXISTS ctx_history_no_delete;
+CREATE TRIGGER ctx_history_no_delete BEFORE DELETE ON ctx_history
+WHEN OLD.context_id IS NULL
+    OR NOT EXISTS (SELECT 1 FROM ctx_retention_erasing WHERE context_id = OLD.context_id)
+BEGIN
+    SELECT RAISE(ABORT, 'ctx_history is append-only: rows cannot be deleted');
+END;
+""",
+)
+
+MIGRATION_SQL.extend([AUDIT_MIGRATION, RETENTION_MIGRATION])

@@ -8,14 +8,13 @@ of the same length that ends the month before it starts.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ctxmap.errors import InputError
-from ctxmap.schemas import POLICE_UK_CATEGORIES
 
 Period = tuple[str, str]
 
@@ -84,25 +83,38 @@ def previous_period(period: Period) -> Period:
     return month_from_index(a - length), month_from_index(a - 1)
 
 
-def check_categories(categories: Sequence[str] | None) -> tuple[str, ...] | None:
+def check_categories(
+    categories: Sequence[str] | None, known: Iterable[str] | None = None
+) -> tuple[str, ...] | None:
     """Validate a selection of categories; ``None`` means every category.
+
+    Parameters
+    ----------
+    categories
+        The selection.
+    known
+        The categories that exist (e.g. the police.uk ones plus those in the data); a
+        selected category outside them is an error. ``None`` accepts any name, since
+        incidents from other sources (a council's own harm log) have other categories.
 
     Raises
     ------
     InputError
-        If a category is not a police.uk category; the message lists the known ones.
+        If nothing is selected, or a category is not ``known``; the message lists them.
     """
     if categories is None:
         return None
-    cats = tuple(dict.fromkeys(str(c).strip() for c in categories))
-    unknown = [c for c in cats if c not in POLICE_UK_CATEGORIES]
-    if unknown:
-        raise InputError(
-            f"unknown incident type(s): {', '.join(map(repr, unknown))}; "
-            f"expected any of: {', '.join(POLICE_UK_CATEGORIES)}"
-        )
+    cats = tuple(dict.fromkeys(str(c).strip() for c in categories if str(c).strip()))
     if not cats:
         raise InputError("no incident types selected; expected at least one")
+    if known is not None:
+        known = list(dict.fromkeys(known))
+        unknown = [c for c in cats if c not in known]
+        if unknown:
+            raise InputError(
+                f"unknown incident type(s): {', '.join(map(repr, unknown))}; "
+                f"expected any of: {', '.join(known)}"
+            )
     return cats
 
 

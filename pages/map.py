@@ -1,9 +1,15 @@
-"""The main map: every layer, incidents filtered by month range and type."""
+"""The main map: every layer, incidents filtered by month range and type, heat and hotspots."""
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
+from ctxmap.analysis_layers import analysis_legend_html, density_group, hotspot_group
+from ctxmap.areas import study_area
+from ctxmap.density import kernel_density
+from ctxmap.errors import CtxmapError
 from ctxmap.filters import (
     categories_available,
     filter_incidents,
@@ -11,15 +17,24 @@ from ctxmap.filters import (
     period_label,
     summarise_incidents,
 )
-from ctxmap.mapping import build_map
+from ctxmap.hotspots import gistar_hotspots
+from ctxmap.mapping import DEFAULT_CLUSTER_THRESHOLD, aggregate_incidents, build_feature_groups
 from ctxmap.schemas import EXPLOITATION_CATEGORIES
-from ctxmap.ui import attribution_caption, draw_map, load_layers, show_table
+from ctxmap.ui import (
+    attribution_caption,
+    cached,
+    draw_map,
+    layers_map,
+    load_layers,
+    meeting_view,
+    show_table,
+)
 
 st.title("Map")
 layers = load_layers()
 incidents = layers["incidents"]
-months = months_available(incidents)
-categories = categories_available(incidents)
+months = cached(("months",), lambda: months_available(incidents))
+categories = cached(("categories",), lambda: categories_available(incidents))
 
 with st.sidebar:
     st.subheader("Incidents")
@@ -37,19 +52,74 @@ with st.sidebar:
         chosen = [c for c in categories if c in EXPLOITATION_CATEGORIES]
     else:
         chosen = st.multiselect("Crime / harm types", categories, default=categories)
+    analysis = st.radio("Analysis layer", ["None", "Heat (kernel density)", "Hotspots (Gi*)"],
+                        help="Of the incidents shown. Heat: kernel density, bandwidth in the "
+                        "legend. Hotspots: Getis-Ord Gi* on 250 m squares, Benjamini–Hochberg "
+                        "corrected, hot/cold at 90/95/99 %")
 
 period = (first, last) if first else None
-shown = filter_incidents(incidents, months=period, categories=chosen)
-summary = summarise_incidents(shown)
+flt = (period, tuple(chosen))
+shown = cached(("filtered", *flt),
+               lambda: filter_incidents(incidents, months=period, categories=chosen))
+summary = cached(("summary", *flt), lambda: summarise_incidents(shown))
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Incidents shown on the map", f"{summary.mapped:,}")
 c2.metric("In the period with no location (not mapped)", f"{summary.unmapped:,}")
 c3.metric("Period", period_label(first, last) if first else "—")
 
-view = dict(layers)
-view["incidents"] = shown
-draw_map(build_map(view), key="main_map")
+
+def analysis_grids() -> tuple[object, object, str | None]:
+    """Heat and hotspot grids of the incidents shown (data only: cached per filter)."""
+    try:
+        area = study_area(layers["areas"] if len(layers["areas"]) else None, shown)
+        return (kernel_density(shown, area, period=period, categories=chosen),
+                gistar_hotspots(shown, area, 250, period, chosen), None)
+    except CtxmapError as exc:
+        return None, None, f"Heat and hotspot layers not drawn: {exc}"
+
+
+def incident_layers() -> tuple[list, list[str], str]:
+    """The filter-dependent groups, their legend notes and analysis legend HTML.
+
+    Folium groups are built afresh for every render (streamlit-folium renames what it
+    draws); only the data behind them is cached.
+    """
+    located = int(summary.mapped)
+    cells = None
+    if located > DEFAULT_CLUSTER_THRESHOLD:
+        cells = cached(("cells", *flt), lambda: aggregate_incidents(shown))
+    built = build_feature_groups({"incidents": shown}, incident_cells=cells)
+    notes = [f"{entry.label} {detail}" for entry, detail in built.legend] + built.notes
+    extra = []
+    if analysis != "None" and located:
+        kde, gi, problem = cached(("analysis", *flt), analysis_grids)
+        if problem:
+            notes.append(problem)
+        elif analysis.startswith("Heat"):
+            extra = [density_group(kde, show=True)]
+        else:
+            extra = [hotspot_group(gi, show=True)]
+    return [*built.groups, *(a.group for a in extra)], notes, analysis_legend_html(extra)
+
+
+if meeting_view():
+    # the masked map is drawn whole: its incidents are counted per square, and the
+    # filters are hidden in the meeting view
+    view = dict(layers)
+    view["incidents"] = shown
+    draw_map(layers_map(view), key="main_map_meeting")
+else:
+    base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
+                      layer_control=False)
+    groups, notes, legend = incident_layers()
+    # only the incident and analysis groups change with the filters: swapped in place,
+    # so the user's pan and zoom stay
+    draw_map(base, key="main_map", groups=groups)
+    for note in notes:
+        st.caption(html.escape(note))  # category names come from the data
+    if legend:
+        st.html(legend)  # escaped by ctxmap.analysis_layers
 attribution_caption()
 
 with st.expander("Incidents per type", expanded=False):

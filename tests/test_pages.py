@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +39,29 @@ def test_map_page_draws_layers_and_counts(store_copy):
     at = run_page("map.py")
     assert metric(at, "Incidents shown") == "9,069"
     assert metric(at, "In the period with no location") == "878"
-    script = map_payload(at)["script"]
-    assert "L.control.layers" in script
-    assert "https://cdn" not in script
+    args = map_payload(at)
+    assert "L.control.layers" in args["layer_control"]
+    # the incidents are swapped in without redrawing the map
+    assert args["feature_group"].count("L.featureGroup(") == 1
+    assert "Reported incidents" in args["layer_control"]
+    for choice, name in (("Hotspots (Gi*)", "Hot and cold spots"),
+                         ("Heat (kernel density)", "Incident density")):
+        at.sidebar.radio[1].set_value(choice).run()
+        args = map_payload(at)
+        assert args["feature_group"].count("L.featureGroup(") == 2
+        assert name in args["layer_control"]
+    for value in args.values():
+        assert "https://cdn" not in str(value)
+
+
+def test_filter_change_keeps_the_drawn_map(store_copy):
+    """Only the swapped-in groups change with a filter: the map is not redrawn (pan/zoom stay)."""
+    at = run_page("map.py")
+    before = map_payload(at)
+    at.sidebar.radio[0].set_value("Exploitation-related").run()
+    after = map_payload(at)
+    assert after["script"] == before["script"] and after["html"] == before["html"]
+    assert after["feature_group"] != before["feature_group"]
 
 
 def test_map_page_filters_change_counts(store_copy):

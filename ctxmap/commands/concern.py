@@ -34,6 +34,21 @@ def _types_arg(text: str) -> tuple[str, ...] | None:
     return cats
 
 
+def _known_types(args: argparse.Namespace, incidents: gpd.GeoDataFrame) -> None:
+    """Check ``--types`` against the police.uk types and those in the data (exit 2)."""
+    present = incidents["category"].dropna().astype(str).unique().tolist()
+    try:
+        check_categories(args.types, known=[*POLICE_UK_CATEGORIES, *sorted(present)])
+    except InputError as exc:
+        raise UsageError(f"argument --types: {exc}") from None
+
+
+class UsageError(InputError):
+    """A command-line argument that does not fit the data (exit code 2)."""
+
+    exit_code = 2
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -124,6 +139,7 @@ def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
 def run_concern(args: argparse.Namespace) -> int:
     """Handle ``concern``: write the ranking CSV and print a one-line summary."""
     incidents = _load_incidents(args)
+    _known_types(args, incidents)
     places = load_places(args.store, args.places)
     if len(places) == 0:
         raise InputError("no places: expected --places FILE or places in the store")
@@ -154,6 +170,7 @@ def run_concern(args: argparse.Namespace) -> int:
 def run_hotspots(args: argparse.Namespace) -> int:
     """Handle ``hotspots``: write the Gi* grid as GeoJSON and print a one-line summary."""
     incidents = _load_incidents(args)
+    _known_types(args, incidents)
     area = _study_area(args.store, incidents, args.cell_m)
     grid = gistar_hotspots(
         incidents, area, cell_m=args.cell_m, period=_period(args, incidents),

@@ -1,0 +1,74 @@
+"""Audit & retention (analysts only): read and export the audit log; review old contexts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from ctxmap.audit import ACTIONS, log_csv, read_log
+from ctxmap.auth import ANALYST
+from ctxmap.errors import CtxmapError
+from ctxmap.retention import closed_contexts, delete_context, due_for_review, retention_days
+from ctxmap.store import Store
+from ctxmap.ui import audit, audit_once, legal_basis_select, require_role, show_table, store_path
+
+user = require_role(ANALYST)
+st.title("Audit & retention")
+path = store_path()
+if not path.exists():
+    st.error(f"No store at {path}.")
+    st.stop()
+store = Store(path, create=False)
+
+st.subheader("Audit log")
+st.caption("Every view of unmasked data and every export, with who, when and the legal basis. "
+           "Entries cannot be changed or deleted.")
+c1, c2, c3 = st.columns(3)
+who = c1.text_input("User (exact)", key="audit_user").strip() or None
+action = c2.selectbox("Action", ["", *ACTIONS], key="audit_action") or None
+since = c3.date_input("Since", value=None, key="audit_since")
+audit_once("read audit log", "audit log page")
+log = read_log(store, user=who, action=action, since=since.isoformat() if since else None)
+st.metric("Entries", f"{len(log):,}")
+show_table(log)
+basis = legal_basis_select("Legal basis for exporting the log", key="audit_export_basis")
+if st.button("Prepare the log as CSV", key="audit_prepare"):
+    audit("export audit log", f"{len(log)} audit entries as CSV", basis)
+    st.download_button("Download audit-log.csv", log_csv(log), file_name="audit-log.csv",
+                       mime="text/csv", key="audit_download")
+
+st.subheader("Retention: closed contexts")
+try:
+    period = retention_days()
+    closed = closed_contexts(store)
+except CtxmapError as exc:
+    st.info(f"No contexts to review: {exc}")
+    st.stop()
+except Exception as exc:  # the contexts tables may not exist in an old store
+    st.info(f"No contexts to review ({type(exc).__name__}).")
+    st.stop()
+due = due_for_review(closed, period, dt.date.today())
+st.write(f"Retention period: **{period} days** after closure (set `CTXMAP_RETENTION_DAYS`). "
+         f"{len(closed):,} closed contexts, **{len(due):,} past the period**.")
+if due.empty:
+    st.stop()
+show_table(due)
+with st.form("retention_delete"):
+    chosen = st.selectbox("Context to erase", due["id"].tolist())
+    del_basis = st.selectbox("Legal basis", ["public task", "legitimate interests",
+                                             "consent", "vital interests"])
+    sure = st.checkbox("I have reviewed it: erase the context and everything under it from "
+                       "the store (this cannot be undone)")
+    go = st.form_submit_button("Erase", type="primary")
+if go:
+    if not sure:
+        st.warning("Tick the box to confirm.")
+    else:
+        try:
+            removed = delete_context(store, chosen, user.name, del_basis, role=user.role,
+                                     period_days=period)
+        except CtxmapError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Erased {chosen}: {sum(removed.values())} rows removed from the store.")

@@ -1,0 +1,192 @@
+"""Hostile text in every field of every layer never runs, never breaks a page or an export;
+the meeting view and partner exports of the sample never show a home's point or a name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+from streamlit.testing.v1 import AppTest
+
+from ctxmap.export import standalone_html
+from ctxmap.mapping import build_map
+from ctxmap.meeting import MaskSettings, build_meeting_map, mask_layers
+from ctxmap.schemas import LAYER_KINDS, SCHEMAS
+from ctxmap.store import Store
+from tests.test_meeting import coordinate_pairs, near
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSON = "Jane Placeholder-Smith"
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '" onmouseover="alert(2)" x="',
+    "<img src=x onerror=alert(3)>",
+    "'; alert(4); //",
+    "</div></script><b>bold</b>",
+    "\u202eevil RTL override\u202c and \u200bzero\u200dwidth\ufeff",
+    "Long " + "x" * 5000,
+]
+#: Columns never shared in a masked view: the person's name goes only there.
+PRIVATE = {"homes": ("name", "address", "notes", "id", "source"),
+           "incidents": ("location", "outcome", "source", "id")}
+
+
+def _text(kind: str, column: str, i: int) -> str:
+    if column in PRIVATE.get(kind, ()) and i % 2 == 0:
+        return f"{column} of {PERSON} {i}"
+    if column in ("month",):
+        return "2024-0" + str(1 + i % 9)
+    if column == "level":
+        return ["district", "ward", "lsoa", "msoa"][i % 4]
+    if column == "id":
+        return f"{HOSTILE[i % len(HOSTILE)][:40]}-{kind}-{i}"
+    if column == "category" and kind == "incidents":
+        return HOSTILE[i % len(HOSTILE)] if i % 2 else "Drugs"
+    return HOSTILE[(i + len(column)) % len(HOSTILE)]
+
+
+def _layer(kind: str, geoms: list) -> gpd.GeoDataFrame:
+    cols: dict[str, list] = {}
+    for c in SCHEMAS[kind].columns:
+        if c.dtype == "str":
+            cols[c.name] = [_text(kind, c.name, i) for i in range(len(geoms))]
+        elif c.dtype == "bool":
+            cols[c.name] = [True] * len(geoms)
+        else:
+            cols[c.name] = [1500.0] * len(geoms)
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs="EPSG:4326")
+
+
+def _hostile_layers() -> dict[str, gpd.GeoDataFrame]:
+    pts = [Point(1.28 + 0.0004 * i, 52.62 + 0.0003 * (i % 7)) for i in range(40)]
+    return {
+        "areas": _layer("areas", [box(1.2, 52.58, 1.36, 52.68), box(1.2, 52.58, 1.28, 52.68),
+                                  box(1.28, 52.58, 1.36, 52.68), box(1.25, 52.6, 1.3, 52.64)]),
+        "incidents": _layer("incidents", [*pts, None, None]),
+        "safe_places": _layer("safe_places", pts[:8]),
+        "youth_centres": _layer("youth_centres", pts[8:12]),
+        "homes": _layer("homes", [Point(1.2911, 52.6333), Point(1.3012, 52.6222)]),
+    }
+
+
+@pytest.fixture
+def hostile_store(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "hostile.gpkg"
+    store = Store(path)
+    for kind, gdf in _hostile_layers().items():
+        store.write(kind, gdf, file=HOSTILE[0])
+    monkeypatch.setenv("CTXMAP_STORE", str(path))
+    return path
+
+
+def _payload(at: AppTest) -> str:
+    """The map's script and HTML as the browser gets them (the JSON layer removed)."""
+    els = [e for e in at.get("component_instance") if "json_args" in str(e.proto)]
+    assert els, "no map on the page"
+    args = json.loads(els[0].proto.json_args)
+    return "\n".join(str(v) for v in args.values())
+
+
+def decoded(text: str) -> str:
+    """``text`` with the JavaScript/JSON escapes of ``< > & " '`` undone (as a browser would)."""
+    for esc, ch in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"),
+                    ("\\u0022", '"'), ("\\u0027", "'")):
+        text = text.replace(esc, ch).replace(esc.upper(), ch)
+    return text
+
+
+def _assert_inert(text: str) -> None:
+    text = decoded(text)
+    assert "<script>alert" not in text
+    assert "<img src=x" not in text
+    assert "<b>bold</b>" not in text
+    assert '" onmouseover="alert' not in text
+
+
+def test_layers_really_hold_hostile_text():
+    layers = _hostile_layers()
+    for kind in LAYER_KINDS:
+        values = {v for c in SCHEMAS[kind].text_columns for v in layers[kind][c]}
+        assert any("<script>" in str(v) for v in values), kind
+
+
+def test_dashboard_map_escapes_everything(hostile_store):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    payload = _payload(at)
+    _assert_inert(payload)
+    assert "&lt;script&gt;" in decoded(payload)
+    assert PERSON in payload  # unmasked: the analyst sees the (escaped) names
+    for el in [*at.markdown, *at.caption, *at.title]:
+        _assert_inert(el.value)
+
+
+def test_meeting_view_drops_names_and_escapes(hostile_store):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["view"] = "meeting"
+    at.run()
+    assert not at.exception, at.exception
+    payload = _payload(at)
+    _assert_inert(payload)
+    assert PERSON not in payload
+    assert "&lt;script&gt;" in decoded(payload)  # public place and area names are kept, escaped
+    homes = Store(hostile_store, create=False).read("homes")
+    pairs = coordinate_pairs(payload)
+    for g in homes.geometry:
+        assert not near(pairs, g.x, g.y)
+
+
+@pytest.mark.parametrize("page", ["import_layers.py", "audit.py"])
+def test_other_pages_survive_hostile_text(hostile_store, page):
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    for el in [*at.markdown, *at.caption, *at.title, *at.subheader]:
+        _assert_inert(el.value)
+
+
+def test_exports_escape_everything():
+    layers = _hostile_layers()
+    full = standalone_html(build_map(layers, tiles_url=None))
+    _assert_inert(full)
+    assert "&lt;script&gt;" in decoded(full)
+    masked = standalone_html(build_meeting_map(mask_layers(layers), tiles_url=None))
+    _assert_inert(masked)
+    assert PERSON not in masked
+    pairs = coordinate_pairs(masked)
+    for g in layers["homes"].geometry:
+        assert not near(pairs, g.x, g.y)
+
+
+# ---------------------------------------------------------------- the bundled sample
+
+
+def test_sample_meeting_view_and_partner_export_hide_homes(store_copy):
+    store = Store(store_copy, create=False)
+    layers = {k: store.read(k) for k in LAYER_KINDS}
+    homes = layers["homes"]
+    secrets = [*homes["name"], *homes["notes"].dropna(), *homes["id"]]
+
+    at = AppTest.from_file(str(ROOT / "pages" / "map.py"), default_timeout=90)
+    at.query_params["view"] = "meeting"
+    at.run()
+    assert not at.exception, at.exception
+    shown = _payload(at) + " ".join(m.value for m in [*at.markdown, *at.caption])
+    export = standalone_html(build_meeting_map(mask_layers(layers, MaskSettings())))
+    for text in (shown, export):
+        pairs = coordinate_pairs(text)
+        assert len(pairs) > 1000
+        for g in homes.geometry:
+            assert not near(pairs, g.x, g.y), (g.x, g.y)
+        for s in secrets:
+            assert s not in text
+    # the check can fail: the unmasked page has every home
+    plain = AppTest.from_file(str(ROOT / "pages" / "map.py"), default_timeout=90)
+    plain.run()
+    raw = coordinate_pairs(_payload(plain))
+    assert all(near(raw, g.x, g.y) for g in homes.geometry)
