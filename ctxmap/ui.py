@@ -506,6 +506,17 @@ def audit(action: str, what: str, legal_basis: str | None = None) -> None:
         st.stop()
 
 
+def export_button(
+    label: str, data: str | bytes, *, file_name: str, mime: str, what: str, **kwargs: Any
+) -> None:
+    """A download button whose every use is written to the audit log.
+
+    ``what`` says what is exported, without personal data (it goes in the log).
+    """
+    st.download_button(label, data, file_name=file_name, mime=mime,
+                       on_click=audit, args=("export", what), **kwargs)
+
+
 def audit_once(action: str, what: str) -> None:
     """Audit ``action``/``what`` once per session and page (views, not exports)."""
     done = st.session_state.setdefault(KEY_AUDITED, set())

@@ -29,6 +29,7 @@ from ctxmap.trends import format_period, month_index, previous_period
 from ctxmap.ui import (
     attribution_caption,
     draw_map,
+    export_button,
     load_layers,
     show_table,
     store_path,
@@ -285,10 +286,11 @@ with tab_rank:
     show_table(table[table["Flagged"]] if only else table,
                column_config={"p (adjusted)": st.column_config.NumberColumn(format="%.2g")})
     export = ranked.drop(columns=ranked.geometry.name)
-    st.download_button(
+    export_button(
         "Download the ranking (CSV)", export.to_csv(index=False).encode("utf-8"),
         file_name=f"locations-of-concern-{first}-{last}-{radius:g}m.csv", mime="text/csv",
-        on_click="ignore",
+        what=f"locations-of-concern ranking, {len(export)} places, {first}..{last}, "
+        f"{radius:g} m (CSV)",
         help="The table's columns only: no addresses and no individual incidents.")
 
 # --------------------------------------------------------------------------- detail
@@ -357,10 +359,11 @@ with tab_hot:
             f"**Getis-Ord Gi\\*** on {md(gm['grid'])}. Weights: {md(gm['weights'])}. "
             f"Statistic: {md(gm['statistic'])}; p-value {md(gm['p_value'])}. "
             f"Correction: {md(gm['correction'])}. Only significant cells are drawn.")
-        st.download_button(
+        export_button(
             "Download the hotspot grid (GeoJSON)", grid.to_json(drop_id=True).encode("utf-8"),
             file_name=f"hotspots-{first}-{last}-{cell_m:g}m.geojson",
-            mime="application/geo+json", on_click="ignore")
+            mime="application/geo+json",
+            what=f"Gi* hotspot grid, {len(grid)} cells of {cell_m:g} m, {first}..{last}")
     if kde is not None:
         km = kde.attrs["ctxmap"]
         st.markdown(

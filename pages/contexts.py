@@ -14,7 +14,15 @@ from ctxmap import contexts as cx
 from ctxmap.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
 from ctxmap.errors import CtxmapError
 from ctxmap.store import Store
-from ctxmap.ui import attribution_caption, draw_map, load_layers, show_table, store_path
+from ctxmap.ui import (
+    attribution_caption,
+    current_user,
+    draw_map,
+    export_button,
+    load_layers,
+    show_table,
+    store_path,
+)
 
 st.title("Contexts of concern")
 store = Store(store_path(), create=False) if store_path().exists() else None
@@ -23,9 +31,12 @@ if store is None:
     st.stop()
 layers = load_layers()
 today = dt.date.today()
-with st.sidebar:
-    user = st.text_input("Your worker ID (kept in the history; not a name)", value="worker-01",
-                         key="ctx_user") or "worker-01"
+signed_in = current_user()
+user = signed_in.name  # who changed what, in the history
+if signed_in.method == "local":  # no sign-in configured: say who you are for the history
+    with st.sidebar:
+        user = st.text_input("Your worker ID (kept in the history; not a name)",
+                             value="worker-01", key="ctx_user") or "worker-01"
 
 
 def saved(fn, *args, **kwargs):
@@ -322,5 +333,6 @@ with tabs[8]:
         except CtxmapError as exc:
             st.error(str(exc))
         else:
-            st.download_button("Download pack (HTML)", page, file_name=f"{ctx.id}-pack.html",
-                               mime="text/html")
+            export_button("Download pack (HTML)", page, file_name=f"{ctx.id}-pack.html",
+                          mime="text/html",
+                          what=f"meeting pack of {ctx.id} for {who} (consent-filtered)")

@@ -32,6 +32,7 @@ from ctxmap.store import Store
 from ctxmap.ui import (
     attribution_caption,
     draw_map,
+    export_button,
     load_layers,
     show_table,
     store_path,
@@ -433,11 +434,12 @@ if rows is not None and origin is not None and len(rows):
         "“Start”. It has no place for a young person's name."
     )
     card_html = _card(key, card_label, when_iso, _rows=rows, _origin=origin, _places=places)
-    st.download_button(
+    export_button(
         "Download the “safe places near …” card (HTML, opens offline; print from the browser)",
-        data=card_html,
+        card_html,
         file_name=card.card_file_name(dt.date.today()),
         mime="text/html",
+        what=f"safe-places card, {len(rows)} places",
         key="nearby_card_download",
     )
 
