@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_unmasked_view_is_audited_once(store_copy):
 
 
 @pytest.mark.browser
-def test_meeting_view_in_browser(store_copy, app_url):  # noqa: F811
+def test_meeting_view_in_browser(store_copy, app_url, tmp_path):  # noqa: F811
     """The meeting view in headless Chromium: banner, no sidebar, masked map; screenshot."""
     from urllib.parse import urlsplit
 
@@ -137,7 +138,9 @@ def test_meeting_view_in_browser(store_copy, app_url):  # noqa: F811
 
     from tests.test_browser import CHROMIUM, FRAME, LOCAL_HOSTS
 
-    shot = ROOT / "docs" / "screenshot-meeting.png"
+    shot = (ROOT / "docs" / "screenshot-meeting.png"
+            if os.environ.get("CTXMAP_UPDATE_SCREENSHOTS") == "1"
+            else tmp_path / "screenshot-meeting.png")
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
