@@ -18,7 +18,12 @@ from ctxmap.filters import (
     summarise_incidents,
 )
 from ctxmap.hotspots import gistar_hotspots
-from ctxmap.mapping import DEFAULT_CLUSTER_THRESHOLD, aggregate_incidents, build_feature_groups
+from ctxmap.mapping import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    LEGEND,
+    aggregate_incidents,
+    build_feature_groups,
+)
 from ctxmap.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.ui import (
     attribution_caption,
@@ -111,7 +116,8 @@ if meeting_view():
     draw_map(layers_map(view), key="main_map_meeting")
 else:
     base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
-                      layer_control=False)
+                      layer_control=False,
+                      extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)")])
     groups, notes, legend = incident_layers()
     # only the incident and analysis groups change with the filters: swapped in place,
     # so the user's pan and zoom stay
