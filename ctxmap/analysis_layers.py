@@ -33,7 +33,7 @@ from pyproj import CRS
 from ctxmap.assets import DEFAULT_BASE_URL, localize_in_place
 from ctxmap.crs import analysis_crs
 from ctxmap.errors import InputError
-from ctxmap.mapping import clean_text, esc
+from ctxmap.mapping import clean_text, esc, js_string
 from ctxmap.schemas import STORAGE_CRS
 
 #: Decimal places kept in coordinates (5 places is about 1 m).
@@ -606,16 +606,7 @@ class _AnalysisLegend(MacroElement):
     def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
         super().__init__()
         self._name = "CtxmapAnalysisLegend"
-        self.blocks = [(name, _js_string(text)) for name, text in blocks]
-
-
-def _js_string(text: str) -> str:
-    """Return ``text`` as a JavaScript string literal safe inside a ``<script>`` element."""
-    return (
-        json.dumps(text, ensure_ascii=False)
-        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    )
+        self.blocks = [(name, js_string(text)) for name, text in blocks]
 
 
 def analysis_legend_html(layers: Sequence[AnalysisLayer]) -> str:

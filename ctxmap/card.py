@@ -34,9 +34,11 @@ from ctxmap.mapping import (
     LEGEND,
     OSM_ATTRIBUTION,
     _Default,
+    base_map,
     build_feature_groups,
     clean_text,
     esc,
+    js_string,
     resolve_tiles_url,
 )
 from ctxmap.origins import Origin
@@ -271,41 +273,15 @@ class _Attribution(MacroElement):
     def __init__(self, texts: list[str]) -> None:
         super().__init__()
         self._name = "CtxmapAttribution"
-        self.texts = [_js_string(html.escape(t, quote=True)) for t in texts]
-
-
-def _js_string(text: str) -> str:
-    """Return ``text`` as a JavaScript string literal safe inside ``<script>``."""
-    return (
-        json.dumps(text, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+        self.texts = [js_string(html.escape(t, quote=True)) for t in texts]
 
 
 def _base_map(
     center: tuple[float, float], tiles_url: str | _Default | None, zoom: int = 15
 ) -> folium.Map:
     url = resolve_tiles_url(tiles_url)
-    m = folium.Map(
-        location=[float(center[0]), float(center[1])],
-        zoom_start=zoom,
-        tiles=None,
-        control_scale=True,
-        max_zoom=19,
-    )
-    if url is not None:
-        folium.TileLayer(
-            tiles=url,
-            attr=html.escape(OSM_ATTRIBUTION, quote=True),
-            name="Basemap",
-            max_zoom=19,
-            control=False,
-        ).add_to(m)
-    else:
+    m = base_map(center, zoom, url, OSM_ATTRIBUTION)
+    if url is None:
         _Attribution([f"Places {OSM_ATTRIBUTION}"]).add_to(m)
     return m
 

@@ -448,14 +448,18 @@ class _Legend(MacroElement):
     ) -> None:
         super().__init__()
         self._name = "CtxmapLegend"
-        self.html_json = _js_string(legend_html)
-        self.attributions_json = [_js_string(html.escape(a, quote=True)) for a in attributions]
+        self.html_json = js_string(legend_html)
+        self.attributions_json = [js_string(html.escape(a, quote=True)) for a in attributions]
         self.white_background = white_background
         self.home_colour = LEGEND["homes"].colour
 
 
-def _js_string(text: str) -> str:
-    """Return ``text`` as a JavaScript string literal safe inside a ``<script>`` element."""
+def js_string(text: str) -> str:
+    """Return ``text`` as a JavaScript string literal safe inside a ``<script>`` element.
+
+    JSON-encoded, with ``<``, ``>``, ``&`` and the JavaScript line separators escaped,
+    so no user string can close the script or start a tag.
+    """
     return (
         json.dumps(text, ensure_ascii=False)
         .replace("<", "\\u003c")
@@ -711,6 +715,32 @@ def build_feature_groups(
     return MapLayers(groups, legend, notes, attributions, bounds)
 
 
+def base_map(
+    location: Sequence[float], zoom: int, url: str | None, attribution: str = OSM_ATTRIBUTION
+) -> folium.Map:
+    """An empty map at ``location`` (lat, lon) with the basemap ``url`` (None: no tiles).
+
+    ``url`` is a resolved tile URL (see :func:`resolve_tiles_url`); the attribution is
+    HTML-escaped.
+    """
+    m = folium.Map(
+        location=[float(location[0]), float(location[1])],
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        max_zoom=19,
+    )
+    if url is not None:
+        folium.TileLayer(
+            tiles=url,
+            attr=html.escape(attribution, quote=True),
+            name="Basemap",
+            max_zoom=19,
+            control=False,
+        ).add_to(m)
+    return m
+
+
 def build_map(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -798,21 +828,12 @@ def build_map(
         location = [(miny + maxy) / 2.0, (minx + maxx) / 2.0]
     else:
         location = [54.0, -2.5]  # Great Britain, when there is nothing to show
-    m = folium.Map(
-        location=location,
-        zoom_start=zoom if zoom is not None else (12 if built.bounds is not None else 6),
-        tiles=None,
-        control_scale=True,
-        max_zoom=19,
+    m = base_map(
+        location,
+        zoom if zoom is not None else (12 if built.bounds is not None else 6),
+        url,
+        attribution,
     )
-    if url is not None:
-        folium.TileLayer(
-            tiles=url,
-            attr=html.escape(attribution, quote=True),
-            name="Basemap",
-            max_zoom=19,
-            control=False,
-        ).add_to(m)
     for group in [*built.groups, *extra_groups]:
         group.add_to(m)
     attributions = [a for a in built.attributions if url is None or a != attribution]

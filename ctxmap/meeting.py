@@ -39,7 +39,7 @@ from shapely import box
 from ctxmap.assets import localize_in_place
 from ctxmap.crs import analysis_crs
 from ctxmap.errors import InputError
-from ctxmap.mapping import LEGEND, LegendEntry, build_map, clean_text, is_true
+from ctxmap.mapping import LEGEND, LegendEntry, build_map, clean_text, is_true, js_string
 from ctxmap.privacy import (
     DEFAULT_CELL_M,
     DEFAULT_DONUT_MAX_M,
@@ -421,17 +421,6 @@ def mask_layers(
 # --------------------------------------------------------------------------- drawing
 
 
-def _js(text: str) -> str:
-    return (
-        json.dumps(text, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 class _MaskedNote(MacroElement):
     """A Leaflet control saying the map is masked (text escaped here)."""
 
@@ -461,7 +450,7 @@ class _MaskedNote(MacroElement):
     def __init__(self, text: str) -> None:
         super().__init__()
         self._name = "CtxmapMaskedNote"
-        self.html_json = _js(html.escape(text))
+        self.html_json = js_string(html.escape(text))
 
 
 def incident_squares(
