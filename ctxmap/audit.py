@@ -9,14 +9,16 @@ any UPDATE or DELETE, so entries can only be added. See ``docs/roles-and-audit.m
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Final
 
 import pandas as pd
 
+from ctxmap import dbapi
+from ctxmap.dbapi import AnyConnection, read_sql
 from ctxmap.errors import InputError
 from ctxmap.schema_sql import AUDIT_MIGRATION
-from ctxmap.store import Store, run_script
+from ctxmap.store import run_script
+from ctxmap.stores import AnyStore
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
 LEGAL_BASES: Final[tuple[str, ...]] = (
@@ -40,9 +42,14 @@ _MAX_WHAT: Final = 500
 
 
 
-def ensure_audit_table(store: Store) -> None:
-    """Create the audit table and its triggers if the store's migrations have not."""
-    con = store.connect()
+def ensure_audit_table(store: AnyStore) -> None:
+    """Create the audit table and its triggers if the store's migrations have not.
+
+    A PostgreSQL store always has them (its migrations create them at open).
+    """
+    if dbapi.is_postgres(store):
+        return
+    con = dbapi.connect(store)
     try:
         present = con.execute(
             "SELECT count(*) FROM sqlite_master WHERE name IN "
@@ -52,7 +59,7 @@ def ensure_audit_table(store: Store) -> None:
         con.close()
     if present == 3:
         return
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         run_script(con, AUDIT_MIGRATION[1])
 
 
@@ -66,7 +73,7 @@ def check_legal_basis(value: object) -> str:
 
 
 def record(
-    store: Store,
+    store: AnyStore,
     user: str,
     action: str,
     what: str,
@@ -115,12 +122,12 @@ def record(
     check_legal_basis(legal_basis)
     check_role(role)
     ensure_audit_table(store)
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         return record_in(con, user, action, what, legal_basis, role=role, at=at)
 
 
 def record_in(
-    con: sqlite3.Connection,
+    con: AnyConnection,
     user: str,
     action: str,
     what: str,
@@ -146,7 +153,7 @@ def record_in(
     check_role(role)
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
     cur = con.execute(
-        "INSERT INTO ctxmap_audit (at, user, role, action, what, legal_basis) "
+        'INSERT INTO ctxmap_audit (at, "user", role, action, what, legal_basis) '
         "VALUES (?, ?, ?, ?, ?, ?)",
         (when, str(user), role, str(action), str(what), legal_basis),
     )
@@ -154,7 +161,7 @@ def record_in(
 
 
 def read_log(
-    store: Store,
+    store: AnyStore,
     *,
     user: str | None = None,
     action: str | None = None,
@@ -166,10 +173,11 @@ def read_log(
     date or date-time (entries at or after it).
     """
     ensure_audit_table(store)
-    sql = "SELECT id, at, user, role, action, what, legal_basis FROM ctxmap_audit WHERE 1=1"
+    sql = ('SELECT id, at, "user", role, action, what, legal_basis FROM ctxmap_audit '
+           "WHERE 1=1")
     params: list[str] = []
     if user:
-        sql += " AND user = ?"
+        sql += ' AND "user" = ?'
         params.append(user)
     if action:
         sql += " AND action = ?"
@@ -177,9 +185,9 @@ def read_log(
     if since:
         sql += " AND at >= ?"
         params.append(since)
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
-        return pd.read_sql_query(sql + " ORDER BY id DESC", con, params=params)
+        return read_sql(con, sql + " ORDER BY id DESC", params)
     finally:
         con.close()
 

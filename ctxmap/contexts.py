@@ -34,10 +34,12 @@ import shapely
 from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
+from ctxmap import dbapi
 from ctxmap.crs import analysis_crs
+from ctxmap.dbapi import AnyConnection, read_sql, store_name
 from ctxmap.errors import ConflictError, InputError, StoreError
 from ctxmap.schemas import EXPLOITATION_CATEGORIES, STORAGE_CRS
-from ctxmap.store import Store
+from ctxmap.stores import AnyStore
 
 CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "home", "park", "school", "transport hub", "street", "business", "online space", "other",
@@ -732,13 +734,13 @@ def _to_sql(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _connect_rows(store: Store) -> sqlite3.Connection:
-    con = store.connect()
+def _connect_rows(store: AnyStore) -> AnyConnection:
+    con = dbapi.connect(store)
     con.row_factory = sqlite3.Row
     return con
 
 
-def _log(con: sqlite3.Connection, context_id: str | None, entity: str, entity_id: object,
+def _log(con: AnyConnection, context_id: str | None, entity: str, entity_id: object,
          action: str, user: str, at: str, changes: Sequence[tuple[str, Any, Any]] = ()) -> None:
     user = _text(user, "user", required=True, max_len=200)
     if not changes:
@@ -764,9 +766,9 @@ def _integrity(exc: sqlite3.IntegrityError, what: str) -> InputError:
     return InputError(f"{what}: the store refused it ({msg})")
 
 
-def list_partners(store: Store) -> list[str]:
+def list_partners(store: AnyStore) -> list[str]:
     """Partner names: the case study's seeded partners first, then the rest A–Z."""
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
         rows = con.execute("SELECT name, seeded FROM ctx_partners").fetchall()
     finally:
@@ -776,10 +778,10 @@ def list_partners(store: Store) -> list[str]:
     return seeded + rest
 
 
-def add_partner(store: Store, name: str, user: str, description: str = "") -> str:
+def add_partner(store: AnyStore, name: str, user: str, description: str = "") -> str:
     """Add a partner to the list (kept in the history); return its name."""
     name = _text(name, "partner name", required=True, max_len=200)
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         try:
             con.execute("INSERT INTO ctx_partners (name, description) VALUES (?, ?)",
                         (name, _text(description, "description")))
@@ -789,7 +791,7 @@ def add_partner(store: Store, name: str, user: str, description: str = "") -> st
     return name
 
 
-def create_context(store: Store, user: str, *, name: str, kind: str, referral_date: object,
+def create_context(store: AnyStore, user: str, *, name: str, kind: str, referral_date: object,
                    referral_reason: str, geometry: BaseGeometry | str | None = None,
                    place_layer: str | None = None, place_id: str | None = None,
                    radius_m: float = DEFAULT_RADIUS_M, referring_agency: str = "",
@@ -816,7 +818,7 @@ def create_context(store: Store, user: str, *, name: str, kind: str, referral_da
         raise InputError("place_layer and place_id go together; expected both or neither")
     refs = [check_yp_ref(r) for r in young_people]
     at = at or _now()
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         if context_id is None:
             context_id = next_context_id(r[0] for r in con.execute("SELECT id FROM ctx_contexts"))
         row = {"id": context_id, **_to_sql(values), "place_layer": place_layer,
@@ -837,7 +839,7 @@ def create_context(store: Store, user: str, *, name: str, kind: str, referral_da
     return get_context(store, context_id)
 
 
-def get_context(store: Store, context_id: str) -> Context:
+def get_context(store: AnyStore, context_id: str) -> Context:
     """Read one context; :class:`InputError` if there is none with that id."""
     con = _connect_rows(store)
     try:
@@ -845,34 +847,34 @@ def get_context(store: Store, context_id: str) -> Context:
     finally:
         con.close()
     if row is None:
-        raise InputError(f"no context {context_id!r} in {store.path.name}; expected an id "
+        raise InputError(f"no context {context_id!r} in {store_name(store)}; expected an id "
                          "from `python -m ctxmap contexts`")
     return _row_to(Context, row)
 
 
-def list_contexts(store: Store, today: dt.date | None = None) -> pd.DataFrame:
+def list_contexts(store: AnyStore, today: dt.date | None = None) -> pd.DataFrame:
     """List every context, newest referral first.
 
     Columns: ``id, name, kind, status, referral_date, lead_agency, open_actions,
     overdue_actions, version``.
     """
     today = today or dt.date.today()
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
-        frame = pd.read_sql_query(
-            "SELECT c.id, c.name, c.kind, c.status, c.referral_date, c.lead_agency, "
+        frame = read_sql(
+            con, "SELECT c.id, c.name, c.kind, c.status, c.referral_date, c.lead_agency, "
             "(SELECT count(*) FROM ctx_actions a WHERE a.context_id = c.id AND a.status IN "
             "('not started', 'in progress')) AS open_actions, "
             "(SELECT count(*) FROM ctx_actions a WHERE a.context_id = c.id AND a.status IN "
             "('not started', 'in progress') AND a.due_date < ?) AS overdue_actions, "
             "c.version FROM ctx_contexts c ORDER BY c.referral_date DESC, c.id DESC",
-            con, params=(today.isoformat(),))
+            (today.isoformat(),))
     finally:
         con.close()
     return frame
 
 
-def _insert_child(con: sqlite3.Connection, entity: str, context_id: str | None,
+def _insert_child(con: AnyConnection, entity: str, context_id: str | None,
                   values: Mapping[str, Any], user: str, at: str) -> int:
     table = _ENTITIES[entity][0]
     row = {"context_id": context_id, **_to_sql(values)}
@@ -890,7 +892,7 @@ def _insert_child(con: sqlite3.Connection, entity: str, context_id: str | None,
     return new_id
 
 
-def add_record(store: Store, entity: str, context_id: str | None, user: str,
+def add_record(store: AnyStore, entity: str, context_id: str | None, user: str,
                at: str | None = None, **values: Any) -> Any:
     """Add one record under a context and return it.
 
@@ -920,12 +922,12 @@ def add_record(store: Store, entity: str, context_id: str | None, user: str,
     if context_id is not None:
         get_context(store, context_id)
     at = at or _now()
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         new_id = _insert_child(con, entity, context_id, clean, user, at)
     return get_record(store, entity, new_id)
 
 
-def get_record(store: Store, entity: str, record_id: int) -> Any:
+def get_record(store: AnyStore, entity: str, record_id: int) -> Any:
     """Read one child record (see :func:`add_record`)."""
     table, cls, _ = _ENTITIES[entity]
     con = _connect_rows(store)
@@ -938,7 +940,7 @@ def get_record(store: Store, entity: str, record_id: int) -> Any:
     return _row_to(cls, row)
 
 
-def _last_change(con: sqlite3.Connection, entity: str, entity_id: object) -> tuple[str, str]:
+def _last_change(con: AnyConnection, entity: str, entity_id: object) -> tuple[str, str]:
     row = con.execute("SELECT changed_by, changed_at FROM ctx_history WHERE entity = ? AND "
                       "entity_id = ? ORDER BY id DESC LIMIT 1", (entity, str(entity_id))
                       ).fetchone()
@@ -954,7 +956,7 @@ def _conflict(entity: str, entity_id: object, read: int, now: int, by: str, at: 
         "reload it and apply your change again")
 
 
-def update_record(store: Store, entity: str, record_id: object, expected_version: int,
+def update_record(store: AnyStore, entity: str, record_id: object, expected_version: int,
                   user: str, at: str | None = None, **changes: Any) -> Any:
     """Change fields of a context (``entity="context"``) or a child record.
 
@@ -991,7 +993,7 @@ def update_record(store: Store, entity: str, record_id: object, expected_version
     partners = list_partners(store) if "partner" in changes else None
     clean = validate_fields(entity, changes, partners)
     at = at or _now()
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         con.row_factory = sqlite3.Row
         row = con.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
         if row is None:
@@ -1029,7 +1031,7 @@ def update_record(store: Store, entity: str, record_id: object, expected_version
     return get_record(store, entity, int(record_id))  # type: ignore[arg-type]
 
 
-def delete_record(store: Store, entity: str, record_id: int, expected_version: int,
+def delete_record(store: AnyStore, entity: str, record_id: int, expected_version: int,
                   user: str) -> None:
     """Delete a child record (assessment entry, action, rating, note, young-person link).
 
@@ -1041,7 +1043,7 @@ def delete_record(store: Store, entity: str, record_id: int, expected_version: i
                          f"{', '.join(DELETABLE)} (close a context, withdraw a consent)")
     table, cls, _ = _ENTITIES[entity]
     at = _now()
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         con.row_factory = sqlite3.Row
         row = con.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
         if row is None:
@@ -1062,7 +1064,7 @@ def delete_record(store: Store, entity: str, record_id: int, expected_version: i
              [(k, v, None) for k, v in old.items() if v not in (None, "")])
 
 
-def load_bundle(store: Store, context_id: str) -> ContextBundle:
+def load_bundle(store: AnyStore, context_id: str) -> ContextBundle:
     """A context and every record under it (the full, unfiltered view)."""
     context = get_context(store, context_id)
     con = _connect_rows(store)
@@ -1086,25 +1088,24 @@ def load_bundle(store: Store, context_id: str) -> ContextBundle:
         con.close()
 
 
-def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
+def history(store: AnyStore, context_id: str | None = None) -> pd.DataFrame:
     """Return the append-only history, oldest first (one context's, or everything).
 
     Columns: ``id, context_id, entity, entity_id, action, field, old, new, changed_by,
     changed_at`` (``old``/``new`` are JSON text).
     """
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
         sql = ("SELECT id, context_id, entity, entity_id, action, field, old_json AS old, "
                "new_json AS new, changed_by, changed_at FROM ctx_history")
         if context_id is None:
-            return pd.read_sql_query(sql + " ORDER BY id", con)
-        return pd.read_sql_query(sql + " WHERE context_id = ? ORDER BY id", con,
-                                 params=(context_id,))
+            return read_sql(con, sql + " ORDER BY id")
+        return read_sql(con, sql + " WHERE context_id = ? ORDER BY id", (context_id,))
     finally:
         con.close()
 
 
-def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataFrame:
+def safety_ratings_layer(store: AnyStore, since: str | None = None) -> gpd.GeoDataFrame:
     """Every safety-map rating, pooled across contexts (EPSG:4326), optionally since a date.
 
     Columns: ``id, context_id, place_label, rating, rated_on, comment, geometry``. The
@@ -1137,3 +1138,98 @@ def pool_ratings(ratings: gpd.GeoDataFrame) -> pd.DataFrame:
     table["share_red"] = table["red"] / table["ratings"]
     return table.reset_index().rename(columns={"index": "place_label"}).sort_values(
         ["share_red", "ratings"], ascending=False).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- scope and places
+# (added for the contexts-of-concern journeys; the functions above are unchanged)
+
+#: ``layer`` value of contexts ranked among the places (see :func:`contexts_as_places`).
+CONTEXTS_LAYER: Final = "contexts"
+#: The role that sees only the contexts it leads (``ctxmap.auth.COORDINATOR``).
+COORDINATOR_ROLE: Final = "coordinator"
+
+
+def contexts_for_user(store: AnyStore, user: str, role: str,
+                      today: dt.date | None = None) -> pd.DataFrame:
+    """The contexts a user may see: a coordinator only those they lead, others all.
+
+    Parameters
+    ----------
+    store
+        The store.
+    user
+        The signed-in user's name (``ctxmap.auth.User.name``).
+    role
+        Their role; for ``"coordinator"`` only contexts whose ``lead_worker`` is
+        ``user`` are kept (compared ignoring case and outer spaces).
+    today
+        For the overdue counts (default: today).
+
+    Returns
+    -------
+    DataFrame
+        :func:`list_contexts`'s columns plus ``lead_worker``, same order.
+    """
+    frame = list_contexts(store, today)
+    con = dbapi.connect(store)
+    try:
+        leads = dict(con.execute("SELECT id, lead_worker FROM ctx_contexts").fetchall())
+    finally:
+        con.close()
+    frame = frame.copy()
+    frame["lead_worker"] = [str(leads.get(i) or "") for i in frame["id"]]
+    if role != COORDINATOR_ROLE:
+        return frame
+    me = str(user).strip().casefold()
+    mine = frame["lead_worker"].str.strip().str.casefold() == me
+    return frame.loc[mine.to_numpy()].reset_index(drop=True)
+
+
+def contexts_as_places(store: AnyStore) -> gpd.GeoDataFrame:
+    """Every located context as a place to rank among homes, youth centres and safe places.
+
+    A point context is its point; an area (a drawn polygon) is its representative
+    point (a point guaranteed inside it). Online spaces (no location) are left out.
+    Nothing about young people is read.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326 points with the place columns ``id, name, category, address,
+        opening_hours, source`` (``category`` is the context kind, ``address`` and
+        ``opening_hours`` empty, ``source`` ``"context of concern (<status>)"``),
+        ``layer`` = ``"contexts"`` and ``location`` (``"point"`` or
+        ``"representative point of the area"``), ordered by id.
+    """
+    con = _connect_rows(store)
+    try:
+        rows = con.execute("SELECT id, name, kind, status, geometry_wkt FROM ctx_contexts "
+                           "WHERE geometry_wkt IS NOT NULL ORDER BY id").fetchall()
+    finally:
+        con.close()
+    recs, geoms = [], []
+    for r in rows:
+        geom = shapely.from_wkt(r["geometry_wkt"])
+        if geom is None or geom.is_empty:
+            continue
+        is_point = geom.geom_type == "Point"
+        recs.append({"id": r["id"], "name": r["name"], "category": r["kind"], "address": "",
+                     "opening_hours": "", "source": f"context of concern ({r['status']})",
+                     "layer": CONTEXTS_LAYER,
+                     "location": "point" if is_point else "representative point of the area"})
+        geoms.append(geom if is_point else geom.representative_point())
+    cols = ["id", "name", "category", "address", "opening_hours", "source", "layer", "location"]
+    frame = pd.DataFrame(recs, columns=cols).astype("object")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
+                            crs=STORAGE_CRS)
+
+
+def contexts_signature(store: AnyStore) -> str:
+    """A text that changes whenever a context is added or changed (a cache key)."""
+    con = dbapi.connect(store)
+    try:
+        n, last, versions = con.execute(
+            "SELECT count(*), max(updated_at), sum(version) FROM ctx_contexts").fetchone()
+    finally:
+        con.close()
+    return f"{n}|{last}|{versions}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -18,15 +19,21 @@ import shapely
 from ctxmap.errors import InputError
 from ctxmap.readers import empty_layer, read_layer, read_places
 from ctxmap.schemas import PLACE_KINDS, STORAGE_CRS, schema_for
-from ctxmap.store import Store, resolve_store_path
 
 PathLike = str | os.PathLike[str]
 
+if TYPE_CHECKING:
+    from ctxmap.stores import AnyStore
 
-def open_existing_store(store_path: PathLike | None) -> Store | None:
-    """Open the store if its file exists (never creates one); else ``None``."""
-    path = resolve_store_path(store_path)
-    return Store(path, create=False) if path.exists() else None
+
+def open_existing_store(store_path: PathLike | None) -> AnyStore | None:
+    """Open the store (a GeoPackage path or a ``postgresql://`` URL) if it exists, else None.
+
+    Never creates one: a command given only files leaves no store behind.
+    """
+    from ctxmap.stores import open_store, store_exists
+
+    return open_store(store_path, create=False) if store_exists(store_path) else None
 
 
 def load_layer(store_path: PathLike | None, kind: str, files: Sequence[PathLike] = ()) -> (

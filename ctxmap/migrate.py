@@ -7,7 +7,11 @@ id, geometry (WKB) and canonical values; and that the import logs are equal. A t
 that already holds rows is refused unless ``force`` (then its layers and log are
 replaced).
 
-Phase 1 covers the layer store; contexts, plans and the audit log move in phase 2.
+The contexts of concern and everything under them (partners, young-person links,
+assessments, plans, consent, safety ratings, review notes, the append-only history) and
+the audit log are copied in the same transaction (ids kept), and verified the same way
+(row counts and a SHA-256 over every row). Append-only records are never overwritten:
+a target holding contexts, history or audit entries is refused even with ``force``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 import shapely
 from psycopg import sql
 
+from ctxmap import dbapi
 from ctxmap.errors import InputError, StoreError
 from ctxmap.pgstore import PgStore, _bulk_indexes, copy_rows, frame_from_rows
 from ctxmap.schemas import LAYER_KINDS, STORAGE_CRS, schema_for
@@ -35,6 +40,59 @@ IMPORT_COLUMNS: Final = ("id", "layer", "file", "sha256", "rows", "mapped", "unm
                          "mode", "imported_at", "imported_by")
 
 ProgressFn = Callable[[str], None]
+
+#: The record tables both stores hold, in an order that satisfies their foreign keys.
+RECORD_TABLES: Final = ("ctx_partners", "ctx_contexts", "ctx_young_people", "ctx_assessment",
+                        "ctx_actions", "ctx_consent", "ctx_safety_ratings", "ctx_review_notes",
+                        "ctx_history", "ctxmap_audit", "ctx_retention_erasing")
+#: Record tables that can never be emptied (triggers refuse deletes).
+APPEND_ONLY: Final = ("ctx_contexts", "ctx_history", "ctxmap_audit")
+
+
+@dataclass(frozen=True)
+class TableDump:
+    """Every row of one record table (columns as stored), sorted for checksums."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+def dump_records(store: AnyStore) -> list[TableDump]:
+    """Read every contexts/audit table of ``store`` (:data:`RECORD_TABLES`)."""
+    con = dbapi.connect(store)
+    try:
+        out = []
+        for table in RECORD_TABLES:
+            cur = con.execute(f'SELECT * FROM "{table}"')
+            names = tuple(d[0] for d in cur.description or ())
+            rows = [tuple(r) for r in cur.fetchall()]
+            out.append(TableDump(table, names, sorted(rows, key=repr)))
+        return out
+    finally:
+        con.close()
+
+
+def records_checksum(dump: TableDump) -> str:
+    """SHA-256 over a record table's column names and rows (order-independent)."""
+    h = hashlib.sha256(repr(dump.columns).encode("utf-8"))
+    for row in sorted(dump.rows, key=repr):
+        h.update((repr(row) + "\x1e").encode("utf-8"))
+    return h.hexdigest()
+
+
+def _load_records(con: Any, records: list[TableDump], postgres: bool) -> None:
+    """Replace the partner list and add every record row, ids kept (in ``con``'s transaction)."""
+    con.execute("DELETE FROM ctx_partners")
+    for dump in records:
+        if not dump.rows:
+            continue
+        cols = ", ".join(f'"{c}"' for c in dump.columns)
+        con.executemany(f'INSERT INTO "{dump.table}" ({cols}) VALUES '
+                        f"({', '.join('?' * len(dump.columns))})", dump.rows)
+        if postgres and "id" in dump.columns and dump.table in dbapi.GENERATED_ID_TABLES:
+            con.execute(f"SELECT setval(pg_get_serial_sequence('{dump.table}', 'id'), "
+                        f'coalesce(max(id), 0) + 1, false) FROM "{dump.table}"')
 
 
 @dataclass(frozen=True)
@@ -63,6 +121,7 @@ class MigrationReport:
     target: str
     layers: tuple[LayerCheck, ...]
     imports: int
+    records: tuple[tuple[str, int], ...] = ()
 
 
 def layer_checksum(gdf: gpd.GeoDataFrame) -> str:
@@ -143,8 +202,10 @@ def _records(log: pd.DataFrame) -> list[tuple[Any, ...]]:
             for row in log[list(IMPORT_COLUMNS)].itertuples(index=False, name=None)]
 
 
-def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump]) -> None:
+def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump],
+               records: list[TableDump]) -> None:
     with store.transaction() as con:
+        _load_records(con, records, postgres=False)
         for kind in LAYER_KINDS:
             con.execute(f'DELETE FROM "{kind}"')
         con.execute("DELETE FROM ctxmap_imports")
@@ -165,8 +226,13 @@ def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump]) -> None
             _update_extent(con, dump.kind)
 
 
-def _load_pg(store: PgStore, log: pd.DataFrame, layers: list[LayerDump]) -> None:
+def _load_pg(store: PgStore, log: pd.DataFrame, layers: list[LayerDump],
+             records: list[TableDump]) -> None:
+    from ctxmap.pgstore import touch_layers
+
     with store.transaction() as con:
+        _load_records(dbapi.PgConnection(con), records, postgres=True)
+        touch_layers(con)
         for kind in LAYER_KINDS:
             con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
         con.execute("DELETE FROM ctxmap_imports")
@@ -228,7 +294,16 @@ def migrate_store(
         counts = {k: c["rows"] for k, c in dst.counts().items() if c["rows"]}
         raise InputError(f"the target {dst_name} is not empty ({counts}); expected an empty "
                          "store, or --force to replace its layers and import log")
+    held = {d.table: len(d.rows) for d in dump_records(dst)
+            if d.table in APPEND_ONLY and d.rows}
+    if held:
+        raise InputError(f"the target {dst_name} holds append-only records {held}, which "
+                         "are never overwritten; expected a store without contexts, history "
+                         "or audit entries")
     log = dump_imports(src)
+    records = dump_records(src)
+    for dump in records:
+        say(f"read {len(dump.rows):,} {dump.table} rows from {src_name}")
     layers = []
     expected: dict[str, LayerCheck] = {}
     for kind in LAYER_KINDS:
@@ -237,9 +312,9 @@ def migrate_store(
         expected[kind] = LayerCheck(kind, len(dump.gdf), layer_checksum(dump.gdf))
         say(f"read {len(dump.gdf):,} {kind} rows from {src_name}")
     if isinstance(dst, PgStore):
-        _load_pg(dst, log, layers)
+        _load_pg(dst, log, layers, records)
     else:
-        _load_gpkg(dst, log, layers)
+        _load_gpkg(dst, log, layers, records)
     say(f"wrote {sum(len(d.gdf) for d in layers):,} rows and {len(log)} imports to {dst_name}")
     for kind in LAYER_KINDS:
         back = dst.read(kind)
@@ -250,5 +325,14 @@ def migrate_store(
                              f"(checksum {expected[kind].checksum[:12]})")
     if not dump_imports(dst).astype(str).equals(log.astype(str)):
         raise StoreError(f"the import log did not copy intact to {dst_name}")
-    say("verified: row counts, per-layer checksums and the import log match")
-    return MigrationReport(src_name, dst_name, tuple(expected.values()), len(log))
+    copied = {d.table: d for d in dump_records(dst)}
+    for dump in records:
+        got = copied[dump.table]
+        if (len(got.rows), records_checksum(got)) != (len(dump.rows), records_checksum(dump)):
+            raise StoreError(f"{dump.table} did not copy intact to {dst_name}: "
+                             f"{len(got.rows)} rows, expected {len(dump.rows)} (or the "
+                             "checksums differ)")
+    say("verified: row counts, per-layer checksums, the import log and every contexts "
+        "and audit table match")
+    return MigrationReport(src_name, dst_name, tuple(expected.values()), len(log),
+                           tuple((d.table, len(d.rows)) for d in records))

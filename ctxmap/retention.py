@@ -20,10 +20,13 @@ from typing import Final
 
 import pandas as pd
 
+from ctxmap import dbapi
 from ctxmap.audit import ensure_audit_table, record_in
+from ctxmap.dbapi import read_sql, store_name
 from ctxmap.errors import InputError, StoreError
 from ctxmap.schema_sql import RETENTION_MIGRATION
-from ctxmap.store import Store, run_script
+from ctxmap.store import run_script
+from ctxmap.stores import AnyStore
 
 #: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
 #: to what the organisation's retention schedule says).
@@ -46,7 +49,7 @@ def retention_days(env: Mapping[str, str] | None = None) -> int:
     return int(value)
 
 
-def ensure_retention_schema(store: Store) -> None:
+def ensure_retention_schema(store: AnyStore) -> None:
     """Install :data:`RETENTION_MIGRATION` (and the audit table) if not there yet.
 
     Raises
@@ -54,7 +57,9 @@ def ensure_retention_schema(store: Store) -> None:
     StoreError
         If the store has no contexts tables.
     """
-    con = store.connect()
+    if dbapi.is_postgres(store):
+        return  # its migrations (ctxmap.pgstore) install the erasure triggers at open
+    con = dbapi.connect(store)
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
         trigger = con.execute(
@@ -63,29 +68,29 @@ def ensure_retention_schema(store: Store) -> None:
     finally:
         con.close()
     if "ctx_contexts" not in names:
-        raise StoreError(f"{store.path.name} has no contexts tables; expected a store "
+        raise StoreError(f"{store_name(store)} has no contexts tables; expected a store "
                          "migrated by this version of ctxmap")
     ensure_audit_table(store)
     if "ctx_retention_erasing" in names and trigger and "ctx_retention_erasing" in trigger[0]:
         return
-    with store.transaction() as con:
+    with dbapi.transaction(store) as con:
         run_script(con, RETENTION_MIGRATION[1])
 
 
-def closed_contexts(store: Store) -> pd.DataFrame:
+def closed_contexts(store: AnyStore) -> pd.DataFrame:
     """Every closed context with the date it was closed.
 
     Columns ``id, name, kind, closed_on`` (``YYYY-MM-DD``): the last change of its
     status to ``closed`` in the history, else its last update.
     """
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
-        frame = pd.read_sql_query(
-            "SELECT c.id, c.name, c.kind, c.updated_at, "
+        frame = read_sql(
+            con, "SELECT c.id, c.name, c.kind, c.updated_at, "
             "(SELECT max(h.changed_at) FROM ctx_history h WHERE h.context_id = c.id "
             " AND h.entity = 'context' AND h.field = 'status' AND h.new_json = ?) AS closed_at "
             "FROM ctx_contexts c WHERE c.status = 'closed' ORDER BY c.id",
-            con, params=(json.dumps("closed"),),
+            (json.dumps("closed"),),
         )
     finally:
         con.close()
@@ -124,7 +129,7 @@ def due_for_review(closed: pd.DataFrame, period_days: int, today: dt.date) -> pd
 
 
 def delete_context(
-    store: Store,
+    store: AnyStore,
     context_id: str,
     user: str,
     legal_basis: str,
@@ -172,18 +177,16 @@ def delete_context(
         raise InputError(f"context {context_id!r} was closed on {row['closed_on'].iloc[0]}, "
                          f"not more than {period} days before {day.isoformat()}; keep it")
     removed: dict[str, int] = {}
-    with store.transaction() as con:
-        con.execute("PRAGMA secure_delete = ON")
-        con.execute("PRAGMA defer_foreign_keys = ON")
-        tables = [
-            r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'ctx_*'"
-            )
-        ]
+    postgres = dbapi.is_postgres(store)
+    with dbapi.transaction(store) as con:
+        if not postgres:
+            con.execute("PRAGMA secure_delete = ON")
+            con.execute("PRAGMA defer_foreign_keys = ON")
+        columns = dbapi.table_columns(con)
         with_context = [
-            t for t in tables
-            if t not in _LAST and t != "ctx_retention_erasing"
-            and any(c[1] == "context_id" for c in con.execute(f'PRAGMA table_info("{t}")'))
+            t for t, cols in columns.items()
+            if t.startswith("ctx_") and t not in _LAST and t != "ctx_retention_erasing"
+            and "context_id" in cols
         ]
         con.execute("INSERT INTO ctx_retention_erasing VALUES (?)", (context_id,))
         for table in [*sorted(with_context), *_LAST]:
@@ -195,11 +198,28 @@ def delete_context(
         record_in(con, user, "retention delete",
                   f"context {context_id}: {total} rows erased after the {period}-day period",
                   legal_basis, role=role)
+    if postgres:
+        _vacuum(store, [*sorted(with_context), *_LAST])
     return removed
 
 
-def _context_ids(store: Store) -> list[str]:
-    con = store.connect()
+def _vacuum(store: AnyStore, tables: list[str]) -> None:
+    """PostgreSQL: rewrite the erased tables so the deleted rows leave the data files.
+
+    ``VACUUM FULL`` copies the live rows into new files and removes the old ones (the
+    counterpart of SQLite's ``secure_delete``). The write-ahead log and backups still
+    hold the rows until they are recycled (see docs/scale.md).
+    """
+    con = dbapi.connect(store)
+    try:
+        for table in tables:
+            con.execute(f'VACUUM FULL "{table}"')
+    finally:
+        con.close()
+
+
+def _context_ids(store: AnyStore) -> list[str]:
+    con = dbapi.connect(store)
     try:
         return [r[0] for r in con.execute("SELECT id FROM ctx_contexts")]
     finally:

@@ -15,10 +15,12 @@ from typing import Final
 
 from shapely.geometry import Point
 
+from ctxmap import dbapi
 from ctxmap.contexts import add_record, create_context, update_record
+from ctxmap.dbapi import store_name
 from ctxmap.errors import InputError
 from ctxmap.sample_homes import CASE_STUDY_ID
-from ctxmap.store import Store
+from ctxmap.stores import AnyStore
 
 SAMPLE_CONTEXT_ID: Final = "ctx-0001"
 SAMPLE_USER: Final = "ctxmap sample (fictional worker CS-01)"
@@ -81,7 +83,7 @@ _SAFETY_PLAN: Final = (
 )
 
 
-def add_sample_context(store: Store) -> int:
+def add_sample_context(store: AnyStore) -> int:
     """Add the worked case-study context to ``store``; return the number added (1).
 
     Needs the sample homes (``home-cs-01``) in the store. Does nothing and returns 0 when
@@ -92,7 +94,7 @@ def add_sample_context(store: Store) -> int:
     InputError
         If the case-study home is not in the store.
     """
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
         if con.execute("SELECT 1 FROM ctx_contexts WHERE id = ?",
                        (SAMPLE_CONTEXT_ID,)).fetchone():
@@ -102,7 +104,7 @@ def add_sample_context(store: Store) -> int:
     homes = store.read("homes")
     home = homes[homes["id"] == CASE_STUDY_ID]
     if home.empty or home.geometry.iloc[0] is None:
-        raise InputError(f"the sample home {CASE_STUDY_ID!r} is not in {store.path.name}; "
+        raise InputError(f"the sample home {CASE_STUDY_ID!r} is not in {store_name(store)}; "
                          "expected the sample homes (ctxmap.sample_homes) to be stored first")
     point = home.geometry.iloc[0]
     u = SAMPLE_USER

@@ -39,8 +39,10 @@ from ctxmap.meeting import (
     mask_layers,
     parse_view_params,
 )
+from ctxmap.pgstore import is_pg_url
 from ctxmap.schemas import LAYER_KINDS
-from ctxmap.store import DEFAULT_STORE_PATH, Store, resolve_store_path
+from ctxmap.store import DEFAULT_STORE_PATH
+from ctxmap.stores import AnyStore, describe_target, open_store, resolve_target, store_exists
 
 #: Session-state keys, all in one place.
 KEY_STORE = "ctxmap_store_path"
@@ -76,19 +78,51 @@ h1 { padding-top: 0.2rem !important; padding-bottom: 0.2rem !important; }
 # --------------------------------------------------------------------------- store
 
 
-def store_path() -> Path:
-    """The store this session uses (``$CTXMAP_STORE`` or the bundled sample)."""
+def store_target() -> str:
+    """The store this session uses: a GeoPackage path or a ``postgresql://`` URL.
+
+    ``--store``-like settings as :func:`ctxmap.stores.resolve_target`: ``$CTXMAP_STORE``,
+    then ``[ctxmap] store`` in ``.streamlit/secrets.toml``, then the bundled sample.
+    """
     if KEY_STORE not in st.session_state:
-        st.session_state[KEY_STORE] = str(resolve_store_path(None))
-    return Path(st.session_state[KEY_STORE])
+        st.session_state[KEY_STORE] = str(resolve_target(None))
+    return str(st.session_state[KEY_STORE])
 
 
-def store_version(path: Path) -> float:
+def store_path() -> Path:
+    """The session's store as a path (only meaningful for the embedded store)."""
+    return Path(store_target())
+
+
+def session_store_exists() -> bool:
+    """Whether the session's store exists (a PostgreSQL store is asked, never created)."""
+    return store_exists(store_target())
+
+
+def store_label() -> str:
+    """The session's store for messages (a URL's password hidden)."""
+    return describe_target(store_target())
+
+
+def open_session_store(*, create: bool = False) -> AnyStore:
+    """Open the session's store (embedded or PostgreSQL); ``create`` makes a missing one."""
+    return open_store(store_target(), create=create)
+
+
+def store_version(path: str | os.PathLike[str]) -> float:
     """A value that changes whenever a *layer* of the store changes (cache key).
 
-    Read from the layers' ``last_change`` in ``gpkg_contents`` and the import log,
-    so writing the audit log or contexts does not throw the cached layers away.
+    Embedded store: the layers' ``last_change`` in ``gpkg_contents`` and the import log.
+    PostgreSQL store: the newest import id and the last layer write
+    (:meth:`ctxmap.pgstore.PgStore.layers_version`). Writing the audit log or contexts
+    does not throw the cached layers away.
     """
+    if is_pg_url(str(path)):
+        try:
+            mark = open_store(str(path), create=False).layers_version()  # type: ignore[union-attr]
+        except CtxmapError:
+            return 0.0
+        return float(int(hashlib.sha256(mark.encode()).hexdigest()[:12], 16))
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error:
@@ -117,7 +151,7 @@ def store_version(path: Path) -> float:
 # Pages never change them in place: every ctxmap function copies what it changes.
 @st.cache_resource(show_spinner="Reading the store…", max_entries=4)
 def _load_layers(path: str, version: float) -> dict[str, gpd.GeoDataFrame]:
-    store = Store(path, create=False)
+    store = open_store(path, create=False)
     return {kind: store.read(kind) for kind in LAYER_KINDS}
 
 
@@ -138,18 +172,24 @@ def cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     layers): a filter change computes only what its key says changed, and coming
     back to an earlier filter costs nothing. The result is shared read-only.
     """
-    path = store_path()
-    return _cached((str(path), store_version(path), meeting_view(), *key), build)
+    target = store_target()
+    return _cached((target, store_version(target), meeting_view(), *key), build)
 
 
 def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
-    path = store_path()
-    if not path.exists():
-        st.error(f"No store at {path}. Build the bundled sample with "
+    target = store_target()
+    try:
+        exists = session_store_exists()
+    except CtxmapError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise
+    if not exists:
+        st.error(f"No store at {describe_target(target)}. Build the bundled sample with "
                  "`python scripts/build_sample.py`, or import a layer on the Import page.")
         st.stop()
     try:
-        return _load_layers(str(path), store_version(path))
+        return _load_layers(target, store_version(target))
     except CtxmapError as exc:
         st.error(str(exc))
         st.stop()
@@ -176,8 +216,8 @@ def load_layers() -> dict[str, gpd.GeoDataFrame]:
     """
     raw = _raw_layers()
     if meeting_view():
-        path = store_path()
-        masked = _load_masked(str(path), store_version(path), mask_settings())
+        target = store_target()
+        masked = _load_masked(target, store_version(target), mask_settings())
         return _focus(masked, raw)
     audit_once("view unmasked", "layers with homes as points and incidents with locations")
     return raw
@@ -197,7 +237,7 @@ def _focus(
         try:
             from ctxmap.contexts import context_area, get_context
 
-            ctx = get_context(Store(store_path(), create=False), params.context)
+            ctx = get_context(open_session_store(), params.context)
             shape = context_area(ctx.geometry, ctx.radius_m)
         except (CtxmapError, ImportError, sqlite3.Error):
             return masked
@@ -481,8 +521,11 @@ def audit_enabled() -> bool:
     The sample is a file in the repository; writing audit entries into it would
     change it on every run. Any other store (``$CTXMAP_STORE``) is always audited.
     """
+    target = store_target()
+    if is_pg_url(target):
+        return True
     try:
-        return store_path().resolve() != DEFAULT_STORE_PATH.resolve()
+        return Path(target).resolve() != DEFAULT_STORE_PATH.resolve()
     except OSError:
         return True
 
@@ -500,7 +543,7 @@ def audit(action: str, what: str, legal_basis: str | None = None) -> None:
     if not audit_enabled():
         return
     try:
-        record(Store(store_path()), user.name, action, what, basis, role=user.role)
+        record(open_session_store(create=True), user.name, action, what, basis, role=user.role)
     except (CtxmapError, sqlite3.Error) as exc:
         st.error(f"The audit log could not be written, so this was not done: {exc}")
         st.stop()

@@ -10,16 +10,23 @@ from ctxmap.audit import ACTIONS, log_csv, read_log
 from ctxmap.auth import ANALYST
 from ctxmap.errors import CtxmapError
 from ctxmap.retention import closed_contexts, delete_context, due_for_review, retention_days
-from ctxmap.store import Store
-from ctxmap.ui import audit, audit_once, legal_basis_select, require_role, show_table, store_path
+from ctxmap.ui import (
+    audit,
+    audit_once,
+    legal_basis_select,
+    open_session_store,
+    require_role,
+    session_store_exists,
+    show_table,
+    store_label,
+)
 
 user = require_role(ANALYST)
 st.title("Audit & retention")
-path = store_path()
-if not path.exists():
-    st.error(f"No store at {path}.")
+if not session_store_exists():
+    st.error(f"No store at {store_label()}.")
     st.stop()
-store = Store(path, create=False)
+store = open_session_store()
 
 st.subheader("Audit log")
 st.caption("Every view of unmasked data and every export, with who, when and the legal basis. "

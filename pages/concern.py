@@ -17,6 +17,7 @@ from ctxmap.analysis_layers import (
 )
 from ctxmap.areas import StudyArea, area_counts, area_trends, category_column, study_area
 from ctxmap.concern import ConcernParams, PlaceBreakdown, place_breakdown, place_trends, rank_places
+from ctxmap.contexts import contexts_as_places, contexts_signature
 from ctxmap.density import kernel_density
 from ctxmap.errors import CtxmapError
 from ctxmap.filters import categories_available, months_available
@@ -24,21 +25,24 @@ from ctxmap.hotspots import gistar_hotspots
 from ctxmap.inputs import load_places
 from ctxmap.mapping import build_map
 from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
-from ctxmap.store import Store
+from ctxmap.stores import open_store
 from ctxmap.trends import format_period, month_index, previous_period
 from ctxmap.ui import (
     attribution_caption,
     draw_map,
     export_button,
     load_layers,
+    session_store_exists,
     show_table,
-    store_path,
+    store_target,
     store_version,
 )
 
 Period = tuple[str, str]
 Cats = tuple[str, ...] | None
-LAYER_LABELS = {"homes": "Home", "youth_centres": "Youth centre", "safe_places": "Safe place"}
+PLACE_LAYERS = ("homes", "youth_centres", "safe_places")
+LAYER_LABELS = {"homes": "Home", "youth_centres": "Youth centre", "safe_places": "Safe place",
+                "contexts": "Context of concern"}
 LEVEL_LABELS = {"lsoa": "LSOA", "ward": "Ward", "msoa": "MSOA"}
 
 # --------------------------------------------------------------------------- cached work
@@ -47,12 +51,15 @@ LEVEL_LABELS = {"lsoa": "LSOA", "ward": "Ward", "msoa": "MSOA"}
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _layer(path: str, version: float, kind: str) -> gpd.GeoDataFrame:
-    return Store(path, create=False).read(kind)
+    return open_store(path, create=False).read(kind)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _places(path: str, version: float) -> gpd.GeoDataFrame:
-    return load_places(path, [])
+def _places(path: str, version: float, contexts: str) -> gpd.GeoDataFrame:
+    """Homes, youth centres, safe places and located contexts (``contexts``: cache key)."""
+    located = contexts_as_places(open_store(path, create=False)).drop(columns="location")
+    return gpd.GeoDataFrame(pd.concat([load_places(path, []), located], ignore_index=True),
+                            geometry="geometry", crs=located.crs)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -69,27 +76,27 @@ def _params(period: Period, cats: Cats, radius: float, alpha: float = 0.05,
 
 
 @st.cache_data(max_entries=32, show_spinner="Counting incidents around every place…")
-def _ranking(path: str, version: float, period: Period, cats: Cats, radius: float,
+def _ranking(path: str, version: float, contexts: str, period: Period, cats: Cats, radius: float,
              alpha: float, min_incidents: int, correction: str,
              weights: tuple[tuple[str, float], ...] | None) -> gpd.GeoDataFrame:
-    return rank_places(_places(path, version), _layer(path, version, "incidents"),
+    return rank_places(_places(path, version, contexts), _layer(path, version, "incidents"),
                        _study_area(path, version),
                        _params(period, cats, radius, alpha, min_incidents, correction, weights))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _breakdown(path: str, version: float, place_id: str, period: Period, cats: Cats,
+def _breakdown(path: str, version: float, contexts: str, place_id: str, period: Period, cats: Cats,
                radius: float) -> PlaceBreakdown:
-    places = _places(path, version)
+    places = _places(path, version, contexts)
     one = places.loc[(places["id"].astype(str) == place_id).to_numpy()].head(1)
     return place_breakdown(one, _layer(path, version, "incidents"),
                            _params(period, cats, radius))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _place_trends(path: str, version: float, period: Period, cats: Cats,
+def _place_trends(path: str, version: float, contexts: str, period: Period, cats: Cats,
                   radius: float) -> pd.DataFrame:
-    return place_trends(_places(path, version), _layer(path, version, "incidents"),
+    return place_trends(_places(path, version, contexts), _layer(path, version, "incidents"),
                         _params(period, cats, radius))
 
 
@@ -144,18 +151,20 @@ def run_or_warn(what: str, fn, *args):  # type: ignore[no-untyped-def]
 
 st.title("Locations of concern")
 st.caption(
-    "Every home, youth centre and safe place ranked by the reported incidents around it. "
+    "Every home, youth centre, safe place and context of concern ranked by the reported "
+    "incidents around it. "
     "A place is flagged when it has clearly more than an area of that size usually has. "
     "A flag is a prompt to look closer, not a finding about the place or the people there."
 )
 
 layers = load_layers()
-path_obj = store_path()
-path, version = str(path_obj), store_version(path_obj)
+path = store_target()
+version = store_version(path)
+ctx_key = contexts_signature(open_store(path, create=False)) if session_store_exists() else ""
 incidents = layers["incidents"]
 months = months_available(incidents)
 present = categories_available(incidents)
-if not months or sum(len(layers[k]) for k in LAYER_LABELS) == 0:
+if not months or sum(len(layers[k]) for k in PLACE_LAYERS) == 0:
     st.info("The store needs incidents and at least one place layer (homes, youth centres or "
             "safe places). Import them on the Import & layers page.")
     st.stop()
@@ -206,8 +215,8 @@ with st.sidebar:
         st.slider("Heat bandwidth (m)", 50, 1500, 300, step=50))
 
 period: Period = (first, last)
-ranked = run_or_warn("The ranking could not be made", _ranking, path, version, period, cats,
-                     radius, alpha, min_incidents, correction, weights)
+ranked = run_or_warn("The ranking could not be made", _ranking, path, version, ctx_key, period,
+                     cats, radius, alpha, min_incidents, correction, weights)
 if ranked is None:
     st.stop()
 meta = ranked.attrs["ctxmap"]
@@ -236,6 +245,14 @@ st.info(
     f"{'adjusted ' if correction == 'fdr_bh' else ''}p-value is ≤ {alpha:g} and there are at "
     f"least {min_incidents} incidents."
 )
+
+n_contexts = int((ranked["layer"] == "contexts").sum())
+if n_contexts:
+    st.caption(
+        f"{n_contexts} context(s) of concern (Contexts page) are ranked with the places: a "
+        "context referred as a point is counted around its point; a context drawn as an area "
+        "is counted around its representative point (a point inside the area), with the same "
+        "radius as every place. Online spaces have no location and are not ranked.")
 
 # --------------------------------------------------------------------------- map
 st.subheader("Map")
@@ -309,7 +326,8 @@ with tab_detail:
             f"{md(LAYER_LABELS.get(row['layer'], row['layer']))}, rank {int(row['rank'])} "
             f"of {len(ranked)}. ")
     (st.error if bool(row["flagged"]) else st.success)(head + md(row["reason"]))
-    detail = run_or_warn("No detail", _breakdown, path, version, chosen, period, cats, radius)
+    detail = run_or_warn("No detail", _breakdown, path, version, ctx_key, chosen, period, cats,
+                         radius)
     if detail is not None:
         d1, d2 = st.columns(2)
         with d1:
@@ -388,7 +406,8 @@ with tab_trends:
                    f"only, so the previous period ({md(format_period(prev))}) is "
                    "partly missing: its counts are too low or zero. Choose a shorter, later period "
                    "for a fair comparison.")
-    trends = run_or_warn("Place trends", _place_trends, path, version, period, cats, radius)
+    trends = run_or_warn("Place trends", _place_trends, path, version, ctx_key, period, cats,
+                         radius)
     if trends is not None:
         st.markdown(f"**Per location** (incidents within {radius:g} m)")
         tt = trends.drop(columns=hide)

@@ -8,26 +8,41 @@ import folium
 import pandas as pd
 import streamlit as st
 from folium.plugins import Draw
+from shapely import from_wkt as shape_from_wkt
 from shapely.geometry import shape
 
 from ctxmap import contexts as cx
 from ctxmap.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
-from ctxmap.errors import CtxmapError
-from ctxmap.store import Store
+from ctxmap.errors import ConflictError, CtxmapError
+from ctxmap.safety_map import (
+    RAG_MEANINGS,
+    clicked_point,
+    pickable_places,
+    pool_by_place,
+    safety_legend,
+    safety_map_group,
+)
 from ctxmap.ui import (
     attribution_caption,
+    cached,
     current_user,
     draw_map,
+    editing_allowed,
     export_button,
     load_layers,
+    mask_settings,
+    meeting_view,
+    open_session_store,
+    session_store_exists,
     show_table,
-    store_path,
+    store_label,
 )
 
 st.title("Contexts of concern")
-store = Store(store_path(), create=False) if store_path().exists() else None
+store = open_session_store() if session_store_exists() else None
 if store is None:
-    st.error(f"No store at {store_path()}. Build the sample with `python scripts/build_sample.py`.")
+    st.error(f"No store at {store_label()}. Build the sample with "
+             "`python scripts/build_sample.py`.")
     st.stop()
 layers = load_layers()
 today = dt.date.today()
@@ -37,6 +52,10 @@ if signed_in.method == "local":  # no sign-in configured: say who you are for th
     with st.sidebar:
         user = st.text_input("Your worker ID (kept in the history; not a name)",
                              value="worker-01", key="ctx_user") or "worker-01"
+
+
+SIDE_LABELS = {"young_people": "Young people", "guardianship": "Guardianship",
+               "place": "The place"}
 
 
 def saved(fn, *args, **kwargs):
@@ -50,10 +69,49 @@ def saved(fn, *args, **kwargs):
     return out
 
 
+def pooled_safety_map() -> None:
+    """The pooled safety map of every context (small counts hidden in shared views)."""
+    st.markdown("**Safety map: every context, over time (pooled)**")
+    shared = meeting_view()
+    threshold = mask_settings().threshold if shared else None
+    since = st.date_input("Ratings since (empty: all)", value=None, key="pool_since")
+    pooled = pool_by_place(cx.safety_ratings_layer(store, since=since), threshold=threshold)
+    st.caption("Each circle is one place, coloured by its most frequent rating; the number "
+               "beside it is how many ratings it has; hover for red/amber/green counts. "
+               "Young people are not shown."
+               + (f" Shared view: counts below {threshold} are hidden (grey: all hidden)."
+                  if shared else ""))
+    if len(pooled):
+        from ctxmap.mapping import build_map
+
+        pm = build_map({}, zoom=14, center=(float(pooled.geometry.y.mean()),
+                                            float(pooled.geometry.x.mean())),
+                       extra_groups=[safety_map_group(pooled, threshold=threshold)],
+                       extra_legend=safety_legend(pooled, threshold))
+        minx, miny, maxx, maxy = pooled.total_bounds
+        pm.fit_bounds([[miny, minx], [maxy, maxx]], padding=(30, 30), max_zoom=16)
+        draw_map(pm, key="ctx_safety_map", height=420)
+        show_table(pd.DataFrame(pooled.drop(columns="geometry")).rename(columns={
+            "place_label": "place", "ratings": "all ratings", "rating": "mostly",
+            "hidden": "counts hidden"}))
+    else:
+        st.info("No safety-map ratings yet.")
+
+
+if meeting_view():
+    st.info("The meeting view shows only the pooled safety map: contexts hold details about "
+            "young people and are never shown on a shared screen. Leave the meeting view to "
+            "work on a context.")
+    pooled_safety_map()
+    st.stop()
+
 if msg := st.session_state.pop("ctx_flash", None):
     st.success(msg)
 
-listing = cx.list_contexts(store, today)
+listing = cx.contexts_for_user(store, signed_in.name, signed_in.role, today)
+if signed_in.role == cx.COORDINATOR_ROLE:
+    st.info(f"As a coordinator you see only the contexts you lead (lead worker "
+            f"\"{signed_in.name}\"): {len(listing)}. Analysts see every context.")
 show_table(listing)
 NEW = "➕ Refer a new context"
 ids = listing["id"].tolist()
@@ -93,14 +151,18 @@ if choice == NEW:
         name = st.text_input("Name of the context (a place, not a person)", key="ref_name")
         kind = st.selectbox("Kind", cx.CONTEXT_KINDS, key="ref_kind")
         where = st.radio("Location", ["A place on the map", "What I drew on the map",
-                                      "No location (online space)"], horizontal=True)
-        place_key = st.selectbox("Place", list(place_labels), format_func=place_labels.get)
+                                      "No location (online space)"], horizontal=True,
+                         key="ref_where")
+        place_key = st.selectbox("Place", list(place_labels), format_func=place_labels.get,
+                                 key="ref_place")
         ref_date = st.date_input("Referral date", value=today)
         reason = st.text_area("Reason for referral", key="ref_reason")
         c1, c2, c3 = st.columns(3)
         referring = c1.text_input("Referring agency")
         lead = c2.text_input("Lead agency")
-        worker = c3.text_input("Lead worker (role or worker ID)")
+        worker = c3.text_input("Lead worker (role or worker ID)", key="ref_worker",
+                               value=signed_in.name if signed_in.role == cx.COORDINATOR_ROLE
+                               else "")
         radius = st.number_input("Radius around a point (m)", 50, 5000, 400, step=50)
         refs = st.text_input("Young people (pseudonymous references, e.g. YP-0001, YP-0002)",
                              key="ref_yp")
@@ -135,14 +197,14 @@ with tabs[0], st.form("ctx_edit"):
     st.caption(f"Version {ctx.version}, last changed by {ctx.updated_by} at {ctx.updated_at}")
     e_name = st.text_input("Name", ctx.name)
     e_status = st.selectbox("Status", cx.CONTEXT_STATUSES,
-                            index=cx.CONTEXT_STATUSES.index(ctx.status))
+                            index=cx.CONTEXT_STATUSES.index(ctx.status), key=f"ov_status_{ctx.id}")
     e_reason = st.text_area("Reason for referral", ctx.referral_reason)
     c1, c2 = st.columns(2)
     e_lead = c1.text_input("Lead agency", ctx.lead_agency)
     e_worker = c2.text_input("Lead worker (role or worker ID)", ctx.lead_worker)
     e_start = st.date_input("Plan start", value=dt.date.fromisoformat(ctx.plan_start)
                             if ctx.plan_start else None)
-    if st.form_submit_button("Save") and saved(
+    if st.form_submit_button("Save", key="ov_save") and saved(
             cx.update_record, store, "context", ctx.id, ctx.version, user, name=e_name,
             status=e_status, referral_reason=e_reason, lead_agency=e_lead,
             lead_worker=e_worker, plan_start=e_start) is not None:
@@ -182,20 +244,81 @@ with tabs[2]:
             ["factor", "text", "source", "grade", "yp_ref", "recorded_on"]])
     with st.form("ctx_assess", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns(4)
-        side = c1.selectbox("Side", list(cx.ASSESSMENT_SIDES))
-        factor = c2.selectbox("Factor", cx.FACTORS)
-        sg = c3.selectbox("Source reliability", list(cx.SOURCE_GRADES),
+        side = c1.selectbox("Side", list(cx.ASSESSMENT_SIDES), key="as_side",
+                            format_func=SIDE_LABELS.get)
+        factor = c2.selectbox("Factor", cx.FACTORS, key="as_factor")
+        sg = c3.selectbox("Source reliability", list(cx.SOURCE_GRADES), key="as_sg",
                           format_func=lambda g: f"{g}: {cx.SOURCE_GRADES[g]}")
-        ig = c4.selectbox("Information reliability", list(cx.INFO_GRADES),
+        ig = c4.selectbox("Information reliability", list(cx.INFO_GRADES), key="as_ig",
                           format_func=lambda g: f"{g}: {cx.INFO_GRADES[g]}")
-        text = st.text_area("What (an association is not a fact: grade it)")
-        source = st.text_input("Source")
-        yp = st.selectbox("About one young person?", ["(collective)", *refs])
-        if st.form_submit_button("Add entry") and saved(
+        text = st.text_area("What (an association is not a fact: grade it)", key="as_text")
+        source = st.text_input("Source", key="as_source")
+        yp = st.selectbox("About one young person?", ["(collective)", *refs], key="as_yp")
+        if st.form_submit_button("Add entry", key="as_add") and saved(
                 cx.add_record, store, "assessment", ctx.id, user, side=side, factor=factor,
                 text=text, source=source, source_grade=sg, info_grade=ig,
                 yp_ref=None if yp == "(collective)" else yp, recorded_on=today):
             st.rerun()
+    if bundle.assessment and editing_allowed():
+        with st.expander("Change or delete an entry"):
+            entries = {e.id: e for e in bundle.assessment}
+            pick = st.selectbox("Entry", list(entries), key="as_pick",
+                                format_func=lambda i: f"#{i} {SIDE_LABELS[entries[i].side]} / "
+                                f"{entries[i].factor} ({entries[i].source_grade}"
+                                f"{entries[i].info_grade}): {entries[i].text[:70]}")
+            entry = entries[pick]
+            # the version this user read is kept until they save: a change saved by someone
+            # else in between is then reported, never silently overwritten
+            gen = st.session_state.setdefault("as_gen", 0)
+            k = f"{entry.id}_{gen}"
+            read_version = st.session_state.setdefault(f"as_read_{k}", entry.version)
+            with st.form(f"ctx_assess_edit_{k}"):
+                c1, c2, c3, c4 = st.columns(4)
+                sides, grades_s, grades_i = list(cx.ASSESSMENT_SIDES), list(cx.SOURCE_GRADES), list(
+                    cx.INFO_GRADES)
+                e_side = c1.selectbox("Side", sides, sides.index(entry.side), key=f"ase_side_{k}",
+                                      format_func=SIDE_LABELS.get)
+                e_factor = c2.selectbox("Factor", cx.FACTORS, cx.FACTORS.index(entry.factor),
+                                        key=f"ase_factor_{k}")
+                e_sg = c3.selectbox("Source reliability", grades_s,
+                                    grades_s.index(entry.source_grade), key=f"ase_sg_{k}",
+                                    format_func=lambda g: f"{g}: {cx.SOURCE_GRADES[g]}")
+                e_ig = c4.selectbox("Information reliability", grades_i,
+                                    grades_i.index(entry.info_grade), key=f"ase_ig_{k}",
+                                    format_func=lambda g: f"{g}: {cx.INFO_GRADES[g]}")
+                e_text = st.text_area("What", entry.text, key=f"ase_text_{k}")
+                e_source = st.text_input("Source", entry.source, key=f"ase_source_{k}")
+                yps = ["(collective)", *refs]
+                e_yp = st.selectbox("About one young person?", yps,
+                                    yps.index(entry.yp_ref) if entry.yp_ref in yps else 0,
+                                    key=f"ase_yp_{k}")
+                st.caption(f"Entry #{entry.id}, version {read_version} as you read it.")
+                c1, c2, c3 = st.columns([1, 1, 2])
+                do_save = c1.form_submit_button("Save changes", key=f"ase_save_{k}")
+                do_delete = c2.form_submit_button("Delete entry", key=f"ase_delete_{k}")
+                sure = c3.checkbox("Yes, delete this entry", key=f"ase_sure_{k}")
+            if do_save or (do_delete and sure):
+                try:
+                    if do_save:
+                        cx.update_record(store, "assessment", entry.id, read_version, user,
+                                         side=e_side, factor=e_factor, source_grade=e_sg,
+                                         info_grade=e_ig, text=e_text, source=e_source,
+                                         yp_ref=None if e_yp == "(collective)" else e_yp)
+                    else:
+                        cx.delete_record(store, "assessment", entry.id, read_version, user)
+                except ConflictError as exc:
+                    st.session_state["as_gen"] = gen + 1  # next run shows the stored entry
+                    st.error(f"Not saved: {exc}")
+                except CtxmapError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["as_gen"] = gen + 1
+                    st.session_state["ctx_flash"] = (f"Entry #{entry.id} "
+                                                     + ("saved." if do_save else "deleted."))
+                    st.rerun()
+            elif do_delete:
+                st.warning("Tick \"Yes, delete this entry\" to delete it (the deletion is kept "
+                           "in the history).")
 
 with tabs[3]:
     plan = cx.actions_frame(bundle.actions, today)
@@ -204,15 +327,15 @@ with tabs[3]:
     if len(plan):
         st.dataframe(plan.drop(columns=["context_id"]).style.apply(
             lambda r: ["background-color: #fde2e1" if r["overdue"] else ""] * len(r), axis=1),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
     with st.form("ctx_action", clear_on_submit=True):
-        partner = st.selectbox("Partner", partners)
-        what = st.text_input("What they will do")
+        partner = st.selectbox("Partner", partners, key="act_partner")
+        what = st.text_input("What they will do", key="act_what")
         c1, c2, c3 = st.columns(3)
-        owner = c1.text_input("Owner (role)")
-        due = c2.date_input("Due", value=today + dt.timedelta(days=28))
-        status = c3.selectbox("Status", cx.ACTION_STATUSES)
-        if st.form_submit_button("Add action") and saved(
+        owner = c1.text_input("Owner (role)", key="act_owner")
+        due = c2.date_input("Due", value=today + dt.timedelta(days=28), key="act_due")
+        status = c3.selectbox("Status", cx.ACTION_STATUSES, key="act_status")
+        if st.form_submit_button("Add action", key="act_add") and saved(
                 cx.add_record, store, "action", ctx.id, user, partner=partner, what=what,
                 owner=owner, due_date=due, status=status):
             st.rerun()
@@ -246,39 +369,89 @@ with tabs[4]:
                 cx.update_record, store, "context", ctx.id, ctx.version, user,
                 safety_plan=plan_text):
             st.rerun()
-    st.markdown("**Safety mapping: places rated red, amber or green**")
+    st.markdown("**Safety mapping: places the young people rate red, amber or green**")
+    st.caption(" · ".join(f"{r}: {m}" for r, m in RAG_MEANINGS.items()))
     show_table(pd.DataFrame([{"place": r.place_label, "rating": r.rating, "by": r.yp_ref,
                               "date": r.rated_on, "comment": r.comment}
                              for r in bundle.safety_ratings]))
-    with st.form("ctx_rating", clear_on_submit=True):
-        c1, c2, c3 = st.columns(3)
-        label = c1.text_input("Place")
-        rating = c2.selectbox("Rating", cx.RATINGS)
-        by = c3.selectbox("Young person", ["(anonymous)", *refs])
-        lat = c1.number_input("Latitude", value=ctx.geometry.centroid.y if ctx.geometry else
-                              52.63, format="%.5f")
-        lon = c2.number_input("Longitude", value=ctx.geometry.centroid.x if ctx.geometry else
-                              1.29, format="%.5f")
-        comment = c3.text_input("Comment")
-        if st.form_submit_button("Add rating") and saved(
-                cx.add_record, store, "safety_rating", ctx.id, user, place_label=label,
-                rating=rating, geometry=f"POINT ({lon} {lat})", rated_on=today,
-                yp_ref=None if by == "(anonymous)" else by, comment=comment):
-            st.rerun()
-    st.markdown("**All contexts, over time (pooled)**")
-    show_table(cx.pool_ratings(cx.safety_ratings_layer(store)))
+    if editing_allowed():
+        how = st.radio("Where is the place?", ["Pick a place", "Click on the map"],
+                       horizontal=True, key="rate_how",
+                       help="Pick: safe places, youth centres and named areas (homes are "
+                       "never offered: the pooled safety map is shared).")
+        options = cached(("safety_pickable",), lambda: pickable_places(layers))
+        chosen_point, chosen_label = None, ""
+        if how == "Click on the map":
+            from streamlit_folium import st_folium
+
+            from ctxmap.mapping import build_map
+
+            centre = (ctx.geometry.centroid if ctx.geometry is not None
+                      else options.geometry.union_all().centroid)
+            cm = build_map({}, center=(centre.y, centre.x), zoom=15, layer_control=False)
+            marker = folium.FeatureGroup(name="Clicked place")
+            if (wkt := st.session_state.get("ctx_clicked")):
+                pt = shape_from_wkt(wkt)
+                folium.CircleMarker([pt.y, pt.x], radius=9, color="#000000", weight=2,
+                                    fill=True, fill_color="#ffffff", fill_opacity=0.8,
+                                    tooltip="The place to rate").add_to(marker)
+            got = st_folium(cm, key="ctx_rating_click", height=340, use_container_width=True,
+                            returned_objects=["last_clicked"], feature_group_to_add=[marker])
+            try:
+                clicked = clicked_point((got or {}).get("last_clicked"))
+            except CtxmapError as exc:
+                st.error(str(exc))
+                clicked = None
+            if clicked is not None and clicked.wkt != st.session_state.get("ctx_clicked"):
+                st.session_state["ctx_clicked"] = clicked.wkt
+                st.rerun()
+            if (wkt := st.session_state.get("ctx_clicked")):
+                chosen_point = shape_from_wkt(wkt)
+                st.caption(f"Clicked: {chosen_point.y:.5f}, {chosen_point.x:.5f} "
+                           "(click again to move it).")
+            else:
+                st.caption("Click the place on the map.")
+        with st.form("ctx_rating", clear_on_submit=True):
+            if how == "Pick a place":
+                labels_by_key = dict(zip(options["key"], options["label"], strict=True))
+                place = st.selectbox("Place (type to search)", list(labels_by_key), index=None,
+                                     format_func=labels_by_key.get, key="rate_place",
+                                     placeholder="A safe place, youth centre or area")
+            else:
+                chosen_label = st.text_input(
+                    "What the young person calls this place (not an address)",
+                    key="rate_label")
+            c1, c2, c3 = st.columns([1, 1, 2])
+            rating = c1.radio("Rating", cx.RATINGS, key="rate_rag",
+                              format_func=lambda r: f"{r}: {RAG_MEANINGS[r]}")
+            by = c2.selectbox("Young person", ["(anonymous)", *refs], key="rate_by")
+            comment = c3.text_input("Short comment", max_chars=200, key="rate_comment")
+            if st.form_submit_button("Add rating", key="rate_submit"):
+                if how == "Pick a place" and place is not None:
+                    row = options[options["key"] == place].iloc[0]
+                    chosen_label, chosen_point = str(row["label"]), row.geometry
+                if chosen_point is None:
+                    st.error("Choose a place: pick one from the list or click on the map.")
+                elif saved(cx.add_record, store, "safety_rating", ctx.id, user,
+                           place_label=chosen_label, rating=rating, geometry=chosen_point,
+                           rated_on=today, yp_ref=None if by == "(anonymous)" else by,
+                           comment=comment):
+                    st.session_state.pop("ctx_clicked", None)
+                    st.rerun()
+    pooled_safety_map()
 
 with tabs[5]:
     show_table(consent_matrix(bundle.consents))
     with st.form("ctx_consent", clear_on_submit=True):
         c1, c2 = st.columns(2)
-        yp = c1.selectbox("Young person", refs)
-        partner = c2.selectbox("May share with", partners)
-        cats = st.multiselect("Information", list(CONSENT_CATEGORIES),
+        yp = c1.selectbox("Young person", refs, key="con_yp")
+        partner = c2.selectbox("May share with", partners, key="con_partner")
+        cats = st.multiselect("Information", list(CONSENT_CATEGORIES), key="con_cats",
                               format_func=lambda c: f"{c}: {CONSENT_CATEGORIES[c]}")
-        basis = c1.selectbox("Legal basis", list(LEGAL_BASES), format_func=LEGAL_BASES.get)
-        given = c2.date_input("Date", value=today)
-        if st.form_submit_button("Record consent"):
+        basis = c1.selectbox("Legal basis", list(LEGAL_BASES), format_func=LEGAL_BASES.get,
+                             key="con_basis")
+        given = c2.date_input("Date", value=today, key="con_date")
+        if st.form_submit_button("Record consent", key="con_add"):
             for cat in cats:
                 saved(cx.add_record, store, "consent", ctx.id, user, yp_ref=yp,
                       partner=partner, category=cat, legal_basis=basis, given_on=given)
@@ -312,10 +485,10 @@ with tabs[6]:
     show_table(pd.DataFrame([{"date": n.noted_on, "kind": n.kind, "young person": n.yp_ref,
                               "note": n.text} for n in bundle.review_notes]))
     with st.form("ctx_note", clear_on_submit=True):
-        kind = st.selectbox("Kind", cx.REVIEW_NOTE_KINDS)
-        yp = st.selectbox("Young person (for views)", ["(none)", *refs])
-        text = st.text_area("Note")
-        if st.form_submit_button("Add note") and saved(
+        kind = st.selectbox("Kind", cx.REVIEW_NOTE_KINDS, key="note_kind")
+        yp = st.selectbox("Young person (for views)", ["(none)", *refs], key="note_yp")
+        text = st.text_area("Note", key="note_text")
+        if st.form_submit_button("Add note", key="note_add") and saved(
                 cx.add_record, store, "review_note", ctx.id, user, kind=kind, text=text,
                 noted_on=today, yp_ref=None if yp == "(none)" else yp):
             st.rerun()
@@ -325,7 +498,7 @@ with tabs[7]:
 
 with tabs[8]:
     who = st.selectbox("Pack for", ["Lead agency (full record)", *partners], key="ctx_pack_for")
-    if st.button("Make the meeting pack"):
+    if st.button("Make the meeting pack", key="pack_make"):
         from ctxmap.pack import make_pack
 
         try:

@@ -10,15 +10,21 @@ import streamlit as st
 from ctxmap.errors import CtxmapError
 from ctxmap.readers import read_layer_bytes
 from ctxmap.schemas import LAYER_KINDS, SCHEMAS
-from ctxmap.store import Store
-from ctxmap.ui import invalidate_layers, show_table, store_path
+from ctxmap.ui import (
+    invalidate_layers,
+    open_session_store,
+    session_store_exists,
+    show_table,
+    store_label,
+)
+
+#: Files of at least this many rows show a progress bar while they are written.
+PROGRESS_ROWS = 20_000
 
 st.title("Import & layers")
-path = store_path()
-
 st.subheader("In the store")
-if path.exists():
-    store = Store(path, create=False)
+if session_store_exists():
+    store = open_session_store()
     counts = pd.DataFrame(
         [{"Layer": SCHEMAS[k].title, "Rows": c["rows"], "Mapped": c["mapped"],
           "No location": c["unmapped"]} for k, c in store.counts().items()]
@@ -27,7 +33,7 @@ if path.exists():
     with st.expander("Import log"):
         show_table(store.imports())
 else:
-    st.info(f"No store yet at {path}: the first import creates it.")
+    st.info(f"No store yet at {store_label()}: the first import creates it.")
 
 st.subheader("Import a file")
 kind = st.selectbox("Layer", LAYER_KINDS, format_func=lambda k: SCHEMAS[k].title, index=1)
@@ -63,9 +69,16 @@ if upload is not None:
                      type="primary"):
             import hashlib
 
+            bar = st.progress(0.0, text="Writing…") if len(result.gdf) >= PROGRESS_ROWS else None
+
+            def _progress(done: int, total: int) -> None:
+                if bar is not None:
+                    bar.progress(done / max(total, 1), text=f"Written {done:,} of {total:,} rows")
+
             try:
-                rec = Store(path).write(kind, result.gdf, file=upload.name, mode=mode,
-                                        sha256=hashlib.sha256(raw).hexdigest())
+                rec = open_session_store(create=True).write(
+                    kind, result.gdf, file=upload.name, mode=mode,
+                    sha256=hashlib.sha256(raw).hexdigest(), progress=_progress)
             except CtxmapError as exc:
                 st.error(f"Not imported, the store is unchanged: {exc}")
             else:

@@ -28,14 +28,14 @@ from ctxmap.nearest import filter_places, nearest_places
 from ctxmap.network import WalkNetwork, estimate_basis, load_network
 from ctxmap.origins import Origin, from_place, lookup_postcode, parse_point
 from ctxmap.schemas import STORAGE_CRS
-from ctxmap.store import Store
+from ctxmap.stores import open_store
 from ctxmap.ui import (
     attribution_caption,
     draw_map,
     export_button,
     load_layers,
     show_table,
-    store_path,
+    store_target,
     store_version,
 )
 
@@ -68,7 +68,7 @@ def _contexts(store: str, version: float) -> pd.DataFrame:
     """Contexts with a location: id, name, lon, lat (empty when the store has none)."""
     rows: list[dict[str, object]] = []
     try:
-        st_ = Store(store, create=False)
+        st_ = open_store(store, create=False)
         for cid in cx.list_contexts(st_)["id"].tolist():
             ctx = cx.get_context(st_, str(cid))
             if ctx.geometry is None or ctx.geometry.is_empty:
@@ -167,7 +167,7 @@ st.caption(
     "nearest safe places and youth centres with walking times, print a card for a home, "
     "and find homes with no safe place within a short walk."
 )
-path = store_path()
+path = store_target()
 version = store_version(path)
 layers = load_layers()
 homes = layers["homes"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,21 @@ def store_copy(sample_store_path: Path, tmp_path: Path, monkeypatch: pytest.Monk
     shutil.copy(sample_store_path, copy)
     monkeypatch.setenv("CTXMAP_STORE", str(copy))
     return copy
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def both_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A fresh store of each kind: a GeoPackage, and PostGIS in a schema dropped after.
+
+    The PostGIS case skips without a server locally and fails when $CI is set.
+    """
+    if request.param == "gpkg":
+        from ctxmap.store import Store
+
+        yield Store(tmp_path / "s.gpkg")
+        return
+    from ctxmap.pgstore import PgStore
+    from tests.test_pgstore import fresh_schema
+
+    with fresh_schema() as (url, schema):
+        yield PgStore(url, schema=schema)

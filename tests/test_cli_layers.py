@@ -103,3 +103,17 @@ def test_map_command_on_sample_store(sample_store_path, tmp_path):
     assert "Homes shown are fictional" in html
     assert "Open Government Licence" in html and "OpenStreetMap contributors" in html
     assert out.stat().st_size < 3_000_000
+
+
+def test_commands_on_a_postgis_store(police_csv, monkeypatch, capsys):
+    """The one setting: a postgresql:// URL as --store, for import, layers and concern."""
+    from tests.test_pgstore import fresh_schema
+
+    with fresh_schema() as (url, schema):
+        monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
+        assert main(["import", str(police_csv), "--layer", "incidents", "--store", url]) == 0
+        out = capsys.readouterr().out
+        assert "imported 3 rows" in out
+        assert ":ctxmap_test@" not in out  # the password is never printed
+        assert main(["layers", "--store", url]) == 0
+        assert "incidents,3,2,1" in capsys.readouterr().out

@@ -13,15 +13,17 @@ import pytest
 from shapely.geometry import Point, box
 
 from ctxmap import contexts as cx
+from ctxmap import dbapi
 from ctxmap.errors import ConflictError, InputError
 from ctxmap.store import MIGRATIONS, Store
 
 HOME = Point(1.30, 52.63)
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "s.gpkg")
+@pytest.fixture
+def store(both_stores):
+    """A fresh embedded store, then a fresh PostGIS store (same tests on both)."""
+    return both_stores
 
 
 def _ctx(store: Store, **kw: object) -> cx.Context:
@@ -73,7 +75,7 @@ def test_validation_refuses_bad_fields(store: Store, field: str, value: object) 
 
 def test_database_constraints_hold_without_python_checks(store: Store) -> None:
     c = _ctx(store, young_people=["YP-0001"])
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
         bad = [
             ("UPDATE ctx_contexts SET status = 'open' WHERE id = ?", (c.id,)),
@@ -106,7 +108,7 @@ def test_database_constraints_hold_without_python_checks(store: Store) -> None:
 
 def test_history_is_append_only(store: Store) -> None:
     c = _ctx(store)
-    con = store.connect()
+    con = dbapi.connect(store)
     try:
         n = con.execute("SELECT count(*) FROM ctx_history").fetchone()[0]
         assert n > 0

@@ -8,7 +8,8 @@ import pandas as pd
 
 from tests.test_pages import map_payload, metric, run_page
 
-N_PLACES = 12 + 45 + 82
+N_CONTEXTS = 1  # the sample's case-study context (ctx-0001), a point
+N_PLACES = 12 + 45 + 82 + N_CONTEXTS
 
 
 def ranking_table(at) -> pd.DataFrame:
@@ -68,3 +69,33 @@ def test_concern_page_radius_changes_counts(store_copy):
     place_trends = trends[0]
     assert {"2019-01", "2019-02", "current", "previous", "change"} <= set(place_trends.columns)
     assert (place_trends["current"] == place_trends["2019-01"] + place_trends["2019-02"]).all()
+
+
+def test_contexts_are_ranked_with_the_places(store_copy):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ctxmap.contexts import create_context
+    from ctxmap.schemas import EXPLOITATION_CATEGORIES
+    from ctxmap.store import Store
+
+    store = Store(store_copy)
+    area = box(1.290, 52.625, 1.300, 52.632)
+    create_context(store, "w", name="Drawn area context", kind="street",
+                   referral_date="2019-01-05", referral_reason="r", geometry=area)
+    create_context(store, "w", name="Chat group", kind="online space",
+                   referral_date="2019-01-06", referral_reason="r")
+    at = run_page("concern.py")
+    table = ranking_table(at)
+    assert len(table) == N_PLACES + 1  # the area context; the online space has no location
+    contexts = table[table["Layer"] == "Context of concern"]
+    assert sorted(contexts["Place"]) == ["Drawn area context",
+                                         "Supported living home (case study)"]
+    assert any("representative point" in c.value for c in at.caption)
+    # brute force: exploitation-related incidents within 400 m of the representative point
+    inc = store.read("incidents")
+    inc = inc[inc["category"].isin(EXPLOITATION_CATEGORIES) & inc.geometry.notna()]
+    point = gpd.GeoSeries([area.representative_point()], crs="EPSG:4326").to_crs(27700)
+    near = (inc.geometry.to_crs(27700).distance(point.iloc[0]) <= 400).sum()
+    got = contexts.loc[contexts["Place"] == "Drawn area context", "Incidents"].iloc[0]
+    assert got == near

@@ -9,7 +9,8 @@ from pathlib import Path
 from ctxmap.errors import InputError
 from ctxmap.readers import read_layer
 from ctxmap.schemas import LAYER_KINDS, PLACE_KINDS
-from ctxmap.store import Store, file_sha256, resolve_store_path
+from ctxmap.store import file_sha256
+from ctxmap.stores import describe_target, open_store, store_exists
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,10 +65,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = read_layer(args.file, args.layer, repair=args.repair_geometries)
     print(result.report())
     if not result.usable:
-        print(f"not imported: the store at {resolve_store_path(args.store)} is unchanged",
+        print(f"not imported: the store at {describe_target(args.store)} is unchanged",
               file=sys.stderr)
         return 1
-    store = Store(args.store)
+    store = open_store(args.store)
     total = len(result.gdf)
 
     def progress(done: int, n: int) -> None:
@@ -86,11 +87,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     """Print each layer's row counts."""
-    path = resolve_store_path(args.store)
-    if not path.exists():
-        raise InputError(f"no store at {path}; build the sample with "
+    if not store_exists(args.store):
+        raise InputError(f"no store at {describe_target(args.store)}; build the sample with "
                          "'python scripts/build_sample.py' or import a layer")
-    counts = Store(path, create=False).counts()
+    counts = open_store(args.store, create=False).counts()
     print("layer,rows,mapped,without_location")
     for kind, c in counts.items():
         print(f"{kind},{c['rows']},{c['mapped']},{c['unmapped']}")
