@@ -71,8 +71,8 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return out, time.perf_counter() - t0
 
 
-def dashboard(store_path: Path) -> tuple[float, float, float, int]:
-    """Cold run, warm rerun, filter-change rerun (s) and the map payload (bytes)."""
+def dashboard(store_path: Path) -> tuple[float, float, float, float, int]:
+    """Cold run, warm rerun, new-filter rerun, back-to-a-seen-filter rerun (s), payload."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["CTXMAP_STORE"] = str(store_path)
@@ -80,11 +80,12 @@ def dashboard(store_path: Path) -> tuple[float, float, float, int]:
     _, cold = timed(at.run)
     _, warm = timed(at.run)
     _, change = timed(lambda: at.sidebar.radio[0].set_value("Exploitation-related").run())
+    _, back = timed(lambda: at.sidebar.radio[0].set_value("All types").run())
     if at.exception:
         raise RuntimeError(str(at.exception))
     els = [e for e in at.get("component_instance") if "json_args" in str(e.proto)]
     payload = len(els[0].proto.json_args.encode()) if els else -1
-    return cold, warm, change, payload
+    return cold, warm, change, back, payload
 
 
 def map_export_bytes(store_path: Path, out: Path) -> int:
@@ -128,7 +129,7 @@ def main() -> None:
             n_emb, t_emb = timed(embedded)
             n_pg, t_pg = timed(in_db)
             export = map_export_bytes(gpkg, tmp / f"map{n}.html")
-            app = (float("nan"),) * 3 + (-1,) if args.skip_app else dashboard(gpkg)
+            app = (float("nan"),) * 4 + (-1,) if args.skip_app else dashboard(gpkg)
             rows.append((n, n / t_gp_imp, n / t_pg_imp, t_emb, t_pg, n_emb == n_pg, export,
                          *app))
             print(json.dumps({"n": n, "gpkg_import_rows_s": round(n / t_gp_imp),
@@ -137,7 +138,8 @@ def main() -> None:
                               "same_counts": n_emb == n_pg, "map_export_bytes": export,
                               "app_cold_s": round(app[0], 2), "app_warm_s": round(app[1], 2),
                               "app_filter_change_s": round(app[2], 2),
-                              "app_payload_bytes": app[3]}), flush=True)
+                              "app_filter_back_s": round(app[3], 2),
+                              "app_payload_bytes": app[4]}), flush=True)
     finally:
         with psycopg.connect(args.pg_url) as con:
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -145,10 +147,12 @@ def main() -> None:
     print()
     print(f"{'incidents':>10} {'import gpkg r/s':>15} {'import pg r/s':>13} "
           f"{'concern gpkg s':>14} {'concern pg s':>12} {'same':>5} {'export B':>10} "
-          f"{'app cold s':>10} {'app warm s':>10} {'filter s':>8} {'payload B':>10}")
+          f"{'app cold s':>10} {'app warm s':>10} {'new filter s':>12} {'seen filter s':>13} "
+          f"{'payload B':>10}")
     for r in rows:
         print(f"{r[0]:>10} {r[1]:>15,.0f} {r[2]:>13,.0f} {r[3]:>14.2f} {r[4]:>12.2f} "
-              f"{r[5]!s:>5} {r[6]:>10,} {r[7]:>10.2f} {r[8]:>10.2f} {r[9]:>8.2f} {r[10]:>10,}")
+              f"{r[5]!s:>5} {r[6]:>10,} {r[7]:>10.2f} {r[8]:>10.2f} {r[9]:>12.2f} {r[10]:>13.2f} "
+              f"{r[11]:>10,}")
     print("(concern = read the incidents + rank_places; pg = SQL-filtered read + ST_DWithin "
           "counts in PostGIS; app = pages/map.py under AppTest on the GeoPackage store)")
 

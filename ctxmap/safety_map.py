@@ -19,6 +19,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import Point
 
 from ctxmap.errors import InputError
@@ -235,6 +236,25 @@ def _count_text(value: Any, threshold: int | None) -> str:
     if value is pd.NA or pd.isna(value):
         return f"fewer than {threshold}" if threshold else "hidden"
     return str(int(value))
+
+
+def shared_safety_places(pooled: gpd.GeoDataFrame, cell_m: float = 250.0) -> gpd.GeoDataFrame:
+    """Pooled ratings fit for a shared screen: generic labels, points moved to their square.
+
+    Labels typed by staff ("path beside the home") are replaced by a generic one, and
+    each point is moved to the centre of its ``cell_m`` grid square
+    (:func:`ctxmap.privacy.mask_points_to_cells`), so a rated spot is never shown exactly.
+    """
+    from ctxmap.privacy import mask_points_to_cells
+
+    _check_4326(pooled, "the pooled ratings")
+    cells = mask_points_to_cells(pooled[["geometry"]], cell_m=cell_m)
+    out = pooled.copy()
+    out["place_label"] = "Place rated by young people"
+    # the squares are small: the centre of their lon/lat corners is their centre
+    out = out.set_geometry(gpd.GeoSeries(shapely.centroid(cells.geometry.to_numpy()),
+                                         index=out.index, crs=out.crs))
+    return out
 
 
 def safety_map_group(

@@ -21,6 +21,7 @@ from ctxmap.safety_map import (
     pool_by_place,
     safety_legend,
     safety_map_group,
+    shared_safety_places,
 )
 from ctxmap.ui import (
     attribution_caption,
@@ -76,6 +77,10 @@ def pooled_safety_map() -> None:
     threshold = mask_settings().threshold if shared else None
     since = st.date_input("Ratings since (empty: all)", value=None, key="pool_since")
     pooled = pool_by_place(cx.safety_ratings_layer(store, since=since), threshold=threshold)
+    if shared and len(pooled):
+        # a shared screen gets neither staff's free-text labels nor exact points (a
+        # rated spot can be someone's home): each place is drawn at its 250 m square
+        pooled = shared_safety_places(pooled)
     st.caption("Each circle is one place, coloured by its most frequent rating; the number "
                "beside it is how many ratings it has; hover for red/amber/green counts. "
                "Young people are not shown."

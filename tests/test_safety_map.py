@@ -139,3 +139,21 @@ def test_legend_counts_places_per_colour() -> None:
     legend = dict((e.key, d) for e, d in safety_legend(pooled))
     assert legend == {"rag_red": "1 place(s)", "rag_amber": "0 place(s)",
                       "rag_green": "1 place(s)"}
+
+
+def test_shared_view_hides_labels_and_exact_points():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from ctxmap.safety_map import shared_safety_places
+
+    pooled = gpd.GeoDataFrame(
+        {"place_label": ["Path beside Willow House"], "rating": ["red"], "ratings": [6]},
+        geometry=[Point(1.29012, 52.63034)], crs="EPSG:4326")
+    shared = shared_safety_places(pooled)
+    assert shared.loc[0, "place_label"] == "Place rated by young people"
+    moved = gpd.GeoSeries([shared.geometry.iloc[0], pooled.geometry.iloc[0]],
+                          crs=4326).to_crs(27700)
+    d = moved.iloc[0].distance(moved.iloc[1])
+    assert 0 < d <= 250 * 2**0.5 / 2 + 1  # within its 250 m square, not the exact point
+    assert pooled.loc[0, "place_label"] == "Path beside Willow House"  # input unchanged
