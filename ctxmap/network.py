@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -192,15 +192,28 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _read_segments(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: ``progress(stage, count)``: how far a network build has got (e.g. ``("ways read", 200000)``).
+NetworkProgress = Callable[[str, int], None]
+_PROGRESS_EVERY = 100_000
+
+
+def _read_segments(
+    path: Path, progress: NetworkProgress | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read walkable way segments: (node refs a/b, lon/lat a/b) from an OSM file."""
     import osmium  # imported here: only needed when a network is built
 
     refs: list[tuple[int, int]] = []
     coords: list[tuple[float, float, float, float]] = []
     processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+    ways = 0
     for obj in processor.with_locations():
-        if not obj.is_way() or not is_walkable(dict(obj.tags)):
+        if not obj.is_way():
+            continue
+        ways += 1
+        if progress is not None and ways % _PROGRESS_EVERY == 0:
+            progress("ways read", ways)
+        if not is_walkable(dict(obj.tags)):
             continue
         prev: tuple[int, float, float] | None = None
         for nd in obj.nodes:
@@ -212,13 +225,18 @@ def _read_segments(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 refs.append((prev[0], here[0]))
                 coords.append((prev[1], prev[2], here[1], here[2]))
             prev = here
+    if progress is not None:
+        progress("ways read", ways)
+        progress("walkable segments", len(refs))
     ref_arr = np.asarray(refs, dtype=np.int64).reshape(-1, 2)
     coord_arr = np.asarray(coords, dtype=float).reshape(-1, 4)
     return ref_arr, coord_arr[:, :2], coord_arr[:, 2:]
 
 
-def build_network(path: str | Path) -> WalkNetwork:
+def build_network(path: str | Path, progress: NetworkProgress | None = None) -> WalkNetwork:
     """Build the walking network of an OSM extract (``.osm.pbf``, ``.osm`` XML), uncached.
+
+    ``progress`` is called as the file is read (see :data:`NetworkProgress`).
 
     Raises
     ------
@@ -231,7 +249,7 @@ def build_network(path: str | Path) -> WalkNetwork:
             f"network file {str(path)!r} does not exist; expected an .osm.pbf or .osm file"
         )
     try:
-        refs, lonlat_a, lonlat_b = _read_segments(path)
+        refs, lonlat_a, lonlat_b = _read_segments(path, progress)
     except RuntimeError as exc:  # libosmium reports unreadable input this way
         raise InputError(
             f"network file {path.name!r} could not be read as OpenStreetMap data ({exc}); "
@@ -331,7 +349,9 @@ def _load(target: Path) -> WalkNetwork:
 
 
 def load_network(
-    path: str | Path, cache_dir: str | Path | None = DEFAULT_CACHE_DIR
+    path: str | Path,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    progress: NetworkProgress | None = None,
 ) -> WalkNetwork:
     """Return the walking network of an OSM extract, from the on-disk cache when built before.
 
@@ -341,6 +361,8 @@ def load_network(
         An ``.osm.pbf`` or ``.osm`` (XML) file. Nothing is downloaded.
     cache_dir
         Folder for the cache (created if needed); ``None`` builds without caching.
+    progress
+        Called while a network is built (not when it comes from the cache).
 
     Raises
     ------
@@ -353,14 +375,14 @@ def load_network(
             f"network file {str(path)!r} does not exist; expected an .osm.pbf or .osm file"
         )
     if cache_dir is None:
-        return build_network(path)
+        return build_network(path, progress)
     target = cache_path(path, cache_dir)
     if target.is_file():
         try:
             return _load(target)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is rebuilt below
-    net = build_network(path)
+    net = build_network(path, progress)
     _save(net, target)
     return net
 

@@ -178,3 +178,15 @@ def test_reachable_area_on_grid():
     assert not area.contains(shapely.Point(200, 100))  # 300 m walk, though 224 m away
     assert not area.contains(shapely.Point(50, 50))  # inside a block, far from a street
     assert reachable_area(g, np.array([]), np.array([]), 250.0).is_empty
+
+
+def test_build_reports_progress(tmp_path):
+    seen: list[tuple[str, int]] = []
+    net = load_network(PBF, cache_dir=tmp_path,
+                       progress=lambda stage, n: seen.append((stage, n)))
+    stages = dict(seen)
+    assert stages["ways read"] > 0 and stages["walkable segments"] > 0
+    assert net.osm_ids.size > 0
+    seen.clear()
+    load_network(PBF, cache_dir=tmp_path, progress=lambda stage, n: seen.append((stage, n)))
+    assert seen == []  # from the cache: nothing to build

@@ -178,7 +178,10 @@ def _origin(args: argparse.Namespace) -> Origin:
 def _network(args: argparse.Namespace) -> WalkNetwork | None:
     if not args.network:
         return None
-    return load_network(args.network, cache_dir=args.cache_dir)
+    def progress(stage: str, count: int) -> None:
+        print(f"building the walking network: {count:,} {stage}", file=sys.stderr, flush=True)
+
+    return load_network(args.network, cache_dir=args.cache_dir, progress=progress)
 
 
 def _write_csv(frame: pd.DataFrame, out: str) -> None:
