@@ -59,13 +59,33 @@ SIDE_LABELS = {"young_people": "Young people", "guardianship": "Guardianship",
                "place": "The place"}
 
 
+def version_as_read(entity: str, record_id: object, version: int) -> int:
+    """The version of a record as this user first read it, kept until they save.
+
+    Saving states this version, so a change someone else saved in between is reported
+    as a conflict, never silently overwritten (a rerun would otherwise re-read it).
+    """
+    return st.session_state.setdefault(f"ctx_read_{entity}_{record_id}", version)
+
+
+def forget_read_versions() -> None:
+    """After a save (or a conflict), the next read starts afresh."""
+    for key in [k for k in st.session_state if str(k).startswith("ctx_read_")]:
+        del st.session_state[key]
+
+
 def saved(fn, *args, **kwargs):
     """Run a store write; show conflicts and bad input as errors, not tracebacks."""
     try:
         out = fn(*args, **kwargs)
+    except ConflictError as exc:
+        forget_read_versions()  # the next run shows what is stored now
+        st.error(f"Not saved: {exc}")
+        return None
     except CtxmapError as exc:
         st.error(str(exc))
         return None
+    forget_read_versions()
     st.session_state["ctx_flash"] = "Saved."
     return out
 
@@ -203,14 +223,16 @@ with tabs[0], st.form("ctx_edit"):
     e_name = st.text_input("Name", ctx.name)
     e_status = st.selectbox("Status", cx.CONTEXT_STATUSES,
                             index=cx.CONTEXT_STATUSES.index(ctx.status), key=f"ov_status_{ctx.id}")
-    e_reason = st.text_area("Reason for referral", ctx.referral_reason)
+    e_reason = st.text_area("Reason for referral", ctx.referral_reason,
+                            key=f"ov_reason_{ctx.id}")
     c1, c2 = st.columns(2)
     e_lead = c1.text_input("Lead agency", ctx.lead_agency)
     e_worker = c2.text_input("Lead worker (role or worker ID)", ctx.lead_worker)
     e_start = st.date_input("Plan start", value=dt.date.fromisoformat(ctx.plan_start)
                             if ctx.plan_start else None)
+    ov_version = version_as_read("context", ctx.id, ctx.version)  # as first shown
     if st.form_submit_button("Save", key="ov_save") and saved(
-            cx.update_record, store, "context", ctx.id, ctx.version, user, name=e_name,
+            cx.update_record, store, "context", ctx.id, ov_version, user, name=e_name,
             status=e_status, referral_reason=e_reason, lead_agency=e_lead,
             lead_worker=e_worker, plan_start=e_start) is not None:
         st.rerun()
@@ -350,8 +372,9 @@ with tabs[3]:
                                format_func=lambda a: f"#{a.id} {a.partner}: {a.what[:60]}")
             new_status = st.selectbox("New status", cx.ACTION_STATUSES)
             note = st.text_input("Notes")
+            act_version = version_as_read("action", act.id, act.version)
             if st.form_submit_button("Update action") and saved(
-                    cx.update_record, store, "action", act.id, act.version, user,
+                    cx.update_record, store, "action", act.id, act_version, user,
                     status=new_status, **({"notes": note} if note else {})):
                 st.rerun()
     with st.form("ctx_partner", clear_on_submit=True):
@@ -370,8 +393,9 @@ with tabs[4]:
     with st.form("ctx_safety_plan"):
         plan_text = st.text_area("Safety and wellbeing plan (written with the young people)",
                                  ctx.safety_plan, height=180)
+        plan_version = version_as_read("context", ctx.id, ctx.version)
         if st.form_submit_button("Save plan") and saved(
-                cx.update_record, store, "context", ctx.id, ctx.version, user,
+                cx.update_record, store, "context", ctx.id, plan_version, user,
                 safety_plan=plan_text):
             st.rerun()
     st.markdown("**Safety mapping: places the young people rate red, amber or green**")
@@ -466,8 +490,9 @@ with tabs[5]:
         with st.form("ctx_withdraw"):
             c = st.selectbox("Withdraw", active,
                              format_func=lambda c: f"{c.yp_ref} → {c.partner}: {c.category}")
+            c_version = version_as_read("consent", c.id, c.version)
             if st.form_submit_button("Withdraw consent") and saved(
-                    cx.update_record, store, "consent", c.id, c.version, user,
+                    cx.update_record, store, "consent", c.id, c_version, user,
                     withdrawn_on=today):
                 st.rerun()
     view_as = st.selectbox("Preview what a partner sees", partners, key="ctx_view_as")

@@ -267,3 +267,26 @@ def test_pooled_safety_map_counts_and_suppression_in_the_meeting_view(
     assert any("only the pooled safety map" in i.value for i in at2.info)
     assert not _frames_with(at2, "lead_worker") and not at2.tabs
     assert "YP-0001" not in str([d.value.to_dict() for d in at2.dataframe])
+
+
+def test_overview_edit_does_not_overwrite_a_change_saved_in_between(store_copy: Path) -> None:
+    """The overview form saves against the version read when it was shown, not a re-read."""
+    from ctxmap.contexts import get_context, update_record
+
+    store = Store(store_copy)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.selectbox(key="ctx_selected").value == "ctx-0001"
+    before = get_context(store, "ctx-0001")
+    # someone else saves the context after this user opened the page
+    update_record(store, "context", "ctx-0001", before.version, "other-worker-9",
+                  referral_reason="Changed by someone else")
+    at.text_area(key="ov_reason_ctx-0001").input("My change")
+    at.button(key="ov_save").click().run()
+    assert not at.exception
+    errors = " ".join(_errors(at))
+    assert "other-worker-9" in errors and "not saved" in errors.lower()
+    assert get_context(store, "ctx-0001").referral_reason == "Changed by someone else"
+    # after the conflict the form reads afresh: saving again now works
+    at.text_area(key="ov_reason_ctx-0001").input("My change, after reading theirs")
+    at.button(key="ov_save").click().run()
+    assert get_context(store, "ctx-0001").referral_reason == "My change, after reading theirs"
