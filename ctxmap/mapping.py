@@ -207,9 +207,14 @@ def _check_layer(kind: str, gdf: object) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _located_mask(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """True for rows with a non-empty geometry (no copy of the frame)."""
+    geoms = gdf.geometry.to_numpy()
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
 def _located(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    geom = gdf.geometry
-    return gdf[geom.notna() & ~geom.is_empty]
+    return gdf[_located_mask(gdf)]
 
 
 def resolve_tiles_url(
@@ -312,13 +317,17 @@ def aggregate_incidents(
     if not min_cell_m > 0:
         raise InputError(f"min_cell_m is {min_cell_m}; expected a positive number of metres")
     columns = ["count", "cell_m", "top_categories", "first_month", "last_month"]
-    located = _located(incidents)
-    if located.empty:
+    mask = _located_mask(incidents)
+    if not mask.any():
         return gpd.GeoDataFrame(
             {c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=STORAGE_CRS
         )
-    metric_crs = analysis_crs(located)
-    lonlat = shapely.get_coordinates(located.geometry.to_numpy())
+    # work on arrays: copying a million-row frame costs more than the aggregation
+    points = incidents.geometry.to_numpy()[mask]
+    extent = gpd.GeoDataFrame(geometry=[shapely.box(*shapely.total_bounds(points))],
+                              crs=incidents.crs)
+    metric_crs = analysis_crs(extent)
+    lonlat = shapely.get_coordinates(points)
     to_m = Transformer.from_crs(STORAGE_CRS, metric_crs, always_xy=True)
     xs, ys = to_m.transform(lonlat[:, 0], lonlat[:, 1])
     cell = float(min_cell_m)
@@ -336,10 +345,11 @@ def aggregate_incidents(
     mean_y = np.bincount(codes, weights=ys, minlength=n_cells) / counts
 
     # the most frequent categories per cell, from one (cell x category) count matrix
-    if "category" in located:
-        cat_codes, cat_names = pd.factorize(located["category"].astype("object"), sort=True)
+    if "category" in incidents:
+        cat_codes, cat_names = pd.factorize(
+            incidents["category"].astype("object").to_numpy()[mask], sort=True)
     else:
-        cat_codes, cat_names = np.full(len(located), -1), pd.Index([])
+        cat_codes, cat_names = np.full(len(points), -1), pd.Index([])
     names = [clean_text(c) or "Uncategorised" for c in cat_names] + ["Uncategorised"]
     cat_codes = np.where(cat_codes < 0, len(names) - 1, cat_codes)
     per_cat = np.bincount(codes * len(names) + cat_codes,
@@ -351,8 +361,8 @@ def aggregate_incidents(
     ]
     first = np.full(n_cells, "", dtype=object)
     last = np.full(n_cells, "", dtype=object)
-    if "month" in located:
-        raw_codes, raw_months = pd.factorize(located["month"].astype("object"))
+    if "month" in incidents:
+        raw_codes, raw_months = pd.factorize(incidents["month"].astype("object").to_numpy()[mask])
         cleaned = np.array([clean_text(v) for v in raw_months] + [""], dtype=object)
         month = cleaned[np.where(raw_codes < 0, len(raw_months), raw_codes)]  # clean uniques only
         has = month != ""
@@ -581,12 +591,14 @@ def _incident_group(
     precision: int,
     cells: gpd.GeoDataFrame | None = None,
 ) -> tuple[folium.FeatureGroup, str] | None:
-    located = _located(gdf)
-    unmapped = len(gdf) - len(located)
+    mask = _located_mask(gdf)
+    n_located = int(mask.sum())
+    unmapped = len(gdf) - n_located
     entry = LEGEND["incidents"]
-    if located.empty:
+    if not n_located:
         return None
-    if len(located) <= threshold:
+    if n_located <= threshold:
+        located = gdf[mask]
         props = [
             {"popup": incident_popup_html(rec), "label": esc(rec.get("category")) or "Incident"}
             for rec in located.drop(columns=located.geometry.name).to_dict("records")
@@ -598,7 +610,7 @@ def _incident_group(
         detail = f"({len(located):,} mapped"
     else:
         if cells is None:
-            cells = aggregate_incidents(located, max_cells=max_cells)
+            cells = aggregate_incidents(gdf, max_cells=max_cells)
         biggest = int(cells["count"].max())
         props = []
         for rec in cells.drop(columns=cells.geometry.name).to_dict("records"):
@@ -617,7 +629,7 @@ def _incident_group(
         marker = _circle(entry.colour, radius=6)
         marker.options["fillOpacity"] = 0.6
         cell_m = float(cells["cell_m"].iloc[0])
-        detail = f"({len(located):,} mapped, grouped in {cell_m:.0f} m squares"
+        detail = f"({n_located:,} mapped, grouped in {cell_m:.0f} m squares"
     if unmapped:
         detail += f"; {unmapped:,} without location not shown"
     detail += ")"
@@ -677,9 +689,9 @@ def build_feature_groups(
         gdf = checked.get(kind)
         if gdf is None or gdf.empty:
             continue
-        located = _located(gdf)
-        if not located.empty:
-            boxes.append(np.asarray(located.total_bounds, dtype=float))
+        mask = _located_mask(gdf)
+        if mask.any():
+            boxes.append(shapely.total_bounds(gdf.geometry.to_numpy()[mask]))
         if kind == "areas":
             for group, entry, n in _area_groups(gdf, precision):
                 groups.append(group)
