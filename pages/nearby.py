@@ -58,9 +58,13 @@ SEARCH_LAYERS = ("homes", "safe_places", "youth_centres")
 # ----------------------------------------------------------------------------- cached work
 
 
-@st.cache_resource(show_spinner="Building the walking network (only the first time)…")
+@st.cache_resource(show_spinner=False)
 def _network(path: str, mtime: float) -> WalkNetwork:
-    return load_network(path)
+    # runs once per file: the progress lines show while the network is built
+    with st.status("Building the walking network (only the first time)…") as status:
+        net = load_network(path, progress=lambda stage, n: status.write(f"{n:,} {stage}"))
+        status.update(label="Walking network ready", state="complete")
+    return net
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
