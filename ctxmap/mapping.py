@@ -316,20 +316,92 @@ def aggregate_incidents(
         raise InputError(f"max_cells is {max_cells}; expected at least 1")
     if not min_cell_m > 0:
         raise InputError(f"min_cell_m is {min_cell_m}; expected a positive number of metres")
-    columns = ["count", "cell_m", "top_categories", "first_month", "last_month"]
+    return aggregate_arrays(incident_arrays(incidents), None, max_cells=max_cells,
+                            min_cell_m=min_cell_m, top=top)
+
+
+@dataclass(frozen=True)
+class IncidentArrays:
+    """The located incidents as arrays: what aggregation needs, prepared once.
+
+    Attributes
+    ----------
+    xs, ys
+        Metric coordinates (``metric_crs``).
+    cat_codes, cat_names
+        Category code per incident (index into ``cat_names``, cleaned for display;
+        the last name is ``"Uncategorised"``).
+    month_codes, month_names
+        Month code per incident (index into the sorted ``month_names``; -1: none).
+    metric_crs
+        The CRS of ``xs``/``ys``.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    cat_codes: np.ndarray
+    cat_names: list[str]
+    month_codes: np.ndarray
+    month_names: list[str]
+    metric_crs: str
+
+
+def incident_arrays(incidents: gpd.GeoDataFrame) -> IncidentArrays:
+    """Prepare the located rows of an incident layer (EPSG:4326) for aggregation."""
     mask = _located_mask(incidents)
-    if not mask.any():
-        return gpd.GeoDataFrame(
-            {c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=STORAGE_CRS
-        )
-    # work on arrays: copying a million-row frame costs more than the aggregation
     points = incidents.geometry.to_numpy()[mask]
-    extent = gpd.GeoDataFrame(geometry=[shapely.box(*shapely.total_bounds(points))],
-                              crs=incidents.crs)
-    metric_crs = analysis_crs(extent)
+    if len(points):
+        extent = gpd.GeoDataFrame(geometry=[shapely.box(*shapely.total_bounds(points))],
+                                  crs=incidents.crs)
+        metric_crs = analysis_crs(extent)
+    else:
+        metric_crs = "EPSG:27700"
     lonlat = shapely.get_coordinates(points)
     to_m = Transformer.from_crs(STORAGE_CRS, metric_crs, always_xy=True)
     xs, ys = to_m.transform(lonlat[:, 0], lonlat[:, 1])
+    if "category" in incidents:
+        cat_codes, cats = pd.factorize(
+            incidents["category"].astype("object").to_numpy()[mask], sort=True)
+    else:
+        cat_codes, cats = np.full(len(points), -1), pd.Index([])
+    names = [clean_text(c) or "Uncategorised" for c in cats] + ["Uncategorised"]
+    cat_codes = np.where(cat_codes < 0, len(names) - 1, cat_codes)
+    month_codes = np.full(len(points), -1, dtype=np.int64)
+    month_names: list[str] = []
+    if "month" in incidents:
+        raw_codes, raw_months = pd.factorize(incidents["month"].astype("object").to_numpy()[mask])
+        cleaned = np.array([clean_text(v) for v in raw_months] + [""], dtype=object)
+        month = cleaned[np.where(raw_codes < 0, len(raw_months), raw_codes)]  # clean uniques only
+        has = month != ""
+        if has.any():
+            m_codes, m_names = pd.factorize(month[has], sort=True)
+            month_codes[has] = m_codes
+            month_names = [str(m) for m in m_names]
+    return IncidentArrays(np.asarray(xs, float), np.asarray(ys, float), cat_codes.astype(np.int64),
+                          names, month_codes, month_names, metric_crs)
+
+
+def aggregate_arrays(
+    arrays: IncidentArrays,
+    select: np.ndarray | None,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    min_cell_m: float = DEFAULT_MIN_CELL_M,
+    top: int = 3,
+) -> gpd.GeoDataFrame:
+    """Aggregate the ``select``-ed prepared incidents (all when ``select`` is None).
+
+    Returns the cells :func:`aggregate_incidents` describes.
+    """
+    columns = ["count", "cell_m", "top_categories", "first_month", "last_month"]
+    xs, ys = arrays.xs, arrays.ys
+    cats, months = arrays.cat_codes, arrays.month_codes
+    if select is not None:
+        xs, ys, cats, months = xs[select], ys[select], cats[select], months[select]
+    if not len(xs):
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=STORAGE_CRS
+        )
     cell = float(min_cell_m)
     while True:
         ix = np.floor(xs / cell).astype(np.int64)
@@ -345,37 +417,27 @@ def aggregate_incidents(
     mean_y = np.bincount(codes, weights=ys, minlength=n_cells) / counts
 
     # the most frequent categories per cell, from one (cell x category) count matrix
-    if "category" in incidents:
-        cat_codes, cat_names = pd.factorize(
-            incidents["category"].astype("object").to_numpy()[mask], sort=True)
-    else:
-        cat_codes, cat_names = np.full(len(points), -1), pd.Index([])
-    names = [clean_text(c) or "Uncategorised" for c in cat_names] + ["Uncategorised"]
-    cat_codes = np.where(cat_codes < 0, len(names) - 1, cat_codes)
-    per_cat = np.bincount(codes * len(names) + cat_codes,
+    names = arrays.cat_names
+    per_cat = np.bincount(codes * len(names) + cats,
                           minlength=n_cells * len(names)).reshape(n_cells, len(names))
     order = np.argsort(-per_cat, axis=1, kind="stable")  # ties: alphabetical (sorted codes)
     tops = [
         "; ".join(f"{names[j]} ({per_cat[i, j]})" for j in order[i, :top] if per_cat[i, j])
         for i in range(n_cells)
     ]
+    # first and last month per cell, from a (cell x month) count matrix
     first = np.full(n_cells, "", dtype=object)
     last = np.full(n_cells, "", dtype=object)
-    if "month" in incidents:
-        raw_codes, raw_months = pd.factorize(incidents["month"].astype("object").to_numpy()[mask])
-        cleaned = np.array([clean_text(v) for v in raw_months] + [""], dtype=object)
-        month = cleaned[np.where(raw_codes < 0, len(raw_months), raw_codes)]  # clean uniques only
-        has = month != ""
-        if has.any():
-            m_codes, m_names = pd.factorize(month[has], sort=True)
-            lo = np.full(n_cells, len(m_names), dtype=np.int64)
-            hi = np.full(n_cells, -1, dtype=np.int64)
-            np.minimum.at(lo, codes[has], m_codes)
-            np.maximum.at(hi, codes[has], m_codes)
-            seen = hi >= 0
-            first[seen] = np.asarray(m_names, dtype=object)[lo[seen]]
-            last[seen] = np.asarray(m_names, dtype=object)[hi[seen]]
-    to_ll = Transformer.from_crs(metric_crs, STORAGE_CRS, always_xy=True)
+    has = months >= 0
+    if has.any():
+        n_m = len(arrays.month_names)
+        per_month = np.bincount(codes[has] * n_m + months[has],
+                                minlength=n_cells * n_m).reshape(n_cells, n_m) > 0
+        seen = per_month.any(axis=1)
+        m_names = np.asarray(arrays.month_names, dtype=object)
+        first[seen] = m_names[per_month[seen].argmax(axis=1)]
+        last[seen] = m_names[n_m - 1 - per_month[seen][:, ::-1].argmax(axis=1)]
+    to_ll = Transformer.from_crs(arrays.metric_crs, STORAGE_CRS, always_xy=True)
     lon, lat = to_ll.transform(mean_x, mean_y)
     out = gpd.GeoDataFrame(
         {
@@ -585,11 +647,7 @@ def _area_groups(
 
 
 def _incident_group(
-    gdf: gpd.GeoDataFrame,
-    threshold: int,
-    max_cells: int,
-    precision: int,
-    cells: gpd.GeoDataFrame | None = None,
+    gdf: gpd.GeoDataFrame, threshold: int, max_cells: int, precision: int
 ) -> tuple[folium.FeatureGroup, str] | None:
     mask = _located_mask(gdf)
     n_located = int(mask.sum())
@@ -597,39 +655,55 @@ def _incident_group(
     entry = LEGEND["incidents"]
     if not n_located:
         return None
-    if n_located <= threshold:
-        located = gdf[mask]
-        props = [
-            {"popup": incident_popup_html(rec), "label": esc(rec.get("category")) or "Incident"}
-            for rec in located.drop(columns=located.geometry.name).to_dict("records")
-        ]
-        data = _point_collection(
-            located.geometry.x.to_numpy(), located.geometry.y.to_numpy(), props, precision
+    if n_located > threshold:
+        cells = aggregate_incidents(gdf, max_cells=max_cells)
+        return incident_cells_group(cells, n_located, unmapped, precision=precision)
+    located = gdf[mask]
+    props = [
+        {"popup": incident_popup_html(rec), "label": esc(rec.get("category")) or "Incident"}
+        for rec in located.drop(columns=located.geometry.name).to_dict("records")
+    ]
+    data = _point_collection(
+        located.geometry.x.to_numpy(), located.geometry.y.to_numpy(), props, precision
+    )
+    return _incident_geojson(data, _circle(entry.colour, radius=5),
+                             f"({n_located:,} mapped", unmapped)
+
+
+def incident_cells_group(
+    cells: gpd.GeoDataFrame, n_located: int, unmapped: int, *, precision: int = DEFAULT_PRECISION
+) -> tuple[folium.FeatureGroup, str]:
+    """The incident layer drawn from cells of :func:`aggregate_incidents` (or an index).
+
+    Returns the feature group and its legend detail (counts, cell size, unmapped).
+    """
+    entry = LEGEND["incidents"]
+    biggest = int(cells["count"].max())
+    props = []
+    for rec in cells.drop(columns=cells.geometry.name).to_dict("records"):
+        count = int(rec["count"])
+        radius = round(3.0 + 11.0 * math.sqrt(count / biggest), 1)
+        props.append(
+            {
+                "popup": cell_popup_html(rec),
+                "label": f"{count} incident{'s' if count != 1 else ''}",
+                "style": {"radius": radius},
+            }
         )
-        marker = _circle(entry.colour, radius=5)
-        detail = f"({len(located):,} mapped"
-    else:
-        if cells is None:
-            cells = aggregate_incidents(gdf, max_cells=max_cells)
-        biggest = int(cells["count"].max())
-        props = []
-        for rec in cells.drop(columns=cells.geometry.name).to_dict("records"):
-            count = int(rec["count"])
-            radius = round(3.0 + 11.0 * math.sqrt(count / biggest), 1)
-            props.append(
-                {
-                    "popup": cell_popup_html(rec),
-                    "label": f"{count} incident{'s' if count != 1 else ''}",
-                    "style": {"radius": radius},
-                }
-            )
-        data = _point_collection(
-            cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), props, precision
-        )
-        marker = _circle(entry.colour, radius=6)
-        marker.options["fillOpacity"] = 0.6
-        cell_m = float(cells["cell_m"].iloc[0])
-        detail = f"({n_located:,} mapped, grouped in {cell_m:.0f} m squares"
+    data = _point_collection(
+        cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy(), props, precision
+    )
+    marker = _circle(entry.colour, radius=6)
+    marker.options["fillOpacity"] = 0.6
+    cell_m = float(cells["cell_m"].iloc[0])
+    return _incident_geojson(
+        data, marker, f"({n_located:,} mapped, grouped in {cell_m:.0f} m squares", unmapped)
+
+
+def _incident_geojson(
+    data: dict[str, Any], marker: folium.CircleMarker, detail: str, unmapped: int
+) -> tuple[folium.FeatureGroup, str]:
+    entry = LEGEND["incidents"]
     if unmapped:
         detail += f"; {unmapped:,} without location not shown"
     detail += ")"
@@ -663,15 +737,11 @@ def build_feature_groups(
     max_incident_cells: int = DEFAULT_MAX_CELLS,
     precision: int = DEFAULT_PRECISION,
     data_attributions: Sequence[str] = DATA_ATTRIBUTIONS,
-    incident_cells: gpd.GeoDataFrame | None = None,
 ) -> MapLayers:
     """Build one :class:`folium.FeatureGroup` per drawn layer (areas: one per level).
 
     Useful on its own for streamlit-folium's ``feature_group_to_add``; :func:`build_map`
-    adds the groups to a map. Parameters are those of :func:`build_map`, and
-    ``incident_cells``: the incidents already aggregated by :func:`aggregate_incidents`
-    (a caller that caches them saves the aggregation; folium groups themselves must be
-    built afresh for each render).
+    adds the groups to a map. Parameters are those of :func:`build_map`.
 
     Raises
     ------
@@ -698,7 +768,7 @@ def build_feature_groups(
                 legend.append((entry, f"({n:,})"))
         elif kind == "incidents":
             built = _incident_group(gdf, incidents_cluster_threshold, max_incident_cells,
-                                    precision, incident_cells)
+                                    precision)
             if built is not None:
                 groups.append(built[0])
                 legend.append((LEGEND["incidents"], built[1]))

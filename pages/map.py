@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import html
 
+import geopandas as gpd
 import streamlit as st
 
 from ctxmap.analysis_layers import analysis_legend_html, density_group, hotspot_group
 from ctxmap.areas import study_area
 from ctxmap.density import kernel_density
 from ctxmap.errors import CtxmapError
-from ctxmap.filters import (
-    categories_available,
-    filter_incidents,
-    months_available,
-    period_label,
-    summarise_incidents,
-)
+from ctxmap.filters import categories_available, months_available, period_label
 from ctxmap.hotspots import gistar_hotspots
+from ctxmap.incident_index import IncidentIndex
 from ctxmap.mapping import (
     DEFAULT_CLUSTER_THRESHOLD,
     LEGEND,
-    aggregate_incidents,
     build_feature_groups,
+    incident_cells_group,
 )
 from ctxmap.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.ui import (
@@ -64,9 +60,17 @@ with st.sidebar:
 
 period = (first, last) if first else None
 flt = (period, tuple(chosen))
-shown = cached(("filtered", *flt),
-               lambda: filter_incidents(incidents, months=period, categories=chosen))
-summary = cached(("summary", *flt), lambda: summarise_incidents(shown))
+# a filter is a mask over codes, its counts and map cells come from bincounts: a
+# filter change never copies the incident frame (see ctxmap.incident_index)
+index = cached(("incident index",), lambda: IncidentIndex.build(incidents))
+keep = cached(("selection", *flt), lambda: index.select(months=period, categories=chosen))
+summary = cached(("summary", *flt), lambda: index.summary(keep))
+
+
+def shown() -> gpd.GeoDataFrame:
+    """The filtered incidents as a frame, made only where a part of the page needs one."""
+    return cached(("filtered", *flt), lambda: incidents[keep])
+
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Incidents shown on the map", f"{summary.mapped:,}")
@@ -77,9 +81,9 @@ c3.metric("Period", period_label(first, last) if first else "—")
 def analysis_grids() -> tuple[object, object, str | None]:
     """Heat and hotspot grids of the incidents shown (data only: cached per filter)."""
     try:
-        area = study_area(layers["areas"] if len(layers["areas"]) else None, shown)
-        return (kernel_density(shown, area, period=period, categories=chosen),
-                gistar_hotspots(shown, area, 250, period, chosen), None)
+        area = study_area(layers["areas"] if len(layers["areas"]) else None, shown())
+        return (kernel_density(shown(), area, period=period, categories=chosen),
+                gistar_hotspots(shown(), area, 250, period, chosen), None)
     except CtxmapError as exc:
         return None, None, f"Heat and hotspot layers not drawn: {exc}"
 
@@ -91,11 +95,14 @@ def incident_layers() -> tuple[list, list[str], str]:
     draws); only the data behind them is cached.
     """
     located = int(summary.mapped)
-    cells = None
     if located > DEFAULT_CLUSTER_THRESHOLD:
-        cells = cached(("cells", *flt), lambda: aggregate_incidents(shown))
-    built = build_feature_groups({"incidents": shown}, incident_cells=cells)
-    notes = [f"{entry.label} {detail}" for entry, detail in built.legend] + built.notes
+        cells = cached(("cells", *flt), lambda: index.cells(keep))
+        group, detail = incident_cells_group(cells, located, summary.unmapped)
+        groups, notes = [group], [f"{LEGEND['incidents'].label} {detail}"]
+    else:
+        built = build_feature_groups({"incidents": shown()})
+        groups = list(built.groups)
+        notes = [f"{entry.label} {detail}" for entry, detail in built.legend] + built.notes
     extra = []
     if analysis != "None" and located:
         kde, gi, problem = cached(("analysis", *flt), analysis_grids)
@@ -105,14 +112,14 @@ def incident_layers() -> tuple[list, list[str], str]:
             extra = [density_group(kde, show=True)]
         else:
             extra = [hotspot_group(gi, show=True)]
-    return [*built.groups, *(a.group for a in extra)], notes, analysis_legend_html(extra)
+    return [*groups, *(a.group for a in extra)], notes, analysis_legend_html(extra)
 
 
 if meeting_view():
     # the masked map is drawn whole: its incidents are counted per square, and the
     # filters are hidden in the meeting view
     view = dict(layers)
-    view["incidents"] = shown
+    view["incidents"] = shown()
     draw_map(layers_map(view), key="main_map_meeting")
 else:
     base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
