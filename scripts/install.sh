@@ -11,6 +11,8 @@ python3 -m pip install --disable-pip-version-check -q -r requirements.txt
 if [ "$dev" = 1 ]; then
   python3 -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 fi
+# ctxmap itself, editable: `python -m ctxmap` then works from any folder
+python3 -m pip install --disable-pip-version-check -q --no-deps -e .
 # Leaflet and its plugins from the npm registry, pinned in package-lock.json; the
 # postinstall step copies their dist files to static/vendor/ (served by the app itself).
 npm ci --no-audit --no-fund --loglevel=error
