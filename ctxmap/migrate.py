@@ -32,7 +32,7 @@ from ctxmap import dbapi
 from ctxmap.errors import InputError, StoreError
 from ctxmap.pgstore import PgStore, _bulk_indexes, copy_rows, frame_from_rows
 from ctxmap.schemas import LAYER_KINDS, STORAGE_CRS, schema_for
-from ctxmap.store import Store, _from_gpkg_blobs, _sql_values, _to_gpkg_blobs, _update_extent
+from ctxmap.store import Store, from_gpkg_blobs, sql_values, to_gpkg_blobs, update_extent
 from ctxmap.stores import AnyStore, describe_target, open_store, resolve_target
 
 #: The import-log columns both stores hold.
@@ -176,7 +176,7 @@ def dump_layer(store: AnyStore, kind: str) -> LayerDump:
                            ).fetchall()
     finally:
         con.close()
-    geoms = _from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
+    geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
     rebuilt = frame_from_rows(schema, names, [(None, *r[1:-1]) for r in rows])
     gdf = gpd.GeoDataFrame(rebuilt.drop(columns="geometry"),
                            geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
@@ -215,15 +215,15 @@ def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump],
         for dump in layers:
             schema = schema_for(dump.kind)
             names = schema.column_names
-            blobs = _to_gpkg_blobs(dump.gdf.geometry.to_numpy())
-            values = _sql_values(dump.gdf, schema)
+            blobs = to_gpkg_blobs(dump.gdf.geometry.to_numpy())
+            values = sql_values(dump.gdf, schema)
             quoted = ", ".join(f'"{c}"' for c in names)
             con.executemany(
                 f'INSERT INTO "{dump.kind}" (geom, {quoted}, import_id) VALUES '
                 f"({', '.join('?' * (len(names) + 2))})",
                 ((blobs[i], *values[i], dump.import_ids[i]) for i in range(len(blobs))),
             )
-            _update_extent(con, dump.kind)
+            update_extent(con, dump.kind)
 
 
 def _load_pg(store: PgStore, log: pd.DataFrame, layers: list[LayerDump],

@@ -49,8 +49,8 @@ import shapely
 from psycopg import sql
 
 from ctxmap.errors import StoreError
-from ctxmap.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema, schema_for
-from ctxmap.store import ImportRecord
+from ctxmap.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema
+from ctxmap.store import ImportRecord, check_writable, read_columns, replaced_levels
 
 ProgressFn = Callable[[int, int], None]
 
@@ -468,12 +468,7 @@ class PgStore:
         Rows with no location come back with a null geometry. ``where`` (an SQL
         condition, with ``params``) filters in the database.
         """
-        schema = schema_for(kind)
-        names = columns or schema.column_names
-        unknown = [c for c in names if c not in schema.column_names]
-        if unknown:
-            raise ValueError(f"unknown column(s) {unknown} for {kind}; expected some of "
-                             f"{schema.column_names}")
+        schema, names = read_columns(kind, columns)
         query = sql.SQL("SELECT ST_AsBinary(geom), {cols} FROM {t}{where} ORDER BY fid").format(
             cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
             t=sql.Identifier(kind),
@@ -537,15 +532,7 @@ class PgStore:
         ``gdf`` the last row's values win. Rows go in with ``COPY``; ``progress(done,
         total)`` is called after each ``batch_size`` rows.
         """
-        schema = schema_for(kind)
-        if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
-            raise ValueError(f"layer to store must be in {STORAGE_CRS}, got {gdf.crs}; "
-                             "use to_crs()")
-        missing = [c for c in schema.required_columns if c not in gdf.columns]
-        if missing:
-            raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
+        schema = check_writable(kind, gdf, mode)
         n = len(gdf)
         geoms = gdf.geometry.to_numpy()
         mapped = int(np.sum(~pd.isna(geoms))) if n else 0
@@ -554,8 +541,7 @@ class PgStore:
         with self.transaction() as con:
             con.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(kind)))
             if mode == "replace" and kind == "areas":
-                levels = sorted({str(v) for v in gdf["level"].dropna()})
-                con.execute("DELETE FROM areas WHERE level = ANY(%s)", (levels,))
+                con.execute("DELETE FROM areas WHERE level = ANY(%s)", (replaced_levels(gdf),))
             elif mode == "replace":
                 con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
             import_id = int(con.execute(

@@ -191,7 +191,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = _all_migrations()
 # --------------------------------------------------------------------------- geometry blobs
 
 
-def _to_gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
+def to_gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
     """Encode shapely geometries as GeoPackage binary (little-endian, with envelope)."""
     wkb = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
     bounds = shapely.bounds(geoms)
@@ -211,7 +211,7 @@ def _to_gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
 _ENVELOPE_BYTES: Final = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 
-def _from_gpkg_blobs(blobs: list[bytes | None]) -> np.ndarray:
+def from_gpkg_blobs(blobs: list[bytes | None]) -> np.ndarray:
     """Decode GeoPackage binary blobs to shapely geometries (None stays None)."""
     wkb: list[bytes | None] = []
     for blob in blobs:
@@ -222,6 +222,40 @@ def _from_gpkg_blobs(blobs: list[bytes | None]) -> np.ndarray:
         start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
         wkb.append(bytes(blob[start:]))
     return shapely.from_wkb(np.array(wkb, dtype=object))
+
+
+# --------------------------------------------------------------------------- preconditions
+# shared by both stores (this one and ctxmap.pgstore.PgStore): one rule, one message
+
+
+def read_columns(kind: str, columns: list[str] | None) -> tuple[LayerSchema, list[str]]:
+    """The schema of ``kind`` and the columns to read (all by default); unknown ones raise."""
+    schema = schema_for(kind)
+    names = columns or schema.column_names
+    unknown = [c for c in names if c not in schema.column_names]
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown} for {kind}; expected some of "
+                         f"{schema.column_names}")
+    return schema, names
+
+
+def check_writable(kind: str, gdf: gpd.GeoDataFrame, mode: str) -> LayerSchema:
+    """Check a layer can be written (mode, EPSG:4326, required columns); return its schema."""
+    schema = schema_for(kind)
+    if mode not in ("replace", "append"):
+        raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
+    if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
+        raise ValueError(f"layer to store must be in {STORAGE_CRS}, got {gdf.crs}; "
+                         "use to_crs()")
+    missing = [c for c in schema.required_columns if c not in gdf.columns]
+    if missing:
+        raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
+    return schema
+
+
+def replaced_levels(gdf: gpd.GeoDataFrame) -> list[str]:
+    """The area levels a ``replace`` of ``areas`` replaces: those being written."""
+    return sorted({str(v) for v in gdf["level"].dropna()})
 
 
 # --------------------------------------------------------------------------- the store
@@ -335,12 +369,7 @@ class Store:
 
         Rows with no location come back with a null geometry.
         """
-        schema = schema_for(kind)
-        names = columns or schema.column_names
-        unknown = [c for c in names if c not in schema.column_names]
-        if unknown:
-            raise ValueError(f"unknown column(s) {unknown} for {kind}; expected some of "
-                             f"{schema.column_names}")
+        schema, names = read_columns(kind, columns)
         con = self.connect()
         try:
             cur = con.execute(
@@ -350,7 +379,7 @@ class Store:
             rows = cur.fetchall()
         finally:
             con.close()
-        geoms = _from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
+        geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
         data = {n: pd.Series([r[i + 1] for r in rows], dtype="object")
                 for i, n in enumerate(names)}
         frame = pd.DataFrame(data, columns=names)
@@ -423,19 +452,11 @@ class Store:
         batch_size
             Rows per ``executemany`` batch (and per progress call).
         """
-        schema = schema_for(kind)
-        if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
-            raise ValueError(f"layer to store must be in {STORAGE_CRS}, got {gdf.crs}; "
-                             "use to_crs()")
-        missing = [c for c in schema.required_columns if c not in gdf.columns]
-        if missing:
-            raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
+        schema = check_writable(kind, gdf, mode)
         names = schema.column_names
         geoms = gdf.geometry.to_numpy()
-        blobs = _to_gpkg_blobs(geoms)
-        values = _sql_values(gdf, schema)
+        blobs = to_gpkg_blobs(geoms)
+        values = sql_values(gdf, schema)
         n = len(gdf)
         mapped = sum(b is not None for b in blobs)
         user = user or _current_user()
@@ -450,7 +471,7 @@ class Store:
         with self.transaction() as con:
             if mode == "replace" and kind == "areas":
                 # areas hold several levels: replacing wards must not drop the LSOAs
-                levels = sorted({str(v) for v in gdf["level"].dropna()})
+                levels = replaced_levels(gdf)
                 con.execute(
                     f'DELETE FROM "areas" WHERE level IN ({", ".join("?" * len(levels))})',
                     levels,
@@ -475,11 +496,12 @@ class Store:
                 )
                 if progress is not None:
                     progress(stop, n)
-            _update_extent(con, kind)
+            update_extent(con, kind)
         return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
 
 
-def _sql_values(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[object, ...]]:
+def sql_values(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[object, ...]]:
+    """The canonical column values of each row, typed for SQLite (NaN and NA as None)."""
     cols = []
     for c in schema.columns:
         if c.name in gdf.columns:
@@ -498,10 +520,11 @@ def _sql_values(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[object
     return list(zip(*cols, strict=True)) if cols else []
 
 
-def _update_extent(con: sqlite3.Connection, kind: str) -> None:
+def update_extent(con: sqlite3.Connection, kind: str) -> None:
+    """Record a layer's extent in ``gpkg_contents`` (GeoPackage readers use it)."""
     blobs = [r[0] for r in con.execute(f'SELECT geom FROM "{kind}" WHERE geom IS NOT NULL')]
     if blobs:
-        b = shapely.total_bounds(_from_gpkg_blobs(blobs))
+        b = shapely.total_bounds(from_gpkg_blobs(blobs))
         extent: tuple[float | None, ...] = tuple(float(v) for v in b)
     else:
         extent = (None, None, None, None)
