@@ -28,10 +28,9 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
-from pyproj import CRS
 
 from ctxmap.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.crs import analysis_crs
+from ctxmap.crs import analysis_crs, require_display_crs
 from ctxmap.errors import InputError
 from ctxmap.mapping import clean_text, esc, js_string
 from ctxmap.schemas import STORAGE_CRS
@@ -95,16 +94,7 @@ class AnalysisLayer:
 
 
 def _check_4326(gdf: object, what: str) -> gpd.GeoDataFrame:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"{what} is a {type(gdf).__name__}; expected a GeoDataFrame")
-    if len(gdf) and gdf.crs is None:
-        raise InputError(f"{what} has no CRS; expected {STORAGE_CRS}")
-    if len(gdf) and CRS.from_user_input(gdf.crs) != CRS.from_user_input(STORAGE_CRS):
-        raise InputError(
-            f"{what} is in {gdf.crs.to_string()}; expected {STORAGE_CRS} "
-            "(reproject with ctxmap.crs.to_display first)"
-        )
-    return gdf
+    return require_display_crs(gdf, what)
 
 
 def _need(gdf: pd.DataFrame, columns: Sequence[str], what: str) -> None:

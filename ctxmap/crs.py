@@ -6,7 +6,9 @@ import math
 from typing import Final
 
 import geopandas as gpd
+from pyproj import CRS
 
+from ctxmap.errors import InputError
 from ctxmap.schemas import STORAGE_CRS
 
 BNG: Final = "EPSG:27700"
@@ -61,3 +63,24 @@ def to_display(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise ValueError("the layer has no CRS; expected one (e.g. EPSG:27700); use set_crs()")
     return gdf.to_crs(STORAGE_CRS)
+
+
+def require_display_crs(gdf: object, what: str, fix: str = "first") -> gpd.GeoDataFrame:
+    """Return ``gdf`` if it is a GeoDataFrame in EPSG:4326 (an empty one may lack a CRS).
+
+    Raises
+    ------
+    InputError
+        Naming ``what`` and what arrived; the message ends with how to reproject
+        ("reproject with ctxmap.crs.to_display " + ``fix``).
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{what} is a {type(gdf).__name__}; expected a GeoDataFrame")
+    if len(gdf) and gdf.crs is None:
+        raise InputError(f"{what} has no CRS; expected {STORAGE_CRS}")
+    if len(gdf) and CRS.from_user_input(gdf.crs) != CRS.from_user_input(STORAGE_CRS):
+        raise InputError(
+            f"{what} is in {gdf.crs.to_string()}; expected {STORAGE_CRS} "
+            f"(reproject with ctxmap.crs.to_display {fix})"
+        )
+    return gdf

@@ -26,10 +26,10 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 
 from ctxmap.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.crs import analysis_crs
+from ctxmap.crs import analysis_crs, require_display_crs
 from ctxmap.errors import InputError
 from ctxmap.schemas import LAYER_KINDS, STORAGE_CRS
 
@@ -195,16 +195,7 @@ def incident_popup_html(row: Mapping[str, object]) -> str:
 def _check_layer(kind: str, gdf: object) -> gpd.GeoDataFrame:
     if kind not in LAYER_KINDS:
         raise InputError(f"unknown layer kind {kind!r}; expected one of: {', '.join(LAYER_KINDS)}")
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"layer {kind!r} is a {type(gdf).__name__}; expected a GeoDataFrame")
-    if len(gdf) and gdf.crs is None:
-        raise InputError(f"layer {kind!r} has no CRS; expected {STORAGE_CRS}")
-    if len(gdf) and CRS.from_user_input(gdf.crs) != CRS.from_user_input(STORAGE_CRS):
-        raise InputError(
-            f"layer {kind!r} is in {gdf.crs.to_string()}; expected {STORAGE_CRS} "
-            "(reproject with ctxmap.crs.to_display before building the map)"
-        )
-    return gdf
+    return require_display_crs(gdf, f"layer {kind!r}", "before building the map")
 
 
 def _located_mask(gdf: gpd.GeoDataFrame) -> np.ndarray:
