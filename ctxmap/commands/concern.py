@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from ctxmap.areas import StudyArea, study_area
+from ctxmap.commands import positive
 from ctxmap.concern import ConcernParams, rank_places
 from ctxmap.errors import InputError
 from ctxmap.hotspots import gistar_hotspots
@@ -49,16 +50,6 @@ class UsageError(InputError):
     exit_code = 2
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}; expected a number of metres > 0")
-    return value
-
-
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--incidents", metavar="FILE", help="incidents file (police.uk CSV, ...); "
                    "default: the store's incidents")
@@ -87,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--places", metavar="FILE", action="append", default=[],
                    help="places file (repeatable); default: homes, youth centres and safe "
                    "places from the store")
-    p.add_argument("--radius-m", type=_positive, default=400.0, help="radius in metres (400)")
+    p.add_argument("--radius-m", type=positive("metres"), default=400.0,
+                   help="radius in metres (400)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance threshold (0.05)")
     p.add_argument("--min-incidents", type=int, default=5,
                    help="fewest incidents a flagged place must have (5)")
@@ -103,7 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "cells hot/cold at 90/95/99%% (Gi*, queen contiguity, FDR-corrected).",
     )
     _add_selection(h)
-    h.add_argument("--cell-m", type=_positive, default=250.0, help="cell size in metres (250)")
+    h.add_argument("--cell-m", type=positive("metres"), default=250.0,
+                   help="cell size in metres (250)")
     h.add_argument("--out", required=True, metavar="FILE.geojson", help="where to write")
     h.set_defaults(func=run_hotspots)
 

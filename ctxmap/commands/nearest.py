@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctxmap.commands import positive
 from ctxmap.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
 from ctxmap.errors import InputError
 from ctxmap.hours import LOCAL_TZ, cli_value, parse_when
@@ -50,16 +51,6 @@ def _when_arg(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}; expected a number > 0")
-    return value
-
-
 def _k_arg(text: str) -> int:
     try:
         value = int(text)
@@ -96,7 +87,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    "it walking is estimated from the straight line")
     p.add_argument("--cache-dir", metavar="DIR", default=str(DEFAULT_CACHE_DIR),
                    help=f"where the built network is cached ({DEFAULT_CACHE_DIR})")
-    p.add_argument("--speed-kmh", type=_positive, default=DEFAULT_SPEED_KMH,
+    p.add_argument("--speed-kmh", type=positive(), default=DEFAULT_SPEED_KMH,
                    help=f"walking speed in km/h ({DEFAULT_SPEED_KMH:g})")
     p.add_argument("--detour", type=float, default=DEFAULT_DETOUR,
                    help=f"detour factor for estimates without a network ({DEFAULT_DETOUR:g})")
@@ -143,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="For every home: the nearest (open) safe place and youth centre and the "
         "walk to each; homes with no safe place within --minutes are gaps.",
     )
-    c.add_argument("--minutes", type=_positive, default=DEFAULT_MINUTES,
+    c.add_argument("--minutes", type=positive(), default=DEFAULT_MINUTES,
                    help=f"walking-time threshold in minutes ({DEFAULT_MINUTES:g})")
     c.add_argument("--open-at", type=_when_arg, metavar="'YYYY-MM-DD HH:MM'",
                    help="count only safe places open at this local time (default: all)")
