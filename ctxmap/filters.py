@@ -1,8 +1,12 @@
-"""Filter incidents by month range and category, and summarise what a filter shows."""
+"""What the map's incident filter offers and what a filter shows.
+
+The filter itself is :func:`ctxmap.trends.select_incidents` (the one used by every
+analysis), through :func:`filter_incidents`; month parsing and wording are in
+:mod:`ctxmap.trends` too.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,23 +14,23 @@ import geopandas as gpd
 import pandas as pd
 
 from ctxmap.errors import InputError
+from ctxmap.trends import parse_month, select_incidents
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-
-def check_month(value: str, what: str = "month") -> str:
-    """Return ``value`` if it is ``YYYY-MM``; else raise :class:`InputError`."""
-    if not isinstance(value, str) or not _MONTH.match(value):
-        raise InputError(f"{what} {value!r} is not a month; expected YYYY-MM, e.g. 2019-01")
-    return value
+def _is_month(value: str) -> bool:
+    try:
+        parse_month(value)
+    except InputError:
+        return False
+    return True
 
 
 def months_available(incidents: pd.DataFrame) -> list[str]:
     """Sorted distinct months (``YYYY-MM``) present in ``incidents``."""
     if incidents.empty:
         return []
-    months = incidents["month"].dropna().astype(str)
-    return sorted({m for m in months if _MONTH.match(m)})
+    months = incidents["month"].dropna().astype(str).unique()
+    return sorted(m for m in months if _is_month(m))
 
 
 def categories_available(incidents: pd.DataFrame) -> list[str]:
@@ -58,16 +62,9 @@ def filter_incidents(
     geopandas.GeoDataFrame
         A filtered copy with the input's index.
     """
-    keep = pd.Series(True, index=incidents.index)
-    if months is not None:
-        first, last = (check_month(m, w) for m, w in zip(months, ("from", "to"), strict=True))
-        if first > last:
-            raise InputError(f"month range {first} to {last} is empty; expected from <= to")
-        month = incidents["month"].astype("object")
-        keep &= month.notna() & (month >= first) & (month <= last)
-    if categories is not None:
-        keep &= incidents["category"].isin(list(categories))
-    return incidents[keep].copy()
+    if categories is not None and not list(categories):
+        return incidents.iloc[0:0].copy()
+    return select_incidents(incidents, months, categories)
 
 
 @dataclass(frozen=True)
@@ -103,15 +100,3 @@ def summarise_incidents(incidents: gpd.GeoDataFrame) -> IncidentSummary:
     by = by.sort_values(["total", "mapped"], ascending=False).reset_index()
     mapped = int(located.sum())
     return IncidentSummary(len(incidents), mapped, len(incidents) - mapped, by)
-
-
-def month_label(month: str) -> str:
-    """``"2018-12"`` → ``"Dec 2018"``."""
-    return pd.Period(check_month(month), freq="M").strftime("%b %Y")
-
-
-def period_label(first: str, last: str) -> str:
-    """``("2018-12", "2019-02")`` → ``"Dec 2018 to Feb 2019"`` (one month: ``"Dec 2018"``)."""
-    if first == last:
-        return month_label(first)
-    return f"{month_label(first)} to {month_label(last)}"

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ctxmap.filters import IncidentSummary, check_month
+from ctxmap.filters import IncidentSummary
 from ctxmap.mapping import (
     DEFAULT_MAX_CELLS,
     DEFAULT_MIN_CELL_M,
@@ -26,6 +26,7 @@ from ctxmap.mapping import (
     aggregate_arrays,
     incident_arrays,
 )
+from ctxmap.trends import month_range
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,8 @@ class IncidentIndex:
         """Rows a filter keeps: the same rule as :func:`ctxmap.filters.filter_incidents`."""
         keep = np.ones(len(self.month_codes), dtype=bool)
         if months is not None:
-            first, last = (check_month(m, w) for m, w in zip(months, ("from", "to"),
-                                                                 strict=True))
-            wanted = np.array([first <= m <= last for m in self.months] + [False])
+            in_range = set(month_range(*months))
+            wanted = np.array([m in in_range for m in self.months] + [False])
             keep &= wanted[self.month_codes]  # code -1 picks the final False
         if categories is not None:
             chosen = set(categories)

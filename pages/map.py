@@ -11,7 +11,7 @@ from ctxmap.analysis_layers import analysis_legend_html, density_group, hotspot_
 from ctxmap.areas import study_area
 from ctxmap.density import kernel_density
 from ctxmap.errors import CtxmapError
-from ctxmap.filters import categories_available, months_available, period_label
+from ctxmap.filters import categories_available, months_available
 from ctxmap.hotspots import gistar_hotspots
 from ctxmap.incident_index import IncidentIndex
 from ctxmap.mapping import (
@@ -21,6 +21,7 @@ from ctxmap.mapping import (
     incident_cells_group,
 )
 from ctxmap.schemas import EXPLOITATION_CATEGORIES
+from ctxmap.trends import format_period
 from ctxmap.ui import (
     attribution_caption,
     cached,
@@ -75,7 +76,7 @@ def shown() -> gpd.GeoDataFrame:
 c1, c2, c3 = st.columns(3)
 c1.metric("Incidents shown on the map", f"{summary.mapped:,}")
 c2.metric("In the period with no location (not mapped)", f"{summary.unmapped:,}")
-c3.metric("Period", period_label(first, last) if first else "—")
+c3.metric("Period", format_period((first, last)) if first else "—")
 
 
 def analysis_grids() -> tuple[object, object, str | None]:
