@@ -589,16 +589,7 @@ def _place_group(
         )
     else:
         marker = _circle(entry.colour)
-    group = folium.FeatureGroup(name=entry.label, show=True)
-    folium.GeoJson(
-        data,
-        name=entry.label,
-        control=False,
-        marker=marker,
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(group)
-    return group, len(located), any_fictional
+    return _points_group(entry.label, data, marker), len(located), any_fictional
 
 
 def _area_groups(
@@ -691,6 +682,22 @@ def incident_cells_group(
         data, marker, f"({n_located:,} mapped, grouped in {cell_m:.0f} m squares", unmapped)
 
 
+def _points_group(
+    label: str, data: dict[str, Any], marker: folium.CircleMarker | folium.Marker
+) -> folium.FeatureGroup:
+    """One toggled group of points whose ``popup`` and ``label`` properties are escaped HTML."""
+    group = folium.FeatureGroup(name=label, show=True)
+    folium.GeoJson(
+        data,
+        name=label,
+        control=False,
+        marker=marker,
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(group)
+    return group
+
+
 def _incident_geojson(
     data: dict[str, Any], marker: folium.CircleMarker, detail: str, unmapped: int
 ) -> tuple[folium.FeatureGroup, str]:
@@ -698,16 +705,7 @@ def _incident_geojson(
     if unmapped:
         detail += f"; {unmapped:,} without location not shown"
     detail += ")"
-    group = folium.FeatureGroup(name=entry.label, show=True)
-    folium.GeoJson(
-        data,
-        name=entry.label,
-        control=False,
-        marker=marker,
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(group)
-    return group, detail
+    return _points_group(entry.label, data, marker), detail
 
 
 @dataclass
