@@ -17,7 +17,6 @@ from ctxmap import dbapi
 from ctxmap.dbapi import AnyConnection, read_sql
 from ctxmap.errors import InputError
 from ctxmap.schema_sql import AUDIT_MIGRATION
-from ctxmap.store import run_script
 from ctxmap.stores import AnyStore
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
@@ -40,27 +39,6 @@ ACTIONS: Final[tuple[str, ...]] = (
 )
 _MAX_WHAT: Final = 500
 
-
-
-def ensure_audit_table(store: AnyStore) -> None:
-    """Create the audit table and its triggers if the store's migrations have not.
-
-    A PostgreSQL store always has them (its migrations create them at open).
-    """
-    if dbapi.is_postgres(store):
-        return
-    con = dbapi.connect(store)
-    try:
-        present = con.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name IN "
-            "('ctxmap_audit', 'ctxmap_audit_no_update', 'ctxmap_audit_no_delete')"
-        ).fetchone()[0]
-    finally:
-        con.close()
-    if present == 3:
-        return
-    with dbapi.transaction(store) as con:
-        run_script(con, AUDIT_MIGRATION[1])
 
 
 def check_legal_basis(value: object) -> str:
@@ -87,7 +65,7 @@ def record(
     Parameters
     ----------
     store
-        The store holding the log (the table is created if missing).
+        The store holding the log (its migrations created the table at open).
     user
         Who (username or e-mail).
     action
@@ -121,7 +99,6 @@ def record(
         )
     check_legal_basis(legal_basis)
     check_role(role)
-    ensure_audit_table(store)
     with dbapi.transaction(store) as con:
         return record_in(con, user, action, what, legal_basis, role=role, at=at)
 
@@ -172,7 +149,6 @@ def read_log(
     Columns: ``id, at, user, role, action, what, legal_basis``. ``since`` is an ISO
     date or date-time (entries at or after it).
     """
-    ensure_audit_table(store)
     sql = ('SELECT id, at, "user", role, action, what, legal_basis FROM ctxmap_audit '
            "WHERE 1=1")
     params: list[str] = []
@@ -217,7 +193,6 @@ __all__ = [
     "AUDIT_MIGRATION",
     "LEGAL_BASES",
     "check_legal_basis",
-    "ensure_audit_table",
     "log_csv",
     "read_log",
     "record",

@@ -21,11 +21,10 @@ from typing import Final
 import pandas as pd
 
 from ctxmap import dbapi
-from ctxmap.audit import ensure_audit_table, record_in
-from ctxmap.dbapi import read_sql, store_name
-from ctxmap.errors import InputError, StoreError
+from ctxmap.audit import record_in
+from ctxmap.dbapi import read_sql
+from ctxmap.errors import InputError
 from ctxmap.schema_sql import RETENTION_MIGRATION
-from ctxmap.store import run_script
 from ctxmap.stores import AnyStore
 
 #: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
@@ -47,34 +46,6 @@ def retention_days(env: Mapping[str, str] | None = None) -> int:
     if not value.isdigit() or int(value) < 1:
         raise InputError(f"${RETENTION_ENV} is {value!r}; expected a whole number of days >= 1")
     return int(value)
-
-
-def ensure_retention_schema(store: AnyStore) -> None:
-    """Install :data:`RETENTION_MIGRATION` (and the audit table) if not there yet.
-
-    Raises
-    ------
-    StoreError
-        If the store has no contexts tables.
-    """
-    if dbapi.is_postgres(store):
-        return  # its migrations (ctxmap.pgstore) install the erasure triggers at open
-    con = dbapi.connect(store)
-    try:
-        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        trigger = con.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'ctx_contexts_no_delete'"
-        ).fetchone()
-    finally:
-        con.close()
-    if "ctx_contexts" not in names:
-        raise StoreError(f"{store_name(store)} has no contexts tables; expected a store "
-                         "migrated by this version of ctxmap")
-    ensure_audit_table(store)
-    if "ctx_retention_erasing" in names and trigger and "ctx_retention_erasing" in trigger[0]:
-        return
-    with dbapi.transaction(store) as con:
-        run_script(con, RETENTION_MIGRATION[1])
 
 
 def closed_contexts(store: AnyStore) -> pd.DataFrame:
@@ -165,7 +136,6 @@ def delete_context(
     """
     period = retention_days() if period_days is None else period_days
     day = today or dt.date.today()
-    ensure_retention_schema(store)
     closed = closed_contexts(store)
     row = closed[closed["id"] == context_id]
     if row.empty:
@@ -232,6 +202,5 @@ __all__ = [
     "closed_contexts",
     "delete_context",
     "due_for_review",
-    "ensure_retention_schema",
     "retention_days",
 ]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ctxmap import dbapi
-from ctxmap.audit import AUDIT_MIGRATION, ensure_audit_table, log_csv, read_log, record
+from ctxmap.audit import AUDIT_MIGRATION, log_csv, read_log, record
 from ctxmap.errors import InputError
 from ctxmap.store import run_script
 
@@ -70,11 +70,9 @@ def test_bad_records_rejected(store, kwargs, match):
 
 
 def test_migration_is_idempotent(store):
-    ensure_audit_table(store)
     if not dbapi.is_postgres(store):
         with store.transaction() as con:
             run_script(con, AUDIT_MIGRATION[1])
-    ensure_audit_table(store)
     record(store, "sam", "export", "x", "vital interests")
     assert len(read_log(store)) == 1
 

@@ -17,7 +17,6 @@ from ctxmap.retention import (
     closed_contexts,
     delete_context,
     due_for_review,
-    ensure_retention_schema,
     retention_days,
 )
 
@@ -133,7 +132,6 @@ def test_erasure_refused_when_not_due_or_not_closed(store):
 
 def test_ordinary_deletes_still_blocked(store):
     old = _context(store, "Old park", closed_at="2023-03-01T09:00:00+00:00")
-    ensure_retention_schema(store)
     con = dbapi.connect(store)
     try:
         with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
