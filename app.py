@@ -11,8 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ctxmap.auth import allowed_pages
-from ctxmap.ui import (
+from ctxmap.app.ui import (
     check_assets,
     legal_basis_select,
     meeting_chrome,
@@ -23,6 +22,7 @@ from ctxmap.ui import (
     store_path,
     user_panel,
 )
+from ctxmap.privacy.roles import allowed_pages
 
 ROOT = Path(__file__).resolve().parent
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from ctxmap.concern import ConcernParams, rank_places
-from ctxmap.hotspots import gistar_hotspots
-from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.analysis.concern import ConcernParams, rank_places
+from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 
 X0, Y0, SIDE = 600000.0, 300000.0, 20000.0
 

@@ -16,8 +16,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxmap.export import standalone_html  # noqa: E402
-from ctxmap.mapping import build_map  # noqa: E402
+from ctxmap.maps.export import standalone_html  # noqa: E402
+from ctxmap.maps.layers import build_map  # noqa: E402
 
 REAL = Path("/work/shared/data/real")
 if not REAL.exists():

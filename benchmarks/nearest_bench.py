@@ -16,8 +16,8 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ctxmap.nearest import nearest_k
-from ctxmap.network import WalkNetwork, multi_source_walk, to_networkx
+from ctxmap.nearby.nearest import nearest_k
+from ctxmap.nearby.network import WalkNetwork, multi_source_walk, to_networkx
 
 E0, N0 = 615000.0, 300000.0
 rng = np.random.default_rng(0)
@@ -55,7 +55,7 @@ def bench_nearest(n_origins: int = 10_000, n_places: int = 5_000, k: int = 5) ->
         np.argsort(d, kind="stable")[:k]
     t_loop = (time.perf_counter() - t) * n_origins / sub
     print(f"nearest-k (k={k}) for {n_origins:,} origins among {n_places:,} places")
-    print(f"  vectorised KD-tree (ctxmap.nearest.nearest_k): {t_vec:8.3f} s")
+    print(f"  vectorised KD-tree (ctxmap.nearby.nearest.nearest_k): {t_vec:8.3f} s")
     print(f"  brute force, numpy distance matrix (blocks):   {t_mat:8.3f} s   same answers: {same}")
     print(f"  brute force, per-origin loop (measured on {sub}, extrapolated to "
           f"{n_origins:,}): {t_loop:8.3f} s")
@@ -99,7 +99,7 @@ def bench_walk(n: int = 200, n_sources: int = 100, n_targets: int = 2_000) -> No
         ok &= bool(np.isclose(min(lengths[int(s)] for s in src), dist[tg]))
     print(f"walking distance to the nearest of {n_sources} sources for {n_targets:,} targets, "
           f"grid of {net.n_nodes:,} nodes / {net.n_edges:,} edges")
-    print(f"  one multi-source Dijkstra (ctxmap.network.multi_source_walk): {t_multi:8.3f} s"
+    print(f"  one multi-source Dijkstra (ctxmap.nearby.network.multi_source_walk): {t_multi:8.3f} s"
           f"   agrees with networkx: {ok}")
     print(f"  per pair, networkx dijkstra_path_length (measured on {pairs} pairs, extrapolated "
           f"to {n_sources * n_targets:,}): {t_pair_nx:10.1f} s")

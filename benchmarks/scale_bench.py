@@ -27,14 +27,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxmap.areas import study_area  # noqa: E402
-from ctxmap.concern import ConcernParams, rank_places  # noqa: E402
-from ctxmap.concern_pg import rank_places_pg  # noqa: E402
-from ctxmap.inputs import load_places  # noqa: E402
-from ctxmap.pgstore import PgStore  # noqa: E402
-from ctxmap.readers import empty_layer  # noqa: E402
-from ctxmap.schemas import POLICE_UK_CATEGORIES  # noqa: E402
-from ctxmap.store import Store  # noqa: E402
+from ctxmap.analysis.areas import study_area  # noqa: E402
+from ctxmap.analysis.concern import ConcernParams, rank_places  # noqa: E402
+from ctxmap.analysis.concern_pg import rank_places_pg  # noqa: E402
+from ctxmap.layers.inputs import load_places  # noqa: E402
+from ctxmap.layers.readers import empty_layer  # noqa: E402
+from ctxmap.layers.schemas import POLICE_UK_CATEGORIES  # noqa: E402
+from ctxmap.store.geopackage import Store  # noqa: E402
+from ctxmap.store.postgis import PgStore  # noqa: E402
 
 SAMPLE = ROOT / "data" / "ctxmap.gpkg"
 PG_URL = os.environ.get("CTXMAP_TEST_PG_URL",

@@ -6,11 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from ctxmap.audit import ACTIONS, log_csv, read_log
-from ctxmap.auth import ANALYST
-from ctxmap.errors import CtxmapError
-from ctxmap.retention import closed_contexts, delete_context, due_for_review, retention_days
-from ctxmap.ui import (
+from ctxmap.app.ui import (
     audit,
     audit_once,
     legal_basis_select,
@@ -20,6 +16,10 @@ from ctxmap.ui import (
     show_table,
     store_label,
 )
+from ctxmap.cases.retention import closed_contexts, delete_context, due_for_review, retention_days
+from ctxmap.errors import CtxmapError
+from ctxmap.privacy.audit import ACTIONS, log_csv, read_log
+from ctxmap.privacy.roles import ANALYST
 
 user = require_role(ANALYST)
 st.title("Audit & retention")

@@ -8,26 +8,19 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from ctxmap.analysis_layers import (
-    add_groups,
-    choropleth_group,
-    concern_group,
-    density_group,
-    hotspot_group,
+from ctxmap.analysis.areas import StudyArea, area_counts, area_trends, category_column, study_area
+from ctxmap.analysis.concern import (
+    ConcernParams,
+    PlaceBreakdown,
+    place_breakdown,
+    place_trends,
+    rank_places,
 )
-from ctxmap.areas import StudyArea, area_counts, area_trends, category_column, study_area
-from ctxmap.concern import ConcernParams, PlaceBreakdown, place_breakdown, place_trends, rank_places
-from ctxmap.contexts import contexts_as_places, contexts_signature
-from ctxmap.density import kernel_density
-from ctxmap.errors import CtxmapError
-from ctxmap.filters import categories_available, months_available
-from ctxmap.hotspots import gistar_hotspots
-from ctxmap.inputs import load_places
-from ctxmap.mapping import build_map
-from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
-from ctxmap.stores import open_store
-from ctxmap.trends import format_period, month_index, previous_period
-from ctxmap.ui import (
+from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.filters import categories_available, months_available
+from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.periods import format_period, month_index, previous_period
+from ctxmap.app.ui import (
     attribution_caption,
     draw_map,
     export_button,
@@ -37,6 +30,19 @@ from ctxmap.ui import (
     store_target,
     store_version,
 )
+from ctxmap.cases.contexts import contexts_as_places, contexts_signature
+from ctxmap.errors import CtxmapError
+from ctxmap.layers.inputs import load_places
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.maps.analysis import (
+    add_groups,
+    choropleth_group,
+    concern_group,
+    density_group,
+    hotspot_group,
+)
+from ctxmap.maps.layers import build_map
+from ctxmap.store.opening import open_store
 
 Period = tuple[str, str]
 Cats = tuple[str, ...] | None

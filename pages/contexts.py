@@ -11,19 +11,7 @@ from folium.plugins import Draw
 from shapely import from_wkt as shape_from_wkt
 from shapely.geometry import shape
 
-from ctxmap import contexts as cx
-from ctxmap.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
-from ctxmap.errors import ConflictError, CtxmapError
-from ctxmap.safety_map import (
-    RAG_MEANINGS,
-    clicked_point,
-    pickable_places,
-    pool_by_place,
-    safety_legend,
-    safety_map_group,
-    shared_safety_places,
-)
-from ctxmap.ui import (
+from ctxmap.app.ui import (
     attribution_caption,
     cached,
     current_user,
@@ -38,6 +26,18 @@ from ctxmap.ui import (
     show_table,
     store_label,
 )
+from ctxmap.cases import contexts as cx
+from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
+from ctxmap.cases.safety_map import (
+    RAG_MEANINGS,
+    clicked_point,
+    pickable_places,
+    pool_by_place,
+    safety_legend,
+    safety_map_group,
+    shared_safety_places,
+)
+from ctxmap.errors import ConflictError, CtxmapError
 
 st.title("Contexts of concern")
 store = open_session_store() if session_store_exists() else None
@@ -107,7 +107,7 @@ def pooled_safety_map() -> None:
                + (f" Shared view: counts below {threshold} are hidden (grey: all hidden)."
                   if shared else ""))
     if len(pooled):
-        from ctxmap.mapping import build_map
+        from ctxmap.maps.layers import build_map
 
         pm = build_map({}, zoom=14, center=(float(pooled.geometry.y.mean()),
                                             float(pooled.geometry.x.mean())),
@@ -156,7 +156,7 @@ if choice == NEW:
                     for r in places.itertuples()}
     with st.expander("Draw the context on the map (a point or a polygon)"):
         m = folium.Map(location=[52.63, 1.29], zoom_start=13, tiles=None)
-        from ctxmap.mapping import resolve_tiles_url
+        from ctxmap.maps.layers import resolve_tiles_url
 
         url = resolve_tiles_url()
         if url:
@@ -165,7 +165,7 @@ if choice == NEW:
                            "rectangle": True, "polygon": True, "marker": True}).add_to(m)
         from streamlit_folium import st_folium
 
-        from ctxmap.assets import use_local_assets
+        from ctxmap.maps.assets import use_local_assets
 
         got = st_folium(use_local_assets(m), key="ctx_draw", height=420,
                         returned_objects=["last_active_drawing"])
@@ -253,8 +253,8 @@ with tabs[1]:
     st.write("Nearest youth centres and safe places (" + ev.nearest_method + ")")
     show_table(ev.nearest)
     if ctx.geometry is not None:
-        from ctxmap.mapping import build_map
-        from ctxmap.pack import context_area_group
+        from ctxmap.maps.layers import build_map
+        from ctxmap.reports.pack import context_area_group
 
         fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
                         "safe_places": layers["safe_places"],
@@ -413,7 +413,7 @@ with tabs[4]:
         if how == "Click on the map":
             from streamlit_folium import st_folium
 
-            from ctxmap.mapping import build_map
+            from ctxmap.maps.layers import build_map
 
             centre = (ctx.geometry.centroid if ctx.geometry is not None
                       else options.geometry.union_all().centroid)
@@ -501,7 +501,7 @@ with tabs[5]:
              f"withheld: {dict(seen.withheld)}")
 
 with tabs[6]:
-    from ctxmap.pack import context_review
+    from ctxmap.reports.pack import context_review
 
     review = context_review(bundle, layers)
     if review is None:
@@ -509,7 +509,7 @@ with tabs[6]:
     else:
         st.line_chart(review.monthly.set_index("month")[["context", "expected_context"]])
         st.write(review.statement)
-        from ctxmap.review import CAVEATS
+        from ctxmap.analysis.review import CAVEATS
 
         st.caption(" ".join(CAVEATS))
     show_table(pd.DataFrame([{"date": n.noted_on, "kind": n.kind, "young person": n.yp_ref,
@@ -529,7 +529,7 @@ with tabs[7]:
 with tabs[8]:
     who = st.selectbox("Pack for", ["Lead agency (full record)", *partners], key="ctx_pack_for")
     if st.button("Make the meeting pack", key="pack_make"):
-        from ctxmap.pack import make_pack
+        from ctxmap.reports.pack import make_pack
 
         try:
             page = make_pack(store, ctx.id, for_partner=None if who.startswith("Lead") else who)

@@ -7,16 +7,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ctxmap.errors import CtxmapError
-from ctxmap.readers import read_layer_bytes
-from ctxmap.schemas import LAYER_KINDS, SCHEMAS
-from ctxmap.ui import (
+from ctxmap.app.ui import (
     invalidate_layers,
     open_session_store,
     session_store_exists,
     show_table,
     store_label,
 )
+from ctxmap.errors import CtxmapError
+from ctxmap.layers.readers import read_layer_bytes
+from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
 
 #: Files of at least this many rows show a progress bar while they are written.
 PROGRESS_ROWS = 20_000

@@ -7,22 +7,13 @@ import html
 import geopandas as gpd
 import streamlit as st
 
-from ctxmap.analysis_layers import analysis_legend_html, density_group, hotspot_group
-from ctxmap.areas import study_area
-from ctxmap.density import kernel_density
-from ctxmap.errors import CtxmapError
-from ctxmap.filters import categories_available, months_available
-from ctxmap.hotspots import gistar_hotspots
-from ctxmap.incident_index import IncidentIndex
-from ctxmap.mapping import (
-    DEFAULT_CLUSTER_THRESHOLD,
-    LEGEND,
-    build_feature_groups,
-    incident_cells_group,
-)
-from ctxmap.schemas import EXPLOITATION_CATEGORIES
-from ctxmap.trends import format_period
-from ctxmap.ui import (
+from ctxmap.analysis.areas import study_area
+from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.filters import categories_available, months_available
+from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.incident_index import IncidentIndex
+from ctxmap.analysis.periods import format_period
+from ctxmap.app.ui import (
     attribution_caption,
     cached,
     draw_map,
@@ -30,6 +21,15 @@ from ctxmap.ui import (
     load_layers,
     meeting_view,
     show_table,
+)
+from ctxmap.errors import CtxmapError
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
+from ctxmap.maps.analysis import analysis_legend_html, density_group, hotspot_group
+from ctxmap.maps.layers import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    LEGEND,
+    build_feature_groups,
+    incident_cells_group,
 )
 
 st.title("Map")
@@ -62,7 +62,7 @@ with st.sidebar:
 period = (first, last) if first else None
 flt = (period, tuple(chosen))
 # a filter is a mask over codes, its counts and map cells come from bincounts: a
-# filter change never copies the incident frame (see ctxmap.incident_index)
+# filter change never copies the incident frame (see ctxmap.analysis.incident_index)
 index = cached(("incident index",), lambda: IncidentIndex.build(incidents))
 keep = cached(("selection", *flt), lambda: index.select(months=period, categories=chosen))
 summary = cached(("summary", *flt), lambda: index.summary(keep))
@@ -133,7 +133,7 @@ else:
     for note in notes:
         st.caption(html.escape(note))  # category names come from the data
     if legend:
-        st.html(legend)  # escaped by ctxmap.analysis_layers
+        st.html(legend)  # escaped by ctxmap.maps.analysis
 attribution_caption()
 
 with st.expander("Incidents per type", expanded=False):

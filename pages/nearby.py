@@ -18,18 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ctxmap import card
-from ctxmap import contexts as cx
-from ctxmap.coverage import DEFAULT_MINUTES, coverage_area, home_coverage, open_places
-from ctxmap.errors import CtxmapError, InputError
-from ctxmap.hours import LOCAL_TZ
-from ctxmap.mapping import build_map, clean_text
-from ctxmap.nearest import filter_places, nearest_places
-from ctxmap.network import WalkNetwork, estimate_basis, load_network
-from ctxmap.origins import Origin, from_place, lookup_postcode, parse_point
-from ctxmap.schemas import STORAGE_CRS
-from ctxmap.stores import open_store
-from ctxmap.ui import (
+from ctxmap.app.ui import (
     attribution_caption,
     draw_map,
     export_button,
@@ -38,6 +27,17 @@ from ctxmap.ui import (
     store_target,
     store_version,
 )
+from ctxmap.cases import contexts as cx
+from ctxmap.errors import CtxmapError, InputError
+from ctxmap.layers.schemas import STORAGE_CRS
+from ctxmap.maps.layers import build_map, clean_text
+from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage, open_places
+from ctxmap.nearby.hours import LOCAL_TZ
+from ctxmap.nearby.nearest import filter_places, nearest_places
+from ctxmap.nearby.network import WalkNetwork, estimate_basis, load_network
+from ctxmap.nearby.origins import Origin, from_place, lookup_postcode, parse_point
+from ctxmap.reports import card as card
+from ctxmap.store.opening import open_store
 
 NETWORK_ENV = "CTXMAP_NETWORK"
 MAP_KEY = "nearby_map"

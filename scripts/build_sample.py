@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxmap.readers import read_layer  # noqa: E402
-from ctxmap.store import Store, file_sha256  # noqa: E402
+from ctxmap.layers.readers import read_layer  # noqa: E402
+from ctxmap.store.geopackage import Store, file_sha256  # noqa: E402
 
 SOURCE = ROOT / "data" / "source"
 FILES = {
@@ -61,7 +61,7 @@ def build(out: Path) -> dict[str, int]:
     write("youth_centres", FILES["osm"])
     write("safe_places", FILES["osm"])
 
-    from ctxmap.sample_homes import fictional_homes
+    from ctxmap.layers.sample_homes import fictional_homes
 
     homes = fictional_homes(store.read("areas").query("level == 'lsoa'"), store.read("incidents"))
     rec = store.write("homes", homes, file="ctxmap.sample_homes (fictional)", user=BUILD_USER)
@@ -69,7 +69,7 @@ def build(out: Path) -> dict[str, int]:
     print(f"{'homes':14} {rec.rows:6} rows, all FICTIONAL")
 
     try:
-        from ctxmap.sample_context import add_sample_context
+        from ctxmap.cases.sample_context import add_sample_context
     except ImportError:  # contexts not built yet
         pass
     else:

@@ -38,12 +38,12 @@ def both_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[obje
     The PostGIS case skips without a server locally and fails when $CI is set.
     """
     if request.param == "gpkg":
-        from ctxmap.store import Store
+        from ctxmap.store.geopackage import Store
 
         yield Store(tmp_path / "s.gpkg")
         return
-    from ctxmap.pgstore import PgStore
-    from tests.test_pgstore import fresh_schema
+    from ctxmap.store.postgis import PgStore
+    from tests.store.test_pgstore import fresh_schema
 
     with fresh_schema() as (url, schema):
         yield PgStore(url, schema=schema)

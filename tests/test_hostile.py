@@ -12,12 +12,12 @@ import pytest
 from shapely.geometry import Point, box
 from streamlit.testing.v1 import AppTest
 
-from ctxmap.export import standalone_html
-from ctxmap.mapping import build_map
-from ctxmap.meeting import MaskSettings, build_meeting_map, mask_layers
-from ctxmap.schemas import LAYER_KINDS, SCHEMAS
-from ctxmap.store import Store
-from tests.test_meeting import coordinate_pairs, near
+from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
+from ctxmap.maps.export import standalone_html
+from ctxmap.maps.layers import build_map
+from ctxmap.privacy.meeting import MaskSettings, build_meeting_map, mask_layers
+from ctxmap.store.geopackage import Store
+from tests.privacy.test_meeting import coordinate_pairs, near
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON = "Jane Placeholder-Smith"

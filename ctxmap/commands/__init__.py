@@ -1,4 +1,12 @@
-"""Sub-command groups of the ``python -m ctxmap`` command line (see :mod:`ctxmap.cli`)."""
+"""Commands: the sub-commands of ``python -m ctxmap`` (see :mod:`ctxmap.cli`).
+
+Each module registers its sub-commands; they parse arguments, call the domain packages
+and print.
+
+May import: ctxmap.errors, ctxmap.settings, ctxmap.text, ctxmap.layers, ctxmap.store,
+    ctxmap.analysis, ctxmap.nearby, ctxmap.privacy, ctxmap.cases, ctxmap.maps,
+    ctxmap.reports, ctxmap.commands.
+"""
 
 from __future__ import annotations
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ctxmap.areas import StudyArea, study_area
+from ctxmap.analysis.areas import StudyArea, study_area
+from ctxmap.analysis.concern import ConcernParams, rank_places
+from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
 from ctxmap.commands import positive
-from ctxmap.concern import ConcernParams, rank_places
 from ctxmap.errors import InputError
-from ctxmap.hotspots import gistar_hotspots
-from ctxmap.inputs import load_incidents, load_layer, load_places
-from ctxmap.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
-from ctxmap.trends import Period, check_categories, data_period, month_range, parse_month
+from ctxmap.layers.inputs import load_incidents, load_layer, load_places
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 
 
 def _month_arg(text: str) -> str:

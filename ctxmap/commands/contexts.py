@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ctxmap.errors import InputError
-from ctxmap.inputs import open_existing_store
-from ctxmap.store import Store, resolve_store_path
+from ctxmap.layers.inputs import open_existing_store
+from ctxmap.store.geopackage import Store, resolve_store_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,7 +41,7 @@ def _store(path: str | None) -> Store:
 
 def run_contexts(args: argparse.Namespace) -> int:
     """Print the contexts as CSV (id, name, kind, status, open_actions, ...)."""
-    from ctxmap.contexts import list_contexts
+    from ctxmap.cases.contexts import list_contexts
 
     frame = list_contexts(_store(args.store))
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
@@ -52,7 +52,7 @@ def run_contexts(args: argparse.Namespace) -> int:
 
 def run_pack(args: argparse.Namespace) -> int:
     """Write the meeting pack of one context."""
-    from ctxmap.pack import make_pack, write_pack
+    from ctxmap.reports.pack import make_pack, write_pack
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):

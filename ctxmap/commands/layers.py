@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ctxmap.errors import InputError
-from ctxmap.readers import read_layer
-from ctxmap.schemas import LAYER_KINDS, PLACE_KINDS
-from ctxmap.store import file_sha256
-from ctxmap.stores import describe_target, open_store, store_exists
+from ctxmap.layers.readers import read_layer
+from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
+from ctxmap.store.geopackage import file_sha256
+from ctxmap.store.opening import describe_target, open_store, store_exists
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,9 +99,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_map(args: argparse.Namespace) -> int:
     """Write a standalone HTML map of the same layers as the dashboard."""
-    from ctxmap.export import write_map_html
-    from ctxmap.inputs import load_incidents, load_layer, load_places
-    from ctxmap.mapping import build_map
+    from ctxmap.layers.inputs import load_incidents, load_layer, load_places
+    from ctxmap.maps.export import write_map_html
+    from ctxmap.maps.layers import build_map
 
     layers = {
         "areas": load_layer(args.store, "areas"),

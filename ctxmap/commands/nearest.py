@@ -10,20 +10,27 @@ from pathlib import Path
 import pandas as pd
 
 from ctxmap.commands import positive
-from ctxmap.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
 from ctxmap.errors import InputError
-from ctxmap.hours import LOCAL_TZ, cli_value, parse_when
-from ctxmap.inputs import load_places
-from ctxmap.nearest import filter_places, nearest_places
-from ctxmap.network import (
+from ctxmap.layers.inputs import load_places
+from ctxmap.layers.schemas import PLACE_KINDS
+from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
+from ctxmap.nearby.hours import LOCAL_TZ, cli_value, parse_when
+from ctxmap.nearby.nearest import filter_places, nearest_places
+from ctxmap.nearby.network import (
     DEFAULT_CACHE_DIR,
     DEFAULT_DETOUR,
     DEFAULT_SPEED_KMH,
     WalkNetwork,
     load_network,
 )
-from ctxmap.origins import Origin, from_bng, from_latlon, from_place, lookup_postcode, parse_point
-from ctxmap.schemas import PLACE_KINDS
+from ctxmap.nearby.origins import (
+    Origin,
+    from_bng,
+    from_latlon,
+    from_place,
+    lookup_postcode,
+    parse_point,
+)
 
 #: Columns written by ``nearest``, in order.
 NEAREST_CSV_COLUMNS: tuple[str, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctxmap.migrate import migrate_store
+from ctxmap.store.migrate import migrate_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

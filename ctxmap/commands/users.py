@@ -7,8 +7,8 @@ import getpass
 from collections.abc import Callable
 from pathlib import Path
 
-from ctxmap.auth import ROLES, add_user, read_users, users_file_path, write_users
 from ctxmap.errors import InputError
+from ctxmap.privacy.roles import ROLES, add_user, read_users, users_file_path, write_users
 
 #: Reads a password without echo (tests replace it).
 PasswordPrompt = Callable[[str], str]

@@ -1,0 +1,206 @@
+"""Retention: list closed contexts kept past the retention period, and erase them.
+
+A context closed more than ``period_days`` ago is *due*: an analyst reviews it and
+either keeps it (nothing happens) or deletes it. Deletion removes the context and
+every row under it (young-person links, assessment, actions, consent, safety
+ratings, review notes, and its history) from the store file itself, with SQLite's
+``secure_delete`` so the bytes are overwritten, in one transaction together with an
+audit-log entry. Contexts are otherwise never deleted (see :mod:`ctxmap.cases.contexts`):
+the store's triggers allow it only for a context registered for erasure in the same
+transaction (:data:`RETENTION_MIGRATION`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from typing import Final
+
+import pandas as pd
+
+from ctxmap.errors import InputError
+from ctxmap.privacy.audit import record_in
+from ctxmap.store import dbapi as dbapi
+from ctxmap.store.dbapi import read_sql
+from ctxmap.store.opening import AnyStore
+from ctxmap.store.records import RETENTION_MIGRATION
+
+#: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
+#: to what the organisation's retention schedule says).
+DEFAULT_RETENTION_DAYS: Final = 730
+RETENTION_ENV: Final = "CTXMAP_RETENTION_DAYS"
+
+
+#: Tables removed last, in this order (the others refer to them).
+_LAST: Final = ("ctx_young_people", "ctx_history", "ctx_contexts")
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> int:
+    """The retention period: ``$CTXMAP_RETENTION_DAYS`` or :data:`DEFAULT_RETENTION_DAYS`."""
+    environ = os.environ if env is None else env
+    value = environ.get(RETENTION_ENV)
+    if not value:
+        return DEFAULT_RETENTION_DAYS
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"${RETENTION_ENV} is {value!r}; expected a whole number of days >= 1")
+    return int(value)
+
+
+def closed_contexts(store: AnyStore) -> pd.DataFrame:
+    """Every closed context with the date it was closed.
+
+    Columns ``id, name, kind, closed_on`` (``YYYY-MM-DD``): the last change of its
+    status to ``closed`` in the history, else its last update.
+    """
+    con = dbapi.connect(store)
+    try:
+        frame = read_sql(
+            con, "SELECT c.id, c.name, c.kind, c.updated_at, "
+            "(SELECT max(h.changed_at) FROM ctx_history h WHERE h.context_id = c.id "
+            " AND h.entity = 'context' AND h.field = 'status' AND h.new_json = ?) AS closed_at "
+            "FROM ctx_contexts c WHERE c.status = 'closed' ORDER BY c.id",
+            (json.dumps("closed"),),
+        )
+    finally:
+        con.close()
+    when = frame["closed_at"].where(frame["closed_at"].notna(), frame["updated_at"])
+    frame["closed_on"] = when.astype("object").map(lambda v: str(v)[:10])
+    return frame[["id", "name", "kind", "closed_on"]]
+
+
+def due_for_review(closed: pd.DataFrame, period_days: int, today: dt.date) -> pd.DataFrame:
+    """Return the closed contexts whose closure is more than ``period_days`` before ``today``.
+
+    Parameters
+    ----------
+    closed
+        As :func:`closed_contexts` returns (needs ``closed_on``).
+    period_days
+        Retention period after closure (>= 1).
+    today
+        The day of the review.
+
+    Returns
+    -------
+    DataFrame
+        The due rows (same index) plus ``days_closed``, longest closed first.
+    """
+    if isinstance(period_days, bool) or not isinstance(period_days, int) or period_days < 1:
+        raise InputError(f"period_days must be a whole number >= 1, got {period_days!r}")
+    out = closed.copy()
+    dates = pd.to_datetime(out["closed_on"], format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        bad = out.loc[dates.isna(), "closed_on"].iloc[0]
+        raise InputError(f"closure date {bad!r} is not a date; expected YYYY-MM-DD")
+    out["days_closed"] = (pd.Timestamp(today) - dates).dt.days.astype("int64")
+    due = out[out["days_closed"] > period_days]
+    return due.sort_values(["days_closed", "id"], ascending=[False, True])
+
+
+def delete_context(
+    store: AnyStore,
+    context_id: str,
+    user: str,
+    legal_basis: str,
+    *,
+    role: str = "analyst",
+    period_days: int | None = None,
+    today: dt.date | None = None,
+) -> dict[str, int]:
+    """Erase a closed context that is past the retention period, and everything under it.
+
+    Parameters
+    ----------
+    store
+        The store.
+    context_id
+        The context to erase.
+    user, role, legal_basis
+        Recorded in the audit log (in the same transaction as the deletion).
+    period_days
+        Retention period (default :func:`retention_days`).
+    today
+        The day of the deletion (default today).
+
+    Returns
+    -------
+    dict
+        Rows removed per table.
+
+    Raises
+    ------
+    InputError
+        If the context does not exist, is not closed, or is not yet past the period.
+    """
+    period = retention_days() if period_days is None else period_days
+    day = today or dt.date.today()
+    closed = closed_contexts(store)
+    row = closed[closed["id"] == context_id]
+    if row.empty:
+        exists = context_id in set(_context_ids(store))
+        state = "is not closed" if exists else "does not exist"
+        raise InputError(f"context {context_id!r} {state}; expected a closed context past "
+                         f"the {period}-day retention period")
+    if due_for_review(row, period, day).empty:
+        raise InputError(f"context {context_id!r} was closed on {row['closed_on'].iloc[0]}, "
+                         f"not more than {period} days before {day.isoformat()}; keep it")
+    removed: dict[str, int] = {}
+    postgres = dbapi.is_postgres(store)
+    with dbapi.transaction(store) as con:
+        if not postgres:
+            con.execute("PRAGMA secure_delete = ON")
+            con.execute("PRAGMA defer_foreign_keys = ON")
+        columns = dbapi.table_columns(con)
+        with_context = [
+            t for t, cols in columns.items()
+            if t.startswith("ctx_") and t not in _LAST and t != "ctx_retention_erasing"
+            and "context_id" in cols
+        ]
+        con.execute("INSERT INTO ctx_retention_erasing VALUES (?)", (context_id,))
+        for table in [*sorted(with_context), *_LAST]:
+            column = "id" if table == "ctx_contexts" else "context_id"
+            cur = con.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (context_id,))
+            removed[table] = cur.rowcount
+        con.execute("DELETE FROM ctx_retention_erasing WHERE context_id = ?", (context_id,))
+        total = sum(removed.values())
+        record_in(con, user, "retention delete",
+                  f"context {context_id}: {total} rows erased after the {period}-day period",
+                  legal_basis, role=role)
+    if postgres:
+        _vacuum(store, [*sorted(with_context), *_LAST])
+    return removed
+
+
+def _vacuum(store: AnyStore, tables: list[str]) -> None:
+    """PostgreSQL: rewrite the erased tables so the deleted rows leave the data files.
+
+    ``VACUUM FULL`` copies the live rows into new files and removes the old ones (the
+    counterpart of SQLite's ``secure_delete``). The write-ahead log and backups still
+    hold the rows until they are recycled (see docs/scale.md).
+    """
+    con = dbapi.connect(store)
+    try:
+        for table in tables:
+            con.execute(f'VACUUM FULL "{table}"')
+    finally:
+        con.close()
+
+
+def _context_ids(store: AnyStore) -> list[str]:
+    con = dbapi.connect(store)
+    try:
+        return [r[0] for r in con.execute("SELECT id FROM ctx_contexts")]
+    finally:
+        con.close()
+
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "RETENTION_MIGRATION",
+    "closed_contexts",
+    "delete_context",
+    "due_for_review",
+    "retention_days",
+]

@@ -1,0 +1,673 @@
+"""Map layers of the analyses: locations of concern, density heat, Gi* hotspots, choropleth.
+
+Each builder takes the output of an analysis function (:func:`ctxmap.analysis.concern.rank_places`,
+:func:`ctxmap.analysis.density.kernel_density`, :func:`ctxmap.analysis.hotspots.gistar_hotspots`,
+:func:`ctxmap.analysis.areas.area_counts`), in EPSG:4326, and returns an :class:`AnalysisLayer`:
+a named :class:`folium.FeatureGroup` for the layer control plus the escaped legend HTML of
+the layer. Every piece of text reaching a tooltip, popup or legend is HTML-escaped here.
+Payloads stay small: coordinates are rounded to 5 decimals, polygons are simplified to
+about 5 m, density cells of one class are merged, and non-significant Gi* cells are not
+drawn. :func:`add_groups` puts the layers on a map made by
+:func:`ctxmap.maps.layers.build_map`, before its layer control so they are listed there.
+Nothing here imports streamlit or renders a map.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from ctxmap.errors import InputError
+from ctxmap.layers.crs import analysis_crs, require_display_crs
+from ctxmap.layers.schemas import STORAGE_CRS
+from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
+from ctxmap.maps.layers import clean_text, esc, js_string
+
+#: Decimal places kept in coordinates (5 places is about 1 m).
+PRECISION: Final = 5
+#: Polygons are simplified to this tolerance, metres, before drawing.
+SIMPLIFY_M: Final = 5.0
+
+FLAGGED_COLOUR: Final = "#d7301f"
+UNFLAGGED_COLOUR: Final = "#6b6b6b"
+#: Density classes, lightest first (ColorBrewer YlOrRd).
+DENSITY_COLOURS: Final[tuple[str, ...]] = ("#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Quantiles of the cells' density that start each drawn density class.
+DENSITY_QUANTILES: Final[tuple[float, ...]] = (0.5, 0.75, 0.9, 0.97)
+#: Choropleth classes, lightest first (ColorBrewer OrRd).
+CHOROPLETH_COLOURS: Final[tuple[str, ...]] = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33",
+                                              "#b30000")
+#: Gi* bin -> (colour, label); bins as in :func:`ctxmap.analysis.hotspots.classify`.
+HOTSPOT_CLASSES: Final[dict[int, tuple[str, str]]] = {
+    3: ("#d62f27", "Hot spot, 99% confidence"),
+    2: ("#ed7551", "Hot spot, 95% confidence"),
+    1: ("#fab984", "Hot spot, 90% confidence"),
+    -1: ("#c0d1e6", "Cold spot, 90% confidence"),
+    -2: ("#849eba", "Cold spot, 95% confidence"),
+    -3: ("#4575b5", "Cold spot, 99% confidence"),
+}
+_LAYER_NAMES: Final = {"homes": "Home", "youth_centres": "Youth centre",
+                       "safe_places": "Safe place", "contexts": "Context"}
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    """One legend line: a symbol of ``colour`` and a (plain-text) label."""
+
+    colour: str
+    label: str
+    symbol: str = "square"  # "square", "circle" or "ring"
+
+
+@dataclass
+class AnalysisLayer:
+    """A map layer of one analysis.
+
+    Attributes
+    ----------
+    group
+        The feature group (its ``layer_name`` is what the layer control lists).
+    legend_html
+        Escaped HTML of this layer's legend block.
+    features
+        Number of GeoJSON features drawn.
+    """
+
+    group: folium.FeatureGroup
+    legend_html: str
+    features: int
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_4326(gdf: object, what: str) -> gpd.GeoDataFrame:
+    return require_display_crs(gdf, what)
+
+
+def _need(gdf: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"{what} lacks column(s) {', '.join(missing)} (has: "
+            f"{', '.join(map(str, gdf.columns))}); expected the output of the analysis"
+        )
+
+
+def _located_mask(geoms: gpd.GeoSeries) -> np.ndarray:
+    return geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
+
+
+def _round(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, PRECISION))
+
+
+def _collection(geoms: Sequence[Any], props: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    rounded = _round(np.asarray(list(geoms), dtype=object))
+    features = [
+        {"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(g))}
+        for g, p in zip(rounded, props, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _simplified(geoms: gpd.GeoSeries, tolerance_m: float = SIMPLIFY_M) -> np.ndarray:
+    """Return the geometries simplified to ``tolerance_m`` metres (in their metric CRS)."""
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=object)
+    frame = gpd.GeoDataFrame(geometry=geoms.reset_index(drop=True), crs=geoms.crs)
+    metric = analysis_crs(frame)
+    simple = frame.geometry.to_crs(metric).simplify(tolerance_m, preserve_topology=True)
+    return simple.to_crs(STORAGE_CRS).to_numpy()
+
+
+def _num(value: float, digits: int = 1) -> str:
+    if not math.isfinite(value):
+        return "–"
+    if abs(value) >= 100 or digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def class_breaks(values: Sequence[float] | np.ndarray, n_classes: int) -> list[float]:
+    """Return the lower bounds of up to ``n_classes`` quantile classes of ``values``.
+
+    Class ``k`` starts at the sorted value at position ``k * n // n_classes`` (so each
+    class holds about ``n / n_classes`` values). The first bound is the smallest finite
+    value; bounds are distinct and increasing (ties merge classes), so a value's class is
+    the number of bounds ``<=`` it, minus one.
+
+    Raises
+    ------
+    InputError
+        If ``n_classes`` < 1.
+    """
+    if n_classes < 1:
+        raise InputError(f"{n_classes} classes; expected at least 1")
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return []
+    arr = np.sort(arr)
+    starts = (np.arange(n_classes) * len(arr)) // n_classes
+    return sorted({float(v) for v in arr[starts]})
+
+
+def classify_values(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> np.ndarray:
+    """Return each value's class (0-based) given lower ``breaks``; -1 below the first or NaN."""
+    arr = np.asarray(values, dtype=float)
+    out = np.searchsorted(np.asarray(breaks, dtype=float), arr, side="right") - 1
+    out[~np.isfinite(arr)] = -1
+    return out.astype(np.int64)
+
+
+def _range_labels(breaks: Sequence[float], top: float, unit: str = "") -> list[str]:
+    whole = all(float(v).is_integer() for v in [*breaks, top])
+    digits = 0 if whole else 1
+    labels = []
+    for k, low in enumerate(breaks):
+        high = breaks[k + 1] if k + 1 < len(breaks) else top
+        text = (f"{_num(low, digits)}–{_num(high, digits)}" if high > low
+                else _num(low, digits))
+        labels.append(f"{text}{unit}")
+    return labels
+
+
+def legend_block(title: str, items: Sequence[LegendItem], notes: Sequence[str] = ()) -> str:
+    """Return one layer's legend HTML: a title, one line per item, then notes (all escaped)."""
+    lines = [f"<b>{html.escape(clean_text(title))}</b>"]
+    for item in items:
+        colour = html.escape(item.colour, quote=True)
+        style = f"border-color:{colour}" if item.symbol == "ring" else f"background:{colour}"
+        lines.append(
+            f'<span class="sym {html.escape(item.symbol, quote=True)}" style="{style}"></span>'
+            f"{html.escape(clean_text(item.label))}"
+        )
+    lines.extend(f'<span class="note">{html.escape(clean_text(n))}</span>' for n in notes)
+    return '<div class="block">' + "<br>".join(lines) + "</div>"
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _place_popup(rec: Mapping[str, Any]) -> str:
+    name = esc(rec.get("name")) or "Unnamed place"
+    layer = _LAYER_NAMES.get(clean_text(rec.get("layer")), clean_text(rec.get("layer")))
+    parts = [f"<b>{name}</b>"]
+    if layer:
+        parts.append(html.escape(layer))
+    parts.append(f"Rank {int(rec['rank'])}" if pd.notna(rec.get("rank")) else "")
+    n = rec.get("incidents")
+    if n is not None and pd.notna(n):
+        expected = float(rec.get("expected", float("nan")))
+        ratio = float(rec.get("rate_ratio", float("nan")))
+        parts.append(
+            f"{int(n)} incidents (expected {html.escape(_num(expected))}, "
+            f"{html.escape(_num(ratio))} times)"
+        )
+    reason = esc(rec.get("reason"))
+    if reason:
+        parts.append(reason)
+    return '<div style="max-width:320px">' + "<br>".join(p for p in parts if p) + "</div>"
+
+
+def concern_group(
+    ranked: gpd.GeoDataFrame, radius_m: float, *, name: str | None = None, show: bool = True
+) -> AnalysisLayer:
+    """Draw ranked places: flagged ones highlighted with their radius, the others small.
+
+    Parameters
+    ----------
+    ranked
+        Output of :func:`ctxmap.analysis.concern.rank_places` in EPSG:4326 (``rank``, ``name``,
+        ``layer``, ``incidents``, ``flagged``, ``reason``...). Places without a location
+        are not drawn (the legend counts them).
+    radius_m
+        The radius counted around each place, metres (> 0); drawn around flagged places.
+    name
+        Layer-control name (default ``"Locations of concern (<radius> m)"``).
+    show
+        Whether the layer starts switched on.
+
+    Returns
+    -------
+    AnalysisLayer
+        Features: one radius circle and one marker per located flagged place, one marker
+        per located unflagged place. Tooltips say rank and name; popups add the reason.
+    """
+    if not (isinstance(radius_m, int | float) and math.isfinite(radius_m) and radius_m > 0):
+        raise InputError(f"radius {radius_m!r} m; expected a number of metres > 0")
+    _check_4326(ranked, "the ranking")
+    _need(ranked, ["rank", "name", "flagged", "reason", "incidents"], "the ranking")
+    loc = ranked.loc[_located_mask(ranked.geometry)]
+    flagged_mask = loc["flagged"].fillna(False).astype(bool).to_numpy()
+    title = name or f"Locations of concern ({radius_m:g} m)"
+    group = folium.FeatureGroup(name=title, show=show)
+    features = 0
+    for is_flagged in (False, True):
+        part = loc.loc[flagged_mask == is_flagged]
+        if part.empty:
+            continue
+        recs = part.drop(columns=part.geometry.name).to_dict("records")
+        props = [
+            {
+                "label": f"#{int(r['rank'])} " + (esc(r.get("name")) or "Unnamed place")
+                + (" — flagged" if is_flagged else ""),
+                "popup": _place_popup(r),
+            }
+            for r in recs
+        ]
+        data = _collection(part.geometry.to_numpy(), props)
+        if is_flagged:
+            circles = _collection(part.geometry.to_numpy(), [{} for _ in recs])
+            folium.GeoJson(
+                circles,
+                control=False,
+                marker=folium.Circle(
+                    radius=float(radius_m), color=FLAGGED_COLOUR, weight=1.5, opacity=0.9,
+                    dash_array="6 4", fill=True, fill_color=FLAGGED_COLOUR, fill_opacity=0.06,
+                    interactive=False,
+                ),
+            ).add_to(group)
+            features += len(recs)
+            marker = folium.CircleMarker(
+                radius=7, color="#ffffff", weight=1.5, fill=True, fill_color=FLAGGED_COLOUR,
+                fill_opacity=0.95,
+            )
+        else:
+            marker = folium.CircleMarker(
+                radius=4, color="#ffffff", weight=1, fill=True, fill_color=UNFLAGGED_COLOUR,
+                fill_opacity=0.75,
+            )
+        folium.GeoJson(
+            data,
+            control=False,
+            marker=marker,
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(group)
+        features += len(recs)
+    n_flagged = int(flagged_mask.sum())
+    items = [
+        LegendItem(FLAGGED_COLOUR, f"Flagged location ({n_flagged:,})", "circle"),
+        LegendItem(FLAGGED_COLOUR, f"{radius_m:g} m around a flagged location", "ring"),
+        LegendItem(UNFLAGGED_COLOUR, f"Not flagged ({len(loc) - n_flagged:,})", "circle"),
+    ]
+    notes = []
+    if len(loc) < len(ranked):
+        notes.append(f"{len(ranked) - len(loc):,} place(s) without a location not shown")
+    return AnalysisLayer(group, legend_block(title, items, notes), features)
+
+
+def density_group(
+    kde_grid: gpd.GeoDataFrame, *, name: str = "Incident density (heat)", show: bool = False
+) -> AnalysisLayer:
+    """Draw a kernel-density surface as a few light colour classes.
+
+    Cells below the median density are not drawn; the rest fall in classes starting at the
+    50th, 75th, 90th and 97th percentiles of the cells' density (:data:`DENSITY_QUANTILES`).
+    Cells of one class are merged into one feature and simplified to ~5 m.
+
+    Parameters
+    ----------
+    kde_grid
+        Output of :func:`ctxmap.analysis.density.kernel_density` (EPSG:4326, ``density_per_km2``;
+        ``attrs["ctxmap"]["bandwidth_m"]`` is shown in the legend when present).
+    name
+        Layer-control name.
+    show
+        Whether the layer starts switched on.
+
+    Returns
+    -------
+    AnalysisLayer
+        One feature per colour class present.
+    """
+    _check_4326(kde_grid, "the density grid")
+    _need(kde_grid, ["density_per_km2"], "the density grid")
+    loc = kde_grid.loc[_located_mask(kde_grid.geometry)]
+    values = loc["density_per_km2"].to_numpy(dtype=float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    breaks: list[float] = []
+    if finite.size:
+        breaks = sorted({float(np.quantile(finite, q)) for q in DENSITY_QUANTILES})
+    classes = classify_values(values, breaks) if breaks else np.full(len(loc), -1)
+    top = float(finite.max()) if finite.size else 0.0
+    labels = _range_labels(breaks, top, " per km²")
+    colours = DENSITY_COLOURS[len(DENSITY_COLOURS) - len(breaks):]
+    group = folium.FeatureGroup(name=name, show=show)
+    geoms, props, styles = [], [], []
+    for k in range(len(breaks)):
+        cells = loc.geometry.loc[classes == k]
+        if cells.empty:
+            continue
+        merged = shapely.union_all(cells.to_numpy())
+        geoms.append(merged)
+        props.append({"label": f"Incident density {html.escape(labels[k])}", "k": k})
+        styles.append(colours[k])
+    if geoms:
+        simple = _simplified(gpd.GeoSeries(geoms, crs=STORAGE_CRS))
+        data = _collection(simple, props)
+        palette = {str(k): colours[k] for k in range(len(breaks))}
+        folium.GeoJson(
+            data,
+            control=False,
+            style_function=lambda f, p=palette: {
+                "fillColor": p[str(f["properties"]["k"])], "fillOpacity": 0.45,
+                "weight": 0, "stroke": False,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+        ).add_to(group)
+    meta = kde_grid.attrs.get("ctxmap", {})
+    notes = []
+    if "bandwidth_m" in meta:
+        notes.append(f"Gaussian kernel, bandwidth {float(meta['bandwidth_m']):,.0f} m")
+    if "cell_m" in meta:
+        notes.append(f"{float(meta['cell_m']):g} m cells; the lower half of cells not drawn")
+    items = [LegendItem(c, lab) for c, lab in zip(colours, labels, strict=True)]
+    if not items:
+        notes.append("no incidents to draw")
+    return AnalysisLayer(group, legend_block(name, items, notes), len(geoms))
+
+
+def hotspot_group(
+    gi_grid: gpd.GeoDataFrame, *, name: str = "Hot and cold spots (Gi*)", show: bool = True
+) -> AnalysisLayer:
+    """Draw the significant cells of a Gi* grid: hot in reds, cold in blues, by confidence.
+
+    Parameters
+    ----------
+    gi_grid
+        Output of :func:`ctxmap.analysis.hotspots.gistar_hotspots` (EPSG:4326, ``gi_bin`` -3..3,
+        ``incidents``, ``gi_z``, ``p_adjusted``). Cells with ``gi_bin == 0`` are not drawn.
+    name
+        Layer-control name.
+    show
+        Whether the layer starts switched on.
+
+    Returns
+    -------
+    AnalysisLayer
+        One feature per significant cell, tooltip with its class, count and z-score.
+    """
+    _check_4326(gi_grid, "the hotspot grid")
+    _need(gi_grid, ["gi_bin", "incidents", "gi_z"], "the hotspot grid")
+    bins = pd.to_numeric(gi_grid["gi_bin"], errors="coerce").fillna(0).astype(int).to_numpy()
+    keep = (bins != 0) & _located_mask(gi_grid.geometry)
+    sig = gi_grid.loc[keep]
+    group = folium.FeatureGroup(name=name, show=show)
+    props = []
+    for b, n, z, q in zip(
+        bins[keep], sig["incidents"], sig["gi_z"],
+        sig["p_adjusted"] if "p_adjusted" in sig else [float("nan")] * len(sig), strict=True,
+    ):
+        text = (f"{HOTSPOT_CLASSES[int(b)][1]}: {int(n)} incidents in the cell, "
+                f"z = {float(z):.2f}, adjusted p = {float(q):.2g}")
+        props.append({"label": html.escape(text), "b": int(b)})
+    if len(sig):
+        data = _collection(sig.geometry.to_numpy(), props)
+        palette = {str(k): v[0] for k, v in HOTSPOT_CLASSES.items()}
+        folium.GeoJson(
+            data,
+            control=False,
+            style_function=lambda f, p=palette: {
+                "fillColor": p[str(f["properties"]["b"])], "fillOpacity": 0.55,
+                "color": p[str(f["properties"]["b"])], "weight": 0.5, "opacity": 0.8,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+        ).add_to(group)
+    counts = {k: int((bins[keep] == k).sum()) for k in HOTSPOT_CLASSES}
+    items = [LegendItem(c, f"{label} ({counts[k]:,} cells)") for k, (c, label) in
+             HOTSPOT_CLASSES.items() if counts[k]]
+    meta = gi_grid.attrs.get("ctxmap", {})
+    notes = []
+    if not any(c < 0 and n for c, n in counts.items()):
+        notes.append("no significant cold spots")
+    if not any(c > 0 and n for c, n in counts.items()):
+        notes.append("no significant hot spots")
+    if "cell_m" in meta:
+        notes.append(f"{float(meta['cell_m']):g} m cells; Benjamini–Hochberg FDR")
+    notes.append(f"{int((~keep).sum()):,} cells not significant, not drawn")
+    return AnalysisLayer(group, legend_block(name, items, notes), len(sig))
+
+
+def choropleth_group(
+    area_counts: pd.DataFrame,
+    areas: gpd.GeoDataFrame | None = None,
+    *,
+    name: str | None = None,
+    n_classes: int = 5,
+    show: bool = False,
+) -> AnalysisLayer:
+    """Draw incidents per area as classed fills (rates per 1,000 residents when known).
+
+    Parameters
+    ----------
+    area_counts
+        Output of :func:`ctxmap.analysis.areas.area_counts` (``area_id``, ``name``, ``incidents``,
+        ``rate_per_1000``; with geometry in EPSG:4326, or without geometry when ``areas``
+        is given).
+    areas
+        Areas layer (EPSG:4326, ``id``) giving the geometry when ``area_counts`` has none;
+        rows are matched on ``area_id == id``.
+    name
+        Layer-control name (default says what is mapped).
+    n_classes
+        Number of quantile classes (at most 5).
+    show
+        Whether the layer starts switched on.
+
+    Returns
+    -------
+    AnalysisLayer
+        One feature per located area (polygons simplified to ~5 m).
+    """
+    _need(area_counts, ["area_id", "incidents"], "the area counts")
+    if isinstance(area_counts, gpd.GeoDataFrame) and area_counts.geometry.notna().any():
+        frame = _check_4326(area_counts, "the area counts")
+    else:
+        if areas is None:
+            raise InputError("the area counts have no geometry; expected the areas layer too")
+        _check_4326(areas, "the areas")
+        _need(areas, ["id"], "the areas")
+        geom = dict(zip(areas["id"].astype(str), areas.geometry, strict=True))
+        frame = gpd.GeoDataFrame(
+            pd.DataFrame(area_counts).drop(columns=["geometry"], errors="ignore"),
+            geometry=[geom.get(str(a)) for a in area_counts["area_id"]],
+            crs=STORAGE_CRS,
+        )
+    frame = frame.loc[_located_mask(frame.geometry)]
+    rates = (pd.to_numeric(frame["rate_per_1000"], errors="coerce").to_numpy(dtype=float)
+             if "rate_per_1000" in frame else np.full(len(frame), np.nan))
+    use_rate = bool(np.isfinite(rates).any())
+    values = rates if use_rate else frame["incidents"].to_numpy(dtype=float)
+    unit = " per 1,000 residents" if use_rate else " incidents"
+    title = name or ("Incidents per 1,000 residents" if use_rate else "Incidents per area")
+    breaks = class_breaks(values, min(max(1, n_classes), len(CHOROPLETH_COLOURS)))
+    classes = classify_values(values, breaks)
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    labels = _range_labels(breaks, top, unit)
+    colours = CHOROPLETH_COLOURS[len(CHOROPLETH_COLOURS) - len(breaks):]
+    group = folium.FeatureGroup(name=title, show=show)
+    props = []
+    for rec, k in zip(frame.drop(columns=frame.geometry.name).to_dict("records"), classes,
+                      strict=True):
+        area = esc(rec.get("name")) or esc(rec.get("area_id")) or "Unnamed area"
+        text = f"{area}: {int(rec['incidents']):,} incidents"
+        rate = rec.get("rate_per_1000")
+        if use_rate and rate is not None and pd.notna(rate):
+            text += f", {float(rate):.1f} per 1,000 residents"
+        props.append({"label": text, "k": int(k)})
+    if len(frame):
+        data = _collection(_simplified(frame.geometry), props)
+        palette = {str(k): colours[k] for k in range(len(breaks))}
+        palette["-1"] = "#cccccc"
+        folium.GeoJson(
+            data,
+            control=False,
+            style_function=lambda f, p=palette: {
+                "fillColor": p[str(f["properties"]["k"])], "fillOpacity": 0.6,
+                "color": "#555555", "weight": 0.6, "opacity": 0.8,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+        ).add_to(group)
+    items = [LegendItem(c, lab) for c, lab in zip(colours, labels, strict=True)]
+    notes = ["quantile classes"]
+    if not use_rate:
+        notes.append("no population figures: counts, not rates")
+    return AnalysisLayer(group, legend_block(title, items, notes), len(frame))
+
+
+# ----------------------------------------------------------------------------- map
+
+
+class _AnalysisLegend(MacroElement):
+    """A Leaflet control (bottom right) with one escaped legend block per shown layer.
+
+    A block is visible while its feature group is on the map (it follows the layer
+    control's ``overlayadd``/``overlayremove`` events); the box hides when none is.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .ctxmap-alegend { background: rgba(255,255,255,0.92); padding: 6px 8px;
+          font: 12px/1.5 system-ui, sans-serif; border-radius: 4px; color: #222;
+          box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 250px; max-height: 45vh;
+          overflow-y: auto; }
+        .ctxmap-alegend .block { margin-bottom: 4px; }
+        .ctxmap-alegend .sym { display: inline-block; width: 12px; height: 12px;
+          margin-right: 6px; vertical-align: -1px; box-sizing: border-box; }
+        .ctxmap-alegend .circle { border-radius: 50%; border: 1px solid #fff; }
+        .ctxmap-alegend .ring { border-radius: 50%; border: 2px dashed; }
+        .ctxmap-alegend .note { color: #555; font-size: 11px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var blocks = [
+            {%- for name, text in this.blocks %}
+                [{{ name }}, {{ text }}],
+            {%- endfor %}
+            ];
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "ctxmap-alegend");
+                var els = blocks.map(function (b) {
+                    var el = L.DomUtil.create("div", "", div);
+                    el.innerHTML = b[1];
+                    return el;
+                });
+                function update() {
+                    var any = false;
+                    blocks.forEach(function (b, i) {
+                        var on = map.hasLayer(b[0]);
+                        els[i].style.display = on ? "" : "none";
+                        any = any || on;
+                    });
+                    div.style.display = any ? "" : "none";
+                }
+                map.on("overlayadd overlayremove", update);
+                update();
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "CtxmapAnalysisLegend"
+        self.blocks = [(name, js_string(text)) for name, text in blocks]
+
+
+def analysis_legend_html(layers: Sequence[AnalysisLayer]) -> str:
+    """Return the legend HTML of several analysis layers (their escaped blocks, in order)."""
+    return "".join(layer.legend_html for layer in layers)
+
+
+def add_groups(
+    m: folium.Map,
+    layers: Sequence[AnalysisLayer | folium.FeatureGroup],
+    *,
+    legend: bool = True,
+    assets_base_url: str = DEFAULT_BASE_URL,
+) -> folium.Map:
+    """Add analysis layers to ``m`` so the layer control lists them, and their legend.
+
+    folium's layer control lists the groups present when it renders, but its script must
+    come after theirs; so any existing :class:`folium.LayerControl` is taken off, the
+    groups are added, and the control is put back last (a new one is made if ``m`` had
+    none). Like ``group.add_to(m)``, this **modifies** ``m`` (a map the caller has just
+    built, e.g. by :func:`ctxmap.maps.layers.build_map`), then points every script and
+    stylesheet at the local assets again.
+
+    Parameters
+    ----------
+    m
+        The map.
+    layers
+        Analysis layers (or bare feature groups), drawn in this order (last on top).
+    legend
+        Add one legend box (bottom right) with the legend block of each layer that is
+        switched on (blocks follow the layer control).
+    assets_base_url
+        URL prefix of the local JavaScript/CSS (see :mod:`ctxmap.maps.assets`).
+
+    Returns
+    -------
+    folium.Map
+        ``m`` itself.
+    """
+    controls = [c for c in m._children.values() if isinstance(c, folium.LayerControl)]
+    for control in controls:
+        del m._children[control.get_name()]
+    for layer in layers:
+        group = layer.group if isinstance(layer, AnalysisLayer) else layer
+        group.add_to(m)
+    blocks = [(la.group.get_name(), la.legend_html) for la in layers
+              if isinstance(la, AnalysisLayer)]
+    if legend and blocks:
+        _AnalysisLegend(blocks).add_to(m)
+    if controls:
+        for control in controls:
+            m.add_child(control)
+    elif layers:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return localize_in_place(m, assets_base_url)
+
+
+__all__ = [
+    "CHOROPLETH_COLOURS",
+    "DENSITY_COLOURS",
+    "HOTSPOT_CLASSES",
+    "AnalysisLayer",
+    "LegendItem",
+    "add_groups",
+    "analysis_legend_html",
+    "choropleth_group",
+    "class_breaks",
+    "classify_values",
+    "concern_group",
+    "density_group",
+    "hotspot_group",
+    "legend_block",
+]

@@ -1,0 +1,201 @@
+"""The append-only audit log: who viewed unmasked data or exported what, when and why.
+
+Each entry records the user, their role, when (UTC), the action, what was viewed or
+exported (a short description, never personal data), and the legal basis chosen
+(:data:`LEGAL_BASES`). The table ``ctxmap_audit`` lives in the store; triggers abort
+any UPDATE or DELETE, so entries can only be added. See ``docs/roles-and-audit.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import pandas as pd
+
+from ctxmap.errors import InputError
+from ctxmap.store import dbapi as dbapi
+from ctxmap.store.dbapi import AnyConnection, read_sql
+from ctxmap.store.opening import AnyStore
+from ctxmap.store.records import AUDIT_MIGRATION
+
+#: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
+LEGAL_BASES: Final[tuple[str, ...]] = (
+    "consent",
+    "public task",
+    "vital interests",
+    "legitimate interests",
+)
+#: Actions written to the log.
+ACTIONS: Final[tuple[str, ...]] = (
+    "view unmasked",
+    "view unmapped",
+    "export",
+    "export masked",
+    "read audit log",
+    "export audit log",
+    "retention delete",
+    "sign in",
+)
+_MAX_WHAT: Final = 500
+
+
+
+def check_legal_basis(value: object) -> str:
+    """Return ``value`` if it is one of :data:`LEGAL_BASES`, else raise InputError."""
+    if value not in LEGAL_BASES:
+        raise InputError(
+            f"legal basis {value!r} is not one of: {', '.join(LEGAL_BASES)}"
+        )
+    return str(value)
+
+
+def record(
+    store: AnyStore,
+    user: str,
+    action: str,
+    what: str,
+    legal_basis: str,
+    *,
+    role: str = "analyst",
+    at: dt.datetime | None = None,
+) -> int:
+    """Append one entry to the audit log and return its id.
+
+    Parameters
+    ----------
+    store
+        The store holding the log (its migrations created the table at open).
+    user
+        Who (username or e-mail).
+    action
+        What they did, e.g. ``"export"`` or ``"view unmasked"`` (see :data:`ACTIONS`;
+        other short verbs are accepted).
+    what
+        What was viewed or exported, e.g. ``"map page: homes as points"``; at most
+        500 characters. Never put personal data here.
+    legal_basis
+        One of :data:`LEGAL_BASES`.
+    role
+        The user's role.
+    at
+        When (default now, UTC).
+
+    Raises
+    ------
+    InputError
+        On an empty user or action, an unknown legal basis or role, or a too-long
+        ``what``.
+    """
+    from ctxmap.privacy.roles import check_role
+
+    if not str(user).strip():
+        raise InputError("audit record: expected the user's name, got an empty string")
+    if not str(action).strip():
+        raise InputError("audit record: expected an action, got an empty string")
+    if len(str(what)) > _MAX_WHAT:
+        raise InputError(
+            f"audit record: 'what' has {len(str(what))} characters; expected at most {_MAX_WHAT}"
+        )
+    check_legal_basis(legal_basis)
+    check_role(role)
+    with dbapi.transaction(store) as con:
+        return record_in(con, user, action, what, legal_basis, role=role, at=at)
+
+
+def record_in(
+    con: AnyConnection,
+    user: str,
+    action: str,
+    what: str,
+    legal_basis: str,
+    *,
+    role: str = "analyst",
+    at: dt.datetime | None = None,
+) -> int:
+    """Append one entry inside an open transaction (the table must exist).
+
+    For writes that must be logged atomically with the entry (e.g. a retention
+    deletion); arguments as :func:`record`, checked the same way.
+    """
+    from ctxmap.privacy.roles import check_role
+
+    if not str(user).strip() or not str(action).strip():
+        raise InputError("audit record: expected a user and an action, got an empty string")
+    if len(str(what)) > _MAX_WHAT:
+        raise InputError(
+            f"audit record: 'what' has {len(str(what))} characters; expected at most {_MAX_WHAT}"
+        )
+    check_legal_basis(legal_basis)
+    check_role(role)
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
+    cur = con.execute(
+        'INSERT INTO ctxmap_audit (at, "user", role, action, what, legal_basis) '
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (when, str(user), role, str(action), str(what), legal_basis),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def read_log(
+    store: AnyStore,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+) -> pd.DataFrame:
+    """Return the audit log, newest first, optionally filtered.
+
+    Columns: ``id, at, user, role, action, what, legal_basis``. ``since`` is an ISO
+    date or date-time (entries at or after it).
+    """
+    sql = ('SELECT id, at, "user", role, action, what, legal_basis FROM ctxmap_audit '
+           "WHERE 1=1")
+    params: list[str] = []
+    if user:
+        sql += ' AND "user" = ?'
+        params.append(user)
+    if action:
+        sql += " AND action = ?"
+        params.append(action)
+    if since:
+        sql += " AND at >= ?"
+        params.append(since)
+    con = dbapi.connect(store)
+    try:
+        return read_sql(con, sql + " ORDER BY id DESC", params)
+    finally:
+        con.close()
+
+
+def log_csv(log: pd.DataFrame) -> str:
+    """Return the log as CSV text; cells starting with ``= + - @`` are quoted with ``'``.
+
+    The prefix stops a spreadsheet from running a cell as a formula (CSV injection).
+    """
+    safe = log.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(
+            safe[column]
+        ):
+            safe[column] = safe[column].astype("object").map(_defuse)
+    return safe.to_csv(index=False)
+
+
+def _defuse(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+__all__ = [
+    "ACTIONS",
+    "AUDIT_MIGRATION",
+    "LEGAL_BASES",
+    "check_legal_basis",
+    "log_csv",
+    "read_log",
+    "record",
+    "record_in",
+]
+

@@ -1,0 +1,719 @@
+"""Turn layers into what a multi-agency meeting (or a partner export) may see.
+
+:func:`mask_layers` applies the rules of ``docs/privacy.md`` to every layer at once:
+
+- homes (and any place whose ``sensitive`` column is true) become the grid cell or
+  LSOA they lie in, drawn as areas, never as points, with no name, address or notes;
+- incidents are moved to the centre of their grid cell, cells with fewer than the
+  threshold (default 5) incidents are left out, and free text is dropped (or, when a
+  secret key is configured and asked for, they are displaced with the keyed donut);
+- public places keep only their name, category and opening hours;
+- areas keep their code, name, level and population.
+
+The result can be drawn by :func:`ctxmap.maps.layers.build_map` as it is;
+:func:`build_meeting_map` draws it better (incidents as counted squares with small
+counts suppressed, and a banner-like legend saying the view is masked).
+:class:`ViewParams` is the only thing a meeting link holds: page, context id, area
+code, zoom and layers, never personal data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+from shapely import box
+
+from ctxmap.errors import InputError
+from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS
+from ctxmap.maps.assets import localize_in_place
+from ctxmap.maps.layers import LEGEND, LegendEntry, build_map, clean_text, is_true, js_string
+from ctxmap.privacy.masks import (
+    DEFAULT_CELL_M,
+    DEFAULT_DONUT_MAX_M,
+    DEFAULT_DONUT_MIN_M,
+    DEFAULT_THRESHOLD,
+    SuppressMode,
+    aggregate_to_grid,
+    cell_index,
+    donut_mask,
+    mask_points_to_areas,
+    mask_points_to_cells,
+    strip_names,
+)
+
+#: Environment variables read by :meth:`MaskSettings.from_env`.
+KEY_ENV: Final = "CTXMAP_MASK_KEY"
+THRESHOLD_ENV: Final = "CTXMAP_SMALL_COUNT_THRESHOLD"
+CELL_ENV: Final = "CTXMAP_MASK_CELL_M"
+
+#: Text columns of public places shown in a masked view.
+PUBLIC_PLACE_TEXT: Final[tuple[str, ...]] = ("name", "category", "opening_hours", "layer")
+#: Text columns of areas shown in a masked view (public boundary codes and names).
+AREA_TEXT: Final[tuple[str, ...]] = ("id", "name", "level")
+#: Text columns of incidents kept (classifications only).
+INCIDENT_TEXT: Final[tuple[str, ...]] = ("category", "month", "location_precision", "cell_id")
+#: Level given to masked homes when they are drawn with the areas.
+MASKED_HOME_LEVEL: Final = "other"
+MASKED_BANNER: Final = (
+    "Meeting view: masked. Homes are shown only as the area they are in; incidents are "
+    "counted per square and counts below {threshold} are not shown; no names, addresses "
+    "or notes."
+)
+#: The note drawn on a masked map.
+MAP_NOTE: Final = (
+    "Masked view. Purple squares: a home is somewhere in the square. Red squares: "
+    "incidents per square (darker: more; fewer than {threshold} not shown)."
+)
+
+HomeMask = Literal["cell", "area"]
+IncidentMask = Literal["grid", "donut"]
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """How to mask a shared view (defaults: 250 m cells, counts 1 to 4 suppressed).
+
+    Parameters
+    ----------
+    home_mask
+        ``"cell"``: the grid cell of side ``cell_m``; ``"area"``: the area of level
+        ``home_area_level`` (LSOA) from the areas layer.
+    cell_m
+        Grid cell side in metres, for homes and incidents.
+    home_area_level
+        Area level used by ``home_mask="area"``.
+    incident_mask
+        ``"grid"``: incidents move to their cell's centre; ``"donut"``: displaced by
+        :func:`ctxmap.privacy.masks.donut_mask` with ``key`` (falls back to ``"grid"``
+        when no key is set).
+    threshold, mode
+        Small counts (1 to ``threshold - 1``) are suppressed (``"suppress"``) or
+        rounded (``"round"``, squares only); cells with fewer incidents are left out.
+    key
+        The donut's secret (from ``$CTXMAP_MASK_KEY``), never from the repository.
+    donut_min_m, donut_max_m
+        The donut's ring, metres.
+    place_text
+        Text columns kept for public places.
+    """
+
+    home_mask: HomeMask = "cell"
+    cell_m: float = DEFAULT_CELL_M
+    home_area_level: str = "lsoa"
+    incident_mask: IncidentMask = "grid"
+    threshold: int = DEFAULT_THRESHOLD
+    mode: SuppressMode = "suppress"
+    key: str | None = field(default=None, repr=False)
+    donut_min_m: float = DEFAULT_DONUT_MIN_M
+    donut_max_m: float = DEFAULT_DONUT_MAX_M
+    place_text: tuple[str, ...] = PUBLIC_PLACE_TEXT
+
+    def __post_init__(self) -> None:
+        if self.home_mask not in ("cell", "area"):
+            raise InputError(f"home_mask must be 'cell' or 'area', got {self.home_mask!r}")
+        if self.incident_mask not in ("grid", "donut"):
+            raise InputError(
+                f"incident_mask must be 'grid' or 'donut', got {self.incident_mask!r}"
+            )
+        if not (isinstance(self.threshold, int) and self.threshold >= 1):
+            raise InputError(f"threshold must be a whole number >= 1, got {self.threshold!r}")
+        if not (math.isfinite(float(self.cell_m)) and float(self.cell_m) > 0):
+            raise InputError(f"cell_m must be a positive number of metres, got {self.cell_m!r}")
+
+    @property
+    def donut_active(self) -> bool:
+        """True when incidents are displaced with the donut (asked for and a key is set)."""
+        return self.incident_mask == "donut" and bool(self.key)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> MaskSettings:
+        """Settings from the environment (unset: the defaults; no key: no donut).
+
+        Reads ``$CTXMAP_MASK_KEY``, ``$CTXMAP_SMALL_COUNT_THRESHOLD`` and
+        ``$CTXMAP_MASK_CELL_M``; ``overrides`` win.
+        """
+        environ = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if environ.get(KEY_ENV):
+            values["key"] = environ[KEY_ENV]
+        if environ.get(THRESHOLD_ENV):
+            try:
+                values["threshold"] = int(environ[THRESHOLD_ENV])
+            except ValueError:
+                raise InputError(
+                    f"${THRESHOLD_ENV} is {environ[THRESHOLD_ENV]!r}; expected a whole number"
+                ) from None
+        if environ.get(CELL_ENV):
+            try:
+                values["cell_m"] = float(environ[CELL_ENV])
+            except ValueError:
+                raise InputError(
+                    f"${CELL_ENV} is {environ[CELL_ENV]!r}; expected metres, e.g. 250"
+                ) from None
+        values.update(overrides)
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------- masking
+
+
+def _empty_like(kind: str) -> gpd.GeoDataFrame:
+    columns = {c: pd.Series(dtype="object") for c in SCHEMAS[kind].column_names}  # type: ignore[index]
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def _sensitive_rows(kind: str, gdf: gpd.GeoDataFrame) -> np.ndarray:
+    if SCHEMAS[kind].sensitive:  # type: ignore[index]
+        return np.ones(len(gdf), dtype=bool)
+    if "sensitive" in gdf.columns:
+        return np.array([is_true(v) for v in gdf["sensitive"]], dtype=bool)
+    return np.zeros(len(gdf), dtype=bool)
+
+
+def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = gdf.geometry
+    return np.asarray(geoms.notna() & ~geoms.is_empty, dtype=bool)
+
+
+def _check_crs(kind: str, gdf: gpd.GeoDataFrame) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"layer {kind!r} is a {type(gdf).__name__}; expected a GeoDataFrame")
+    if len(gdf) and (gdf.crs is None or not gdf.crs.equals(STORAGE_CRS)):
+        raise InputError(
+            f"layer {kind!r} is in {gdf.crs}; expected {STORAGE_CRS} (stored layers are)"
+        )
+
+
+def masked_home_areas(
+    places: gpd.GeoDataFrame,
+    settings: MaskSettings,
+    areas: gpd.GeoDataFrame | None = None,
+    crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the areas that hold sensitive places, one row per distinct area.
+
+    Parameters
+    ----------
+    places
+        Sensitive place points in EPSG:4326 (e.g. homes).
+    settings
+        ``home_mask`` chooses grid cells or areas of ``home_area_level``.
+    areas
+        The areas layer (needed for ``home_mask="area"``).
+    crs
+        Metric CRS of the grid (default :func:`ctxmap.layers.crs.analysis_crs` of ``places``).
+
+    Returns
+    -------
+    GeoDataFrame
+        Areas-layer columns (``id``: the cell or area code, ``name``: a fixed
+        description, ``level``: ``"other"``, ``population`` empty) and
+        ``masked_home`` (True) in EPSG:4326,
+        no duplicates; places with no location or outside every area are left out.
+        Nothing of the places' own text survives.
+    """
+    located = places[_located(places)]
+    columns = ["id", "name", "level", "population"]
+    if located.empty:
+        out = _empty_like("areas")
+        out["masked_home"] = pd.Series(dtype=bool)
+        return out[[*columns, "masked_home", out.geometry.name]]
+    if settings.home_mask == "area":
+        if areas is None or areas.empty:
+            raise InputError("home_mask='area' needs an areas layer; none was given")
+        level = areas[areas["level"].astype("object") == settings.home_area_level]
+        if level.empty:
+            raise InputError(
+                f"home_mask='area' needs areas of level {settings.home_area_level!r}; the "
+                f"areas layer has levels {sorted(map(str, areas['level'].unique()))}"
+            )
+        masked = mask_points_to_areas(located[[located.geometry.name]], level, "id")
+        ids = masked["area_id"]
+        label = f"A home is somewhere in this {settings.home_area_level.upper()}"
+    else:
+        masked = mask_points_to_cells(located[[located.geometry.name]], settings.cell_m, crs)
+        ids = masked["cell_id"]
+        label = f"A home is somewhere in this {settings.cell_m:g} m square"
+    keep = ids.notna().to_numpy()
+    masked = masked[keep]
+    ids = ids[keep].astype(str)
+    first = ~ids.duplicated().to_numpy()
+    geoms = masked.geometry[first]
+    out = gpd.GeoDataFrame(
+        {
+            "id": ids[first].to_numpy(dtype=object),
+            "name": [label] * int(first.sum()),
+            "level": [MASKED_HOME_LEVEL] * int(first.sum()),
+            "population": np.full(int(first.sum()), np.nan),
+            "masked_home": np.ones(int(first.sum()), dtype=bool),
+        },
+        geometry=geoms.to_numpy(),
+        crs=STORAGE_CRS,
+    )
+    return out.sort_values("id").reset_index(drop=True)
+
+
+def snap_incidents(
+    incidents: gpd.GeoDataFrame, cell_m: float, threshold: int, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Move each located incident to its grid cell's centre; leave out small cells.
+
+    Parameters
+    ----------
+    incidents
+        Incident points in EPSG:4326.
+    cell_m
+        Cell side in metres (grid anchored at the metric CRS's origin).
+    threshold
+        Cells holding fewer located incidents than this are left out (their rows
+        are dropped). Rows with no location are kept, still without one.
+    crs
+        Metric CRS of the grid (default :func:`ctxmap.layers.crs.analysis_crs`).
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy (same index for the rows kept) with ``cell_id`` added and only the
+        text columns of :data:`INCIDENT_TEXT`; ``attrs["suppressed"]`` is how many
+        located incidents were left out.
+    """
+    located = _located(incidents)
+    out = incidents.copy()
+    ids: list[str | None] = [None] * len(out)
+    keep = np.ones(len(out), dtype=bool)
+    suppressed = 0
+    if located.any():
+        metric_crs = crs or analysis_crs(incidents[located])
+        metric = incidents.geometry.to_crs(metric_crs)
+        keys: list[tuple[int, int] | None] = [None] * len(out)
+        for pos, geom in enumerate(metric.array):
+            if located[pos]:
+                keys[pos] = cell_index(geom.x, geom.y, float(cell_m))
+        tally = pd.Series([k for k in keys if k is not None]).value_counts()
+        centres: list[object] = []
+        for pos, k in enumerate(keys):
+            if k is None:
+                centres.append(None)
+                continue
+            if int(tally[k]) < threshold:
+                keep[pos] = False
+                suppressed += 1
+                centres.append(None)
+                continue
+            i, j = k
+            ids[pos] = f"{float(cell_m):g}m:{i}:{j}"
+            centres.append(box(i * cell_m, j * cell_m, (i + 1) * cell_m, (j + 1) * cell_m).centroid)
+        moved = gpd.GeoSeries(centres, index=out.index, crs=metric_crs).to_crs(STORAGE_CRS)
+        out = out.set_geometry(moved.array).set_crs(STORAGE_CRS, allow_override=True)
+    out["cell_id"] = pd.Series(ids, index=out.index, dtype=object)
+    out = strip_names(out[keep], INCIDENT_TEXT)
+    out.attrs = {"suppressed": suppressed}
+    return out
+
+
+def mask_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], settings: MaskSettings | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return every layer masked for a shared view (inputs are not changed).
+
+    Parameters
+    ----------
+    layers
+        Layers keyed by kind, in EPSG:4326 with canonical columns.
+    settings
+        How to mask (default :class:`MaskSettings` with no key).
+
+    Returns
+    -------
+    dict
+        The same kinds. ``homes`` is always empty; the cells or areas holding homes
+        (and any place with a true ``sensitive`` column) are added to ``areas`` with
+        level ``"other"`` (see :func:`masked_home_areas`). ``incidents`` are snapped
+        (:func:`snap_incidents`) or donut-displaced, with text reduced to
+        :data:`INCIDENT_TEXT`. Public places keep ``settings.place_text``; areas
+        keep :data:`AREA_TEXT`. Everything can be drawn by
+        :func:`ctxmap.maps.layers.build_map`. ``attrs["masking"]`` on the ``areas`` layer
+        describes what was done.
+
+    Raises
+    ------
+    InputError
+        If a key is not a layer kind, a layer is not a GeoDataFrame in EPSG:4326, or
+        the settings need an areas layer that is missing.
+    """
+    settings = settings or MaskSettings()
+    unknown = [k for k in layers if k not in LAYER_KINDS]
+    if unknown:
+        raise InputError(f"unknown layer kind(s) {unknown}; expected some of {LAYER_KINDS}")
+    for kind, gdf in layers.items():
+        _check_crs(kind, gdf)
+    areas_in = layers.get("areas")
+    located_all = [g[_located(g)] for g in layers.values() if len(g) and _located(g).any()]
+    crs = analysis_crs(pd.concat(located_all)) if located_all else None
+
+    out: dict[str, gpd.GeoDataFrame] = {}
+    sensitive_parts: list[gpd.GeoDataFrame] = []
+    for kind in PLACE_KINDS:
+        if kind not in layers:
+            continue
+        gdf = layers[kind]
+        sens = _sensitive_rows(kind, gdf)
+        if sens.any():
+            sensitive_parts.append(gdf[sens][[gdf.geometry.name]])
+        public = gdf[~sens]
+        if kind == "homes":
+            out[kind] = _empty_like("homes")
+        else:
+            out[kind] = strip_names(public, settings.place_text)
+    notes: list[str] = []
+    if areas_in is not None:
+        kept = strip_names(areas_in, AREA_TEXT)
+    else:
+        kept = _empty_like("areas")[[*AREA_TEXT, "population", "geometry"]]
+    if sensitive_parts:
+        sensitive = pd.concat(sensitive_parts)
+        homes_masked = masked_home_areas(sensitive, settings, areas_in, crs)
+        kept = pd.concat([kept, homes_masked], ignore_index=True)
+        kept = gpd.GeoDataFrame(kept, geometry="geometry", crs=STORAGE_CRS)
+        notes.append(
+            f"{len(sensitive)} sensitive places (homes) shown as {len(homes_masked)} areas"
+        )
+    if areas_in is not None or sensitive_parts:
+        out["areas"] = kept
+    if "incidents" in layers:
+        incidents = layers["incidents"]
+        if settings.donut_active and len(incidents):
+            moved = donut_mask(
+                incidents, settings.donut_min_m, settings.donut_max_m, str(settings.key),
+                crs=crs,
+            )
+            out["incidents"] = strip_names(moved, INCIDENT_TEXT)
+            notes.append("incidents displaced by a keyed donut mask")
+        else:
+            snapped = snap_incidents(incidents, settings.cell_m, settings.threshold, crs)
+            out["incidents"] = snapped
+            notes.append(
+                f"incidents moved to the centre of their {settings.cell_m:g} m square; "
+                f"{snapped.attrs.get('suppressed', 0)} in squares with fewer than "
+                f"{settings.threshold} left out"
+            )
+            if settings.incident_mask == "donut":
+                notes.append(f"no ${KEY_ENV} set: incidents aggregated instead of displaced")
+    if "areas" in out:
+        out["areas"].attrs["masking"] = notes
+    return out
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+class _MaskedNote(MacroElement):
+    """A Leaflet control saying the map is masked (text escaped here)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .ctxmap-masked { background: #fff3cd; color: #3d2b00; border: 2px solid #b8860b;
+          padding: 6px 10px; font: 600 15px/1.4 system-ui, sans-serif; border-radius: 4px;
+          max-width: 420px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var note = L.control({position: "topleft"});
+            note.onAdd = function () {
+                var div = L.DomUtil.create("div", "ctxmap-masked");
+                div.innerHTML = {{ this.html_json }};
+                return div;
+            };
+            note.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "CtxmapMaskedNote"
+        self.html_json = js_string(html.escape(text))
+
+
+def incident_squares(
+    incidents: gpd.GeoDataFrame, settings: MaskSettings, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Count incidents per grid square with small counts suppressed or rounded.
+
+    A thin wrapper of :func:`ctxmap.privacy.masks.aggregate_to_grid` with the settings'
+    cell size, threshold and mode; squares whose shown count is missing or 0 are
+    left out (nothing to draw), and ``label`` holds the text to show.
+    """
+    grid = aggregate_to_grid(
+        incidents, settings.cell_m, settings.threshold, crs=crs, mode=settings.mode
+    )
+    shown = grid[grid["count"].fillna(0).astype(int) > 0].copy()
+    shown["label"] = [f"{int(c):,} incidents in this {settings.cell_m:g} m square"
+                      for c in shown["count"]]
+    shown.attrs = dict(grid.attrs)
+    return shown
+
+
+def build_meeting_map(
+    masked: Mapping[str, gpd.GeoDataFrame],
+    settings: MaskSettings | None = None,
+    **build_kwargs: Any,
+) -> folium.Map:
+    """Draw masked layers (from :func:`mask_layers`) for a meeting or partner export.
+
+    Incidents are drawn as squares coloured by their count (counts below the
+    threshold never appear, see :func:`incident_squares`); everything else is
+    drawn by :func:`ctxmap.maps.layers.build_map`; a note on the map says it is masked.
+
+    Parameters
+    ----------
+    masked
+        Masked layers keyed by kind (pass them through :func:`mask_layers` first:
+        this function draws what it is given).
+    settings
+        The settings used to mask (cell size, threshold, mode).
+    **build_kwargs
+        Passed to :func:`ctxmap.maps.layers.build_map` (``tiles_url``, ``center``, ``zoom``...).
+
+    Returns
+    -------
+    folium.Map
+        With ``ctxmap_masked = True`` set on it.
+    """
+    settings = settings or MaskSettings()
+    base = {k: v for k, v in masked.items() if k != "incidents"}
+    home_cells = None
+    areas = base.get("areas")
+    if areas is not None and "masked_home" in areas.columns:
+        flag = areas["masked_home"].fillna(False).astype(bool).to_numpy()
+        home_cells = areas[flag]
+        base["areas"] = areas[~flag].drop(columns="masked_home")
+    extra: list[folium.FeatureGroup] = []
+    legend: list[tuple[LegendEntry, str]] = []
+    incidents = masked.get("incidents")
+    squares_group = None
+    if incidents is not None and len(incidents):
+        squares = incident_squares(incidents, settings)
+        if len(squares):
+            squares_group = _squares_group(squares)
+            extra.append(squares_group)
+            legend.append((
+                LegendEntry("incidents_masked", "Reported incidents", "#d73027", "circle"),
+                f"(per {settings.cell_m:g} m square; fewer than {settings.threshold} not shown)",
+            ))
+    if home_cells is not None and len(home_cells):
+        extra.append(_home_cells_group(home_cells))
+        legend.append((
+            LegendEntry("homes_masked", "Homes", HOME_COLOUR, "diamond"),
+            f"({len(home_cells):,} areas; each holds at least one home)",
+        ))
+    m = build_map(base, extra_groups=extra, extra_legend=legend, **build_kwargs)
+    if squares_group is not None:
+        _below_places(m, squares_group)
+    _MaskedNote(MAP_NOTE.format(threshold=settings.threshold)).add_to(m)
+    m = localize_in_place(m)
+    m.ctxmap_masked = True  # type: ignore[attr-defined]
+    return m
+
+
+#: Colour of masked homes (the map's home colour).
+HOME_COLOUR: Final = "#7b3294"
+HOMES_GROUP_NAME: Final = "Homes (shown as areas)"
+INCIDENTS_GROUP_NAME: Final = "Reported incidents (per square)"
+
+
+def _home_cells_group(cells: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Purple outlined squares (or LSOAs), each with a fixed, escaped tooltip."""
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"label": html.escape(str(label))},
+            "geometry": json.loads(gpd.GeoSeries([g]).to_json())["features"][0]["geometry"],
+        }
+        for g, label in zip(cells.geometry, cells["name"], strict=True)
+    ]
+    group = folium.FeatureGroup(name=HOMES_GROUP_NAME, show=True)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats},
+        name=HOMES_GROUP_NAME,
+        control=False,
+        style_function=lambda _f: {"color": HOME_COLOUR, "weight": 2.5,
+                                   "fillColor": HOME_COLOUR, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _squares_group(squares: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Red squares, darker for more incidents, each with its (escaped) count."""
+    biggest = float(squares["count"].max())
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {
+                "label": html.escape(str(label)),
+                "opacity": round(0.2 + 0.6 * math.sqrt(float(count) / biggest), 2),
+            },
+            "geometry": json.loads(gpd.GeoSeries([geom]).to_json())["features"][0]["geometry"],
+        }
+        for geom, count, label in zip(
+            squares.geometry, squares["count"], squares["label"], strict=True
+        )
+    ]
+    group = folium.FeatureGroup(name=INCIDENTS_GROUP_NAME, show=True)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats},
+        name=INCIDENTS_GROUP_NAME,
+        control=False,
+        style_function=lambda f: {
+            "color": "#b2182b", "weight": 0.5, "fillColor": "#d73027",
+            "fillOpacity": f["properties"]["opacity"],
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _below_places(m: folium.Map, group: folium.FeatureGroup) -> None:
+    """Render ``group`` before the place markers, so they stay clickable on top of it."""
+    children = m._children
+    keys = list(children)
+    at = keys.index(group.get_name())
+    place_names = {LEGEND[k].label for k in PLACE_KINDS}
+    places = [k for k in keys[:at] if isinstance(children[k], folium.FeatureGroup)
+              and children[k].layer_name in place_names]
+    for key in [*places, *keys[at + 1:]]:
+        children.move_to_end(key)
+
+
+# --------------------------------------------------------------------------- links
+
+_CONTEXT_ID = re.compile(r"^ctx-[0-9]{1,9}$")
+_AREA_ID = re.compile(r"^[EWSN][0-9]{8}$")
+_PAGE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """What a meeting link may hold: the view, never personal data.
+
+    Parameters
+    ----------
+    page
+        Page name (lower-case letters, digits, underscores).
+    context
+        A context id (``ctx-`` and digits) or None.
+    area
+        An ONS area code (e.g. ``E05012345``) or None.
+    zoom
+        Map zoom 1 to 19, or None.
+    layers
+        Layer kinds to show (subset of :data:`ctxmap.layers.schemas.LAYER_KINDS`).
+    """
+
+    page: str = "map"
+    context: str | None = None
+    area: str | None = None
+    zoom: int | None = None
+    layers: tuple[str, ...] = ()
+
+    def to_query(self) -> dict[str, str]:
+        """The query parameters of the link (``view=meeting`` plus the set fields)."""
+        out = {"view": "meeting", "page": self.page}
+        if self.context:
+            out["context"] = self.context
+        if self.area:
+            out["area"] = self.area
+        if self.zoom is not None:
+            out["zoom"] = str(self.zoom)
+        if self.layers:
+            out["layers"] = ",".join(self.layers)
+        return out
+
+
+#: Query parameters a meeting link may carry; anything else is dropped.
+VIEW_PARAM_KEYS: Final[tuple[str, ...]] = ("view", "page", "context", "area", "zoom", "layers")
+
+
+def parse_view_params(params: Mapping[str, str]) -> ViewParams:
+    """Read view parameters from a link.
+
+    Values not of the expected form are ignored, so a link can never smuggle free
+    text into the page.
+    """
+    def get(key: str) -> str:
+        value = params.get(key, "")
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            value = value[-1] if value else ""
+        return clean_text(value)
+
+    page = get("page")
+    context = get("context")
+    area = get("area")
+    zoom_text = get("zoom")
+    zoom = int(zoom_text) if zoom_text.isdigit() and 1 <= int(zoom_text) <= 19 else None
+    layers = tuple(k for k in LAYER_KINDS if k in get("layers").split(","))
+    return ViewParams(
+        page=page if _PAGE.match(page) else "map",
+        context=context if _CONTEXT_ID.match(context) else None,
+        area=area if _AREA_ID.match(area) else None,
+        zoom=zoom,
+        layers=layers,
+    )
+
+
+def focus_on_area(
+    layers: Mapping[str, gpd.GeoDataFrame], area: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
+    """Keep only the features that intersect ``area`` (one area at a time).
+
+    Rows with no location are kept (they are counted, never mapped); the area
+    itself is kept in ``areas``.
+    """
+    if area.empty:
+        return dict(layers)
+    shape = area.geometry.union_all()
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for kind, gdf in layers.items():
+        if gdf.empty:
+            out[kind] = gdf
+            continue
+        located = _located(gdf)
+        hits = np.zeros(len(gdf), dtype=bool)
+        hits[located] = np.asarray(gdf.geometry[located].intersects(shape), dtype=bool)
+        if kind == "areas":
+            out[kind] = gdf[hits]
+        else:
+            out[kind] = gdf[hits | ~located]
+    return out
+
+
+__all__ = [
+    "MaskSettings",
+    "ViewParams",
+    "build_meeting_map",
+    "focus_on_area",
+    "incident_squares",
+    "mask_layers",
+    "masked_home_areas",
+    "parse_view_params",
+    "snap_incidents",
+]

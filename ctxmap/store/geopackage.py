@@ -1,0 +1,551 @@
+"""The embedded store: one GeoPackage file that holds every layer and record.
+
+Why a GeoPackage written through :mod:`sqlite3` (not through GDAL)
+------------------------------------------------------------------
+A GeoPackage is an SQLite database with a few registration tables, so
+
+* QGIS, GDAL/pyogrio and GeoPandas open the store as it is (one layer per kind);
+* every import is **one SQLite transaction**: a failed, refused or interrupted import
+  (even a killed process) leaves the store exactly as it was, which GDAL's writers
+  cannot promise across a whole layer replacement;
+* contexts, plans and logs (later features) live beside the layers in proper tables
+  with constraints, and schema changes are numbered migrations run at open.
+
+The store keeps the default rollback journal (not WAL), so at rest it is one file.
+Geometries are stored as GeoPackage binary (a small header plus WKB) in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+import sqlite3
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ctxmap.errors import StoreError
+from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema, schema_for
+
+#: Where the bundled sample store lives (relative to the repository root).
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+DEFAULT_STORE_PATH: Final = REPO_ROOT / "data" / "ctxmap.gpkg"
+#: Environment variable that points ctxmap at another store.
+STORE_ENV: Final = "CTXMAP_STORE"
+
+_SRS_ID: Final = 4326
+_GPKG_APPLICATION_ID: Final = 0x47504B47  # "GPKG"
+_GPKG_USER_VERSION: Final = 10400
+_SQL_TYPES: Final = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
+
+ProgressFn = Callable[[int, int], None]
+
+
+def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the store path: ``path``, else ``$CTXMAP_STORE``, else the bundled sample."""
+    if path:
+        return Path(path)
+    env = os.environ.get(STORE_ENV)
+    return Path(env) if env else DEFAULT_STORE_PATH
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """What one import wrote."""
+
+    import_id: int
+    layer: str
+    file: str
+    rows: int
+    mapped: int
+    unmapped: int
+    mode: str
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def run_script(con: sqlite3.Connection, script: str) -> None:
+    """Run several SQL statements inside the current transaction.
+
+    ``sqlite3.executescript`` commits first, which would break the all-or-nothing
+    migrations; this runs statement by statement instead (triggers included).
+    """
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                con.execute(buf)
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement: {buf.strip()[:80]}")
+
+
+def _m1_base(con: sqlite3.Connection) -> None:
+    """Create the GeoPackage registration tables and ctxmap's own metadata tables."""
+    run_script(con,
+        """
+        CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+            srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+            organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
+            description TEXT);
+        CREATE TABLE IF NOT EXISTS gpkg_contents (
+            table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+            identifier TEXT UNIQUE, description TEXT DEFAULT '',
+            last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+            CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id)
+                REFERENCES gpkg_spatial_ref_sys(srs_id));
+        CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+            table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+            geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
+            z TINYINT NOT NULL, m TINYINT NOT NULL,
+            CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+            CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+            CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+        CREATE TABLE IF NOT EXISTS ctxmap_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS ctxmap_imports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            layer TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
+            rows INTEGER NOT NULL CHECK (rows >= 0),
+            mapped INTEGER NOT NULL CHECK (mapped >= 0),
+            unmapped INTEGER NOT NULL CHECK (unmapped >= 0),
+            mode TEXT NOT NULL CHECK (mode IN ('replace', 'append')),
+            imported_at TEXT NOT NULL, imported_by TEXT NOT NULL);
+        """
+    )
+    wgs84 = (
+        'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
+    )
+    con.executemany(
+        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
+        [
+            ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", None),
+            ("Undefined geographic SRS", 0, "NONE", 0, "undefined", None),
+            ("WGS 84 geodetic", 4326, "EPSG", 4326, wgs84, "longitude/latitude"),
+        ],
+    )
+    for kind in LAYER_KINDS:
+        _create_layer_table(con, SCHEMAS[kind])
+    for table, desc in (("ctxmap_meta", "ctxmap settings"), ("ctxmap_imports", "import log")):
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)"
+            " VALUES (?, 'attributes', ?, ?)",
+            (table, table, desc),
+        )
+
+
+def _create_layer_table(con: sqlite3.Connection, schema: LayerSchema) -> None:
+    cols = ",\n".join(
+        f'"{c.name}" {_SQL_TYPES[c.dtype]}' + (" NOT NULL" if c.required else "")
+        for c in schema.columns
+    )
+    con.execute(
+        f'CREATE TABLE IF NOT EXISTS "{schema.kind}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, '
+        f"geom BLOB, {cols}, import_id INTEGER REFERENCES ctxmap_imports(id), "
+        "UNIQUE (id))"
+    )
+    gtype = "POINT" if schema.geometry_types == ("Point",) else "GEOMETRY"
+    con.execute(
+        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description,"
+        " srs_id) VALUES (?, 'features', ?, ?, ?)",
+        (schema.kind, schema.kind, schema.title, _SRS_ID),
+    )
+    con.execute(
+        "INSERT OR IGNORE INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)",
+        (schema.kind, gtype, _SRS_ID),
+    )
+
+
+def _sql_migration(script: str) -> Callable[[sqlite3.Connection], None]:
+    def migrate(con: sqlite3.Connection) -> None:
+        run_script(con, script)
+
+    return migrate
+
+
+def _all_migrations() -> list[Callable[[sqlite3.Connection], None]]:
+    from ctxmap.store.records import MIGRATION_SQL
+
+    return [_m1_base, *(_sql_migration(sql) for _, sql in MIGRATION_SQL)]
+
+
+#: Numbered migrations; migration ``i`` brings a store from version ``i`` to ``i + 1``.
+#: The first creates the layers; the rest are the SQL scripts of
+#: :data:`ctxmap.store.records.MIGRATION_SQL`. A released migration is never edited.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = _all_migrations()
+
+
+# --------------------------------------------------------------------------- geometry blobs
+
+
+def to_gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
+    """Encode shapely geometries as GeoPackage binary (little-endian, with envelope)."""
+    wkb = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
+    bounds = shapely.bounds(geoms)
+    out: list[bytes | None] = []
+    for w, b in zip(wkb, bounds, strict=True):
+        if w is None:
+            out.append(None)
+            continue
+        if np.isnan(b[0]):  # empty geometry: flag bit 4, no envelope
+            out.append(b"GP\x00\x11" + struct.pack("<i", _SRS_ID) + w)
+            continue
+        header = b"GP\x00\x03" + struct.pack("<i4d", _SRS_ID, b[0], b[2], b[1], b[3])
+        out.append(header + w)
+    return out
+
+
+_ENVELOPE_BYTES: Final = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def from_gpkg_blobs(blobs: list[bytes | None]) -> np.ndarray:
+    """Decode GeoPackage binary blobs to shapely geometries (None stays None)."""
+    wkb: list[bytes | None] = []
+    for blob in blobs:
+        if blob is None:
+            wkb.append(None)
+            continue
+        flags = blob[3]
+        start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
+        wkb.append(bytes(blob[start:]))
+    return shapely.from_wkb(np.array(wkb, dtype=object))
+
+
+# --------------------------------------------------------------------------- preconditions
+# shared by both stores (this one and ctxmap.store.postgis.PgStore): one rule, one message
+
+
+def read_columns(kind: str, columns: list[str] | None) -> tuple[LayerSchema, list[str]]:
+    """The schema of ``kind`` and the columns to read (all by default); unknown ones raise."""
+    schema = schema_for(kind)
+    names = columns or schema.column_names
+    unknown = [c for c in names if c not in schema.column_names]
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown} for {kind}; expected some of "
+                         f"{schema.column_names}")
+    return schema, names
+
+
+def check_writable(kind: str, gdf: gpd.GeoDataFrame, mode: str) -> LayerSchema:
+    """Check a layer can be written (mode, EPSG:4326, required columns); return its schema."""
+    schema = schema_for(kind)
+    if mode not in ("replace", "append"):
+        raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
+    if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
+        raise ValueError(f"layer to store must be in {STORAGE_CRS}, got {gdf.crs}; "
+                         "use to_crs()")
+    missing = [c for c in schema.required_columns if c not in gdf.columns]
+    if missing:
+        raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
+    return schema
+
+
+def replaced_levels(gdf: gpd.GeoDataFrame) -> list[str]:
+    """The area levels a ``replace`` of ``areas`` replaces: those being written."""
+    return sorted({str(v) for v in gdf["level"].dropna()})
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The embedded store at ``path`` (created and migrated on first open).
+
+    Parameters
+    ----------
+    path
+        The GeoPackage file; ``None`` means :func:`resolve_store_path`.
+    create
+        Create the file when it does not exist (default). With ``False`` a missing
+        file raises :class:`StoreError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
+        self.path = resolve_store_path(path)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no store at {self.path}; expected a GeoPackage file "
+                                 "(build the sample with: python scripts/build_sample.py)")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder; expected a GeoPackage store file")
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        """Open a connection (foreign keys on, autocommit off); the caller closes it."""
+        try:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a ctxmap store ({exc}); expected a "
+                             "GeoPackage (SQLite) file") from exc
+        return con
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: everything in it is committed together or not at all."""
+        con = self.connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _current_version(self) -> int:
+        con = self.connect()
+        try:
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name='ctxmap_meta'").fetchone():
+                return 0
+            row = con.execute(
+                "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'"
+            ).fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()
+
+    def _migrate(self) -> None:
+        """Bring the store to the newest schema; an up-to-date store is not written to."""
+        if self._current_version() == len(MIGRATIONS):
+            return
+        with self.transaction() as con:
+            con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+            con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
+            has_meta = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ctxmap_meta'"
+            ).fetchone()
+            version = 0
+            if has_meta:
+                row = con.execute(
+                    "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'"
+                ).fetchone()
+                version = int(row[0]) if row else 0
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this ctxmap "
+                    f"understands ({len(MIGRATIONS)}); upgrade ctxmap"
+                )
+            for i in range(version, len(MIGRATIONS)):
+                MIGRATIONS[i](con)
+            con.execute(
+                "INSERT OR REPLACE INTO ctxmap_meta VALUES ('schema_version', ?)",
+                (str(len(MIGRATIONS)),),
+            )
+
+    @property
+    def schema_version(self) -> int:
+        """The store's migration version."""
+        con = self.connect()
+        try:
+            row = con.execute("SELECT value FROM ctxmap_meta WHERE key='schema_version'").fetchone()
+            return int(row[0])
+        finally:
+            con.close()
+
+    # -- layers ------------------------------------------------------------------------
+
+    def read(self, kind: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+        """Read one layer as a GeoDataFrame in EPSG:4326 with its canonical columns.
+
+        Rows with no location come back with a null geometry.
+        """
+        schema, names = read_columns(kind, columns)
+        con = self.connect()
+        try:
+            cur = con.execute(
+                f'SELECT geom, {", ".join(chr(34) + n + chr(34) for n in names)} '
+                f'FROM "{kind}" ORDER BY fid'
+            )
+            rows = cur.fetchall()
+        finally:
+            con.close()
+        geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
+        data = {n: pd.Series([r[i + 1] for r in rows], dtype="object")
+                for i, n in enumerate(names)}
+        frame = pd.DataFrame(data, columns=names)
+        for c in schema.columns:
+            if c.name not in frame.columns:
+                continue
+            if c.dtype == "bool":
+                frame[c.name] = frame[c.name].map(
+                    lambda v: None if v is None else bool(v)).astype("boolean")
+            elif c.dtype == "float":
+                frame[c.name] = pd.to_numeric(frame[c.name]).astype("float64")
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
+                                crs=STORAGE_CRS)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows, mapped rows and rows without a location, per layer."""
+        con = self.connect()
+        try:
+            out = {}
+            for kind in LAYER_KINDS:
+                total, mapped = con.execute(
+                    f'SELECT count(*), count(geom) FROM "{kind}"'
+                ).fetchone()
+                out[kind] = {"rows": total, "mapped": mapped, "unmapped": total - mapped}
+            return out
+        finally:
+            con.close()
+
+    def imports(self) -> pd.DataFrame:
+        """The import log, newest first."""
+        con = self.connect()
+        try:
+            return pd.read_sql_query("SELECT * FROM ctxmap_imports ORDER BY id DESC", con)
+        finally:
+            con.close()
+
+    def write(
+        self,
+        kind: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        file: str,
+        mode: str = "replace",
+        sha256: str | None = None,
+        user: str | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> ImportRecord:
+        """Write a layer in one transaction: all rows or, on any failure, none.
+
+        Parameters
+        ----------
+        kind
+            The layer kind.
+        gdf
+            Rows with the canonical columns (as :func:`ctxmap.layers.readers.read_layer` gives),
+            in EPSG:4326.
+        file
+            The source file's name, for the import log.
+        mode
+            ``"replace"`` drops the layer's rows first (for ``areas``, only the rows
+            of the levels being written); ``"append"`` adds rows and updates rows whose
+            ``id`` is already stored.
+        sha256
+            The source file's SHA-256, for the import log.
+        user
+            Who imported (default: the operating-system user).
+        progress
+            Called as ``progress(rows_written, rows_total)`` after each batch.
+        batch_size
+            Rows per ``executemany`` batch (and per progress call).
+        """
+        schema = check_writable(kind, gdf, mode)
+        names = schema.column_names
+        geoms = gdf.geometry.to_numpy()
+        blobs = to_gpkg_blobs(geoms)
+        values = sql_values(gdf, schema)
+        n = len(gdf)
+        mapped = sum(b is not None for b in blobs)
+        user = user or _current_user()
+        placeholders = ", ".join("?" * (len(names) + 2))
+        quoted = ", ".join(f'"{c}"' for c in names)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in names if c != "id")
+        sql = (
+            f'INSERT INTO "{kind}" (geom, {quoted}, import_id) VALUES ({placeholders}) '
+            f"ON CONFLICT(id) DO UPDATE SET geom = excluded.geom, {updates}, "
+            "import_id = excluded.import_id"
+        )
+        with self.transaction() as con:
+            if mode == "replace" and kind == "areas":
+                # areas hold several levels: replacing wards must not drop the LSOAs
+                levels = replaced_levels(gdf)
+                con.execute(
+                    f'DELETE FROM "areas" WHERE level IN ({", ".join("?" * len(levels))})',
+                    levels,
+                )
+            elif mode == "replace":
+                con.execute(f'DELETE FROM "{kind}"')
+            cur = con.execute(
+                "INSERT INTO ctxmap_imports (layer, file, sha256, rows, mapped, unmapped, mode,"
+                " imported_at, imported_by) VALUES (?,?,?,?,?,?,?,?,?)",
+                (kind, file, sha256 or "", n, mapped, n - mapped, mode,
+                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), user),
+            )
+            import_id = int(cur.lastrowid or 0)
+            for start in range(0, n, batch_size):
+                stop = min(n, start + batch_size)
+                con.executemany(
+                    sql,
+                    (
+                        (blobs[i], *values[i], import_id)
+                        for i in range(start, stop)
+                    ),
+                )
+                if progress is not None:
+                    progress(stop, n)
+            update_extent(con, kind)
+        return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
+
+
+def sql_values(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[object, ...]]:
+    """The canonical column values of each row, typed for SQLite (NaN and NA as None)."""
+    cols = []
+    for c in schema.columns:
+        if c.name in gdf.columns:
+            s = gdf[c.name].astype("object")
+        else:
+            s = pd.Series([None] * len(gdf), dtype="object")
+        vals = [None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
+                else v for v in s.tolist()]
+        if c.dtype == "bool":
+            vals = [None if v is None else int(bool(v)) for v in vals]
+        elif c.dtype == "float":
+            vals = [None if v is None else float(v) for v in vals]
+        elif c.dtype == "str":
+            vals = [None if v is None else str(v) for v in vals]
+        cols.append(vals)
+    return list(zip(*cols, strict=True)) if cols else []
+
+
+def update_extent(con: sqlite3.Connection, kind: str) -> None:
+    """Record a layer's extent in ``gpkg_contents`` (GeoPackage readers use it)."""
+    blobs = [r[0] for r in con.execute(f'SELECT geom FROM "{kind}" WHERE geom IS NOT NULL')]
+    if blobs:
+        b = shapely.total_bounds(from_gpkg_blobs(blobs))
+        extent: tuple[float | None, ...] = tuple(float(v) for v in b)
+    else:
+        extent = (None, None, None, None)
+    con.execute(
+        "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, "
+        "last_change=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name=?",
+        (*extent, kind),
+    )
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a file (for the import log)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,94 @@
+"""Open the store ctxmap is pointed at: the embedded GeoPackage or a shared PostGIS database.
+
+One setting decides, the first found of:
+
+1. the ``target`` given (a ``--store`` argument): a path, or a ``postgresql://`` URL;
+2. the environment variable ``CTXMAP_STORE``;
+3. ``store = "..."`` in the ``[ctxmap]`` table of ``.streamlit/secrets.toml`` (in the
+   working directory, then in the repository);
+4. the bundled embedded store ``data/ctxmap.gpkg``.
+
+A ``postgresql://`` (or ``postgres://``) URL opens a :class:`~ctxmap.store.postgis.PgStore`;
+anything else a :class:`~ctxmap.store.geopackage.Store`. Passwords are never printed: use
+:func:`describe_target` in messages.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Final
+
+from ctxmap.errors import StoreError
+from ctxmap.store.geopackage import DEFAULT_STORE_PATH, REPO_ROOT, STORE_ENV, Store
+from ctxmap.store.postgis import PgStore, is_pg_url, redact_url
+
+AnyStore = Store | PgStore
+
+#: Where the dashboard's secrets live, relative to the working directory and to the repo.
+SECRETS_FILE: Final = Path(".streamlit") / "secrets.toml"
+
+
+def _from_secrets(paths: list[Path]) -> str | None:
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path} is not valid TOML ({exc}); expected "
+                             '[ctxmap] store = "postgresql://..." or a file path') from None
+        section = data.get("ctxmap")
+        if isinstance(section, dict) and section.get("store"):
+            return str(section["store"])
+    return None
+
+
+def resolve_target(target: str | os.PathLike[str] | None = None) -> str | Path:
+    """Return the store the settings point at: a PostgreSQL URL (str) or a file path."""
+    if target is not None and str(target):
+        return str(target) if is_pg_url(str(target)) else Path(target)
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return env if is_pg_url(env) else Path(env)
+    found = _from_secrets([Path.cwd() / SECRETS_FILE, REPO_ROOT / SECRETS_FILE])
+    if found:
+        return found if is_pg_url(found) else Path(found)
+    return DEFAULT_STORE_PATH
+
+
+def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> AnyStore:
+    """Open the embedded or the PostgreSQL store that ``target`` (or the settings) name.
+
+    Parameters
+    ----------
+    target
+        A GeoPackage path or a ``postgresql://`` URL; ``None`` means the settings (see the
+        module docstring).
+    create
+        Create the store when it does not exist (default). With ``False`` a missing
+        store raises :class:`~ctxmap.errors.StoreError`.
+    """
+    resolved = resolve_target(target)
+    if isinstance(resolved, str):
+        return PgStore(resolved, create=create)
+    return Store(resolved, create=create)
+
+
+def store_exists(target: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the store the settings name exists (a PostgreSQL store is asked, never created)."""
+    resolved = resolve_target(target)
+    if isinstance(resolved, Path):
+        return resolved.exists()
+    try:
+        PgStore(resolved, create=False)
+    except StoreError:
+        return False
+    return True
+
+
+def describe_target(target: str | os.PathLike[str] | None = None) -> str:
+    """The store the settings name, for messages (a URL's password hidden)."""
+    resolved = resolve_target(target)
+    return redact_url(resolved) if isinstance(resolved, str) else str(resolved)

@@ -1,0 +1,714 @@
+"""The shared store: the same layers and import log as the embedded store, in PostgreSQL/PostGIS.
+
+:class:`PgStore` has the public layer API of :class:`ctxmap.store.geopackage.Store` (``read``,
+``write``, ``counts``, ``imports``, ``schema_version``, ``transaction``), so every command
+and page works on either; :func:`ctxmap.store.opening.open_store` picks one from a path or a
+``postgresql://`` URL.
+
+Layout (one PostgreSQL schema per store, default ``ctxmap``)
+-------------------------------------------------------------
+* ``ctxmap_meta`` (settings, ``schema_version``) and ``ctxmap_imports`` (the import log);
+  schema changes are numbered migrations (:data:`PG_MIGRATIONS`) run at open under an
+  advisory lock, so two analysts opening a new store at once do not race.
+* One table per layer kind with the canonical columns of :mod:`ctxmap.layers.schemas`, a
+  ``fid`` (row order, as in the GeoPackage), ``geom`` in EPSG:4326 typed
+  ``geometry(Point,4326)`` for point layers and ``geometry(Geometry,4326)`` for areas,
+  ``import_id`` referencing the import log, ``UNIQUE (id)`` and a GiST index on ``geom``.
+* Point layers also hold ``geom_m geometry(Point, <metric SRID>)``, a **stored generated
+  column** ``ST_Transform(geom, srid)`` with its own GiST index. Joins by distance
+  (``ST_DWithin(i.geom_m, p.geom_m, r)``) then use the index and do no per-row
+  projection at query time. A stored column (not an expression index on
+  ``ST_Transform``) because the planner keeps statistics for it, every query can name it
+  without repeating the exact indexed expression, and rows written by any tool (psql,
+  ogr2ogr, a Citus worker) get it too. It costs ~40 bytes per row. The metric SRID is
+  chosen when the store is created (27700, British National Grid, by default; a local
+  UTM zone elsewhere) and kept in ``ctxmap_meta``.
+
+Writes are one transaction each (``COPY`` into the table, or into a temporary table then
+``INSERT ... ON CONFLICT (id) DO UPDATE`` for upserts): a failed, refused or killed
+import leaves the store exactly as it was, and readers keep seeing the old rows until
+it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+
+from ctxmap.errors import StoreError
+from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema
+from ctxmap.store.geopackage import ImportRecord, check_writable, read_columns, replaced_levels
+
+ProgressFn = Callable[[int, int], None]
+
+#: URL schemes that mean "a PostgreSQL server".
+PG_SCHEMES: Final = ("postgresql", "postgres")
+#: The PostgreSQL schema a store lives in unless told otherwise.
+DEFAULT_PG_SCHEMA: Final = "ctxmap"
+#: Environment variable naming another schema (several stores in one database).
+SCHEMA_ENV: Final = "CTXMAP_PG_SCHEMA"
+#: Metric SRID of ``geom_m`` in a new store (British National Grid).
+DEFAULT_METRIC_SRID: Final = 27700
+
+_PG_TYPES: Final = {"str": "text", "int": "bigint", "float": "double precision",
+                    "bool": "boolean"}
+_SCHEMA_NAME: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: Writes of at least this many rows rebuild the secondary indexes once, at the end.
+BULK_ROWS: Final = 50_000
+#: Point layers: the ones with a metric ``geom_m`` column.
+POINT_KINDS: Final = ("incidents", *PLACE_KINDS)
+
+
+def is_pg_url(target: object) -> bool:
+    """Whether ``target`` is a ``postgresql://`` (or ``postgres://``) connection URL."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in PG_SCHEMES \
+        and "://" in target
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _layer_table_sql(schema: LayerSchema, metric_srid: int) -> list[sql.Composable]:
+    kind = schema.kind
+    gtype = "Point" if schema.geometry_types == ("Point",) else "Geometry"
+    cols = [
+        sql.SQL("{} {}{}").format(
+            sql.Identifier(c.name), sql.SQL(_PG_TYPES[c.dtype]),
+            sql.SQL(" NOT NULL" if c.required else ""),
+        )
+        for c in schema.columns
+    ]
+    extra: list[sql.Composable] = []
+    if kind in POINT_KINDS:
+        extra.append(sql.SQL(
+            ", geom_m geometry(Point, {srid}) GENERATED ALWAYS AS "
+            "(ST_Transform(geom, {srid})) STORED"
+        ).format(srid=sql.Literal(metric_srid)))
+    out: list[sql.Composable] = [
+        sql.SQL(
+            "CREATE TABLE {t} (fid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+            "geom geometry({gtype}, 4326), {cols}, "
+            "import_id bigint REFERENCES ctxmap_imports(id), UNIQUE (id){extra})"
+        ).format(t=sql.Identifier(kind), gtype=sql.SQL(gtype), cols=sql.SQL(", ").join(cols),
+                 extra=sql.Composed(extra)),
+        sql.SQL("CREATE INDEX {i} ON {t} USING gist (geom)").format(
+            i=sql.Identifier(f"{kind}_geom_gix"), t=sql.Identifier(kind)),
+    ]
+    if kind in POINT_KINDS:
+        out.append(sql.SQL("CREATE INDEX {i} ON {t} USING gist (geom_m)").format(
+            i=sql.Identifier(f"{kind}_geom_m_gix"), t=sql.Identifier(kind)))
+    if kind == "incidents":
+        out.append(sql.SQL("CREATE INDEX incidents_month_category ON incidents "
+                           "(month, category)"))
+    if kind == "areas":
+        out.append(sql.SQL("CREATE INDEX areas_level ON areas (level)"))
+    return out
+
+
+def _m1_base(con: psycopg.Connection[Any], metric_srid: int) -> None:
+    """Create the metadata tables, the import log and one table per layer kind."""
+    con.execute(
+        "CREATE TABLE ctxmap_meta (key text PRIMARY KEY, value text NOT NULL)"
+    )
+    con.execute(
+        """
+        CREATE TABLE ctxmap_imports (
+            id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            layer text NOT NULL, file text NOT NULL, sha256 text NOT NULL,
+            rows bigint NOT NULL CHECK (rows >= 0),
+            mapped bigint NOT NULL CHECK (mapped >= 0),
+            unmapped bigint NOT NULL CHECK (unmapped >= 0),
+            mode text NOT NULL CHECK (mode IN ('replace', 'append')),
+            imported_at text NOT NULL, imported_by text NOT NULL)
+        """
+    )
+    con.execute("INSERT INTO ctxmap_meta VALUES ('metric_srid', %s)", (str(metric_srid),))
+    for kind in LAYER_KINDS:
+        for stmt in _layer_table_sql(SCHEMAS[kind], metric_srid):
+            con.execute(stmt)
+
+
+_DATE_GLOB: Final = "'[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'"
+#: SQLite-only pieces of the embedded store's DDL and their PostgreSQL equivalents.
+_DDL_REWRITES: Final[tuple[tuple[str, str], ...]] = (
+    (r"INTEGER PRIMARY KEY AUTOINCREMENT", "bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (r"(\w+) GLOB\s+" + re.escape(_DATE_GLOB),
+     r"\1 ~ '^[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]$'"),
+    (r"id GLOB 'ctx-\[0-9\]\*'", "id ~ '^ctx-[0-9]'"),
+    (r"yp_ref GLOB 'YP-\[0-9A-Z\]\[0-9A-Z\]\*'\s+AND yp_ref NOT GLOB '\*\[\^0-9A-Z-\]\*'",
+     "yp_ref ~ '^YP-[0-9A-Z][0-9A-Z-]*$'"),
+    (r"\bTEXT\b", 'text COLLATE "C"'),  # byte order, as SQLite sorts and compares
+    (r"\bREAL\b", "double precision"),
+    (r"\bINTEGER\b", "bigint"),
+)
+
+
+def pg_ddl(script: str, *, quote: tuple[str, ...] = ()) -> list[str]:
+    """The PostgreSQL form of an embedded-store migration's tables, indexes and rows.
+
+    Constraints (CHECK, NOT NULL, UNIQUE, foreign keys) carry over; ``GLOB`` patterns
+    become regular expressions; text compares bytewise (``COLLATE "C"``), as in SQLite.
+    Triggers and GeoPackage registrations are left out (the PostgreSQL triggers are
+    PL/pgSQL, see :func:`_m2_contexts`). ``quote`` names columns that are reserved
+    words in PostgreSQL (``user``).
+    """
+    import sqlite3
+
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if not sqlite3.complete_statement(buf):
+            continue
+        stmt, buf = buf.strip(), ""
+        head = " ".join(stmt.split()[:3]).upper()
+        if not stmt or "TRIGGER" in head or "gpkg_contents" in stmt or head.startswith("DROP"):
+            continue
+        for pattern, repl in _DDL_REWRITES:
+            stmt = re.sub(pattern, repl, stmt)
+        for name in quote:
+            stmt = re.sub(rf"(?<![\w\"]){name}(?![\w\"])", f'"{name}"', stmt)
+        if "GLOB" in stmt:
+            raise ValueError(f"no PostgreSQL form for: {stmt[:120]}")
+        out.append(stmt.rstrip(";"))
+    return out
+
+
+def _refuse_trigger(table: str, event: str, message: str) -> list[str]:
+    """A BEFORE trigger that raises ``message`` on ``event`` (per row; TRUNCATE too)."""
+    name = f"{table}_no_{event.lower()}"
+    return [
+        f"DROP TRIGGER IF EXISTS {name} ON {table}",
+        f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW "
+        f"EXECUTE FUNCTION ctxmap_refuse('{message}')",
+    ]
+
+
+def _functions(con: psycopg.Connection[Any]) -> None:
+    schema = con.execute("SELECT current_schema()").fetchone()[0]
+    con.execute(sql.SQL(
+        "CREATE OR REPLACE FUNCTION ctxmap_refuse() RETURNS trigger LANGUAGE plpgsql "
+        "SET search_path = {} AS $$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$"
+    ).format(sql.Identifier(schema)))
+
+
+def _m2_contexts(con: psycopg.Connection[Any], _srid: int) -> None:
+    """Contexts of concern, plans, consent and their append-only history (SQLite v2)."""
+    from ctxmap.store.records import MIGRATION_SQL
+
+    _functions(con)
+    for stmt in pg_ddl(MIGRATION_SQL[0][1]):
+        con.execute(stmt)
+    stmts = [
+        *_refuse_trigger("ctx_history", "UPDATE",
+                         "ctx_history is append-only: rows cannot be changed"),
+        *_refuse_trigger("ctx_history", "DELETE",
+                         "ctx_history is append-only: rows cannot be deleted"),
+        *_refuse_trigger("ctx_contexts", "DELETE",
+                         "contexts are never deleted: set status to closed"),
+        "CREATE TRIGGER ctx_history_no_truncate BEFORE TRUNCATE ON ctx_history "
+        "FOR EACH STATEMENT EXECUTE FUNCTION "
+        "ctxmap_refuse('ctx_history is append-only: rows cannot be deleted')",
+        "CREATE TRIGGER ctx_contexts_no_truncate BEFORE TRUNCATE ON ctx_contexts "
+        "FOR EACH STATEMENT EXECUTE FUNCTION "
+        "ctxmap_refuse('contexts are never deleted: set status to closed')",
+    ]
+    for stmt in stmts:
+        con.execute(stmt)
+
+
+def _m3_audit(con: psycopg.Connection[Any], _srid: int) -> None:
+    """The append-only audit log (SQLite v3)."""
+    from ctxmap.store.records import AUDIT_MIGRATION
+
+    for stmt in pg_ddl(AUDIT_MIGRATION[1], quote=("user",)):
+        con.execute(stmt)
+    for stmt in [
+        *_refuse_trigger("ctxmap_audit", "UPDATE",
+                         "ctxmap_audit is append-only: entries cannot be changed"),
+        *_refuse_trigger("ctxmap_audit", "DELETE",
+                         "ctxmap_audit is append-only: entries cannot be deleted"),
+        "CREATE TRIGGER ctxmap_audit_no_truncate BEFORE TRUNCATE ON ctxmap_audit "
+        "FOR EACH STATEMENT EXECUTE FUNCTION "
+        "ctxmap_refuse('ctxmap_audit is append-only: entries cannot be deleted')",
+    ]:
+        con.execute(stmt)
+
+
+def _m4_retention(con: psycopg.Connection[Any], _srid: int) -> None:
+    """Retention erasure: a context registered in ``ctx_retention_erasing`` may be deleted."""
+    from ctxmap.store.records import RETENTION_MIGRATION
+
+    schema = con.execute("SELECT current_schema()").fetchone()[0]
+    for stmt in pg_ddl(RETENTION_MIGRATION[1]):
+        con.execute(stmt)
+    guards = {
+        "ctx_contexts": ("NOT EXISTS (SELECT 1 FROM ctx_retention_erasing e "
+                         "WHERE e.context_id = OLD.id)",
+                         "contexts are never deleted: set status to closed"),
+        "ctx_history": ("OLD.context_id IS NULL OR NOT EXISTS (SELECT 1 FROM "
+                        "ctx_retention_erasing e WHERE e.context_id = OLD.context_id)",
+                        "ctx_history is append-only: rows cannot be deleted"),
+    }
+    for table, (condition, message) in guards.items():
+        con.execute(sql.SQL(
+            "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql "
+            "SET search_path = {s} AS $$ BEGIN IF {c} THEN RAISE EXCEPTION {m}; END IF; "
+            "RETURN OLD; END $$"
+        ).format(f=sql.Identifier(f"{table}_guard_delete"), s=sql.Identifier(schema),
+                 c=sql.SQL(condition), m=sql.Literal(message)))
+        con.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+        con.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {table}_guard_delete()")
+
+
+#: Numbered migrations of the PostgreSQL store (``i`` brings version ``i`` to ``i + 1``),
+#: the same versions as the embedded store's. A released one is never edited.
+PG_MIGRATIONS: list[Callable[[psycopg.Connection[Any], int], None]] = [
+    _m1_base, _m2_contexts, _m3_audit, _m4_retention]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class PgStore:
+    """A ctxmap store in a PostgreSQL database with PostGIS (created and migrated on open).
+
+    Parameters
+    ----------
+    url
+        ``postgresql://user:password@host:port/database`` (any libpq URL).
+    schema
+        The PostgreSQL schema holding this store (default ``$CTXMAP_PG_SCHEMA``, else
+        ``ctxmap``); several stores can share one database in different schemas.
+    create
+        Create the store's tables when they do not exist (default). With ``False`` a
+        database without a ctxmap store raises :class:`StoreError`.
+    metric_srid
+        SRID of the metric ``geom_m`` columns when the store is created (ignored later:
+        the store's own setting wins).
+
+    Attributes
+    ----------
+    path
+        The URL with the password hidden, for messages (as ``Store.path``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        create: bool = True,
+        metric_srid: int = DEFAULT_METRIC_SRID,
+    ) -> None:
+        if not is_pg_url(url):
+            raise StoreError(f"{redact_url(str(url))!r} is not a PostgreSQL URL; expected "
+                             "postgresql://user:password@host:port/database")
+        schema = schema or os.environ.get(SCHEMA_ENV) or DEFAULT_PG_SCHEMA
+        if not _SCHEMA_NAME.match(schema):
+            raise StoreError(f"schema name {schema!r}; expected lower-case letters, digits "
+                             "and _ (at most 63)")
+        self.url = url
+        self.schema = schema
+        self.path = f"{redact_url(url)} (schema {schema})"
+        self._migrate(create, int(metric_srid))
+
+    def __repr__(self) -> str:
+        return f"PgStore({self.path!r})"
+
+    # -- connections -------------------------------------------------------------------
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """Open a connection with the store's schema first on the search path.
+
+        The connection is not in autocommit mode; the caller closes it.
+        """
+        try:
+            con = psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot connect to the PostgreSQL store at "
+                             f"{redact_url(self.url)}: {first}") from None
+        con.execute(sql.SQL("SET search_path TO {}, public").format(
+            sql.Identifier(self.schema)))
+        con.commit()
+        return con
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A write transaction: everything in it is committed together or not at all."""
+        con = self.connect()
+        try:
+            with con.transaction():
+                yield con
+        finally:
+            con.close()
+
+    def _migrate(self, create: bool, metric_srid: int) -> None:
+        con = self.connect()
+        try:
+            version = self._version(con)
+            con.rollback()
+            if version == len(PG_MIGRATIONS):
+                return
+            if version == 0 and not create:
+                raise StoreError(f"no ctxmap store in schema {self.schema!r} at "
+                                 f"{redact_url(self.url)}; import a layer or run "
+                                 "migrate-store first")
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                            (f"ctxmap:{self.schema}",))
+                _ensure_postgis(con, self.url)
+                con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(self.schema)))
+                version = self._version(con)  # again, now that we hold the lock
+                if version > len(PG_MIGRATIONS):
+                    raise StoreError(
+                        f"the store at {self.path} has schema version {version}, newer "
+                        f"than this ctxmap understands ({len(PG_MIGRATIONS)}); upgrade ctxmap"
+                    )
+                srid = metric_srid
+                if version > 0:
+                    srid = int(con.execute("SELECT value FROM ctxmap_meta "
+                                           "WHERE key = 'metric_srid'").fetchone()[0])
+                for i in range(version, len(PG_MIGRATIONS)):
+                    PG_MIGRATIONS[i](con, srid)
+                con.execute(
+                    "INSERT INTO ctxmap_meta VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(len(PG_MIGRATIONS)),),
+                )
+        finally:
+            con.close()
+
+    def _version(self, con: psycopg.Connection[Any]) -> int:
+        found = con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'ctxmap_meta'", (self.schema,)
+        ).fetchone()
+        if not found:
+            return 0
+        row = con.execute(
+            "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def schema_version(self) -> int:
+        """The store's migration version."""
+        con = self.connect()
+        try:
+            return self._version(con)
+        finally:
+            con.close()
+
+    @property
+    def metric_srid(self) -> int:
+        """The SRID of the metric ``geom_m`` columns."""
+        con = self.connect()
+        try:
+            row = con.execute("SELECT value FROM ctxmap_meta WHERE key = 'metric_srid'"
+                              ).fetchone()
+            return int(row[0])
+        finally:
+            con.close()
+
+    def layers_version(self) -> str:
+        """A value that changes whenever a layer changes (a cache key for the dashboard).
+
+        The newest import id and the time of the last layer write (kept in
+        ``ctxmap_meta`` by :meth:`write` and ``migrate-store``); writing contexts or the
+        audit log does not change it.
+        """
+        con = self.connect()
+        try:
+            imports = con.execute("SELECT max(id) FROM ctxmap_imports").fetchone()[0]
+            row = con.execute("SELECT value FROM ctxmap_meta WHERE key = 'layers_changed'"
+                              ).fetchone()
+        finally:
+            con.close()
+        return f"{imports}|{row[0] if row else ''}"
+
+    # -- layers ------------------------------------------------------------------------
+
+    def read(self, kind: str, *, columns: list[str] | None = None,
+             where: sql.Composable | None = None,
+             params: tuple[Any, ...] = ()) -> gpd.GeoDataFrame:
+        """Read one layer as a GeoDataFrame in EPSG:4326 with its canonical columns.
+
+        Rows with no location come back with a null geometry. ``where`` (an SQL
+        condition, with ``params``) filters in the database.
+        """
+        schema, names = read_columns(kind, columns)
+        query = sql.SQL("SELECT ST_AsBinary(geom), {cols} FROM {t}{where} ORDER BY fid").format(
+            cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
+            t=sql.Identifier(kind),
+            where=sql.SQL(" WHERE ") + where if where is not None else sql.SQL(""),
+        )
+        con = self.connect()
+        try:
+            with con.cursor(binary=True) as cur:
+                cur.execute(query, params)
+                rows = cur.fetchall()
+        finally:
+            con.close()
+        return frame_from_rows(schema, names, rows)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows, mapped rows and rows without a location, per layer."""
+        con = self.connect()
+        try:
+            out = {}
+            for kind in LAYER_KINDS:
+                total, mapped = con.execute(
+                    sql.SQL("SELECT count(*), count(geom) FROM {}").format(sql.Identifier(kind))
+                ).fetchone()
+                out[kind] = {"rows": int(total), "mapped": int(mapped),
+                             "unmapped": int(total - mapped)}
+            return out
+        finally:
+            con.close()
+
+    def imports(self) -> pd.DataFrame:
+        """The import log, newest first (same columns as the embedded store's)."""
+        con = self.connect()
+        try:
+            cur = con.execute("SELECT * FROM ctxmap_imports ORDER BY id DESC")
+            names = [d.name for d in cur.description or []]
+            rows = cur.fetchall()
+        finally:
+            con.close()
+        frame = pd.DataFrame(rows, columns=names)
+        for c in ("id", "rows", "mapped", "unmapped"):
+            frame[c] = frame[c].astype("int64")
+        return frame
+
+    def write(
+        self,
+        kind: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        file: str,
+        mode: str = "replace",
+        sha256: str | None = None,
+        user: str | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> ImportRecord:
+        """Write a layer in one transaction: all rows or, on any failure, none.
+
+        Same contract as :meth:`ctxmap.store.geopackage.Store.write`: ``mode="replace"`` drops the
+        layer's rows first (for ``areas`` only the levels being written), ``"append"``
+        adds rows and updates rows whose ``id`` is stored; when an ``id`` repeats in
+        ``gdf`` the last row's values win. Rows go in with ``COPY``; ``progress(done,
+        total)`` is called after each ``batch_size`` rows.
+        """
+        schema = check_writable(kind, gdf, mode)
+        n = len(gdf)
+        geoms = gdf.geometry.to_numpy()
+        mapped = int(np.sum(~pd.isna(geoms))) if n else 0
+        keep = _last_of_each_id(gdf["id"])
+        rows = copy_rows(gdf.iloc[keep], schema)
+        with self.transaction() as con:
+            con.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(kind)))
+            if mode == "replace" and kind == "areas":
+                con.execute("DELETE FROM areas WHERE level = ANY(%s)", (replaced_levels(gdf),))
+            elif mode == "replace":
+                con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
+            import_id = int(con.execute(
+                "INSERT INTO ctxmap_imports (layer, file, sha256, rows, mapped, unmapped, mode,"
+                " imported_at, imported_by) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
+                (kind, file, sha256 or "", n, mapped, n - mapped, mode,
+                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                 user or _current_user()),
+            ).fetchone()[0])
+            touch_layers(con)
+            direct = mode == "replace" and kind != "areas"
+            with _bulk_indexes(con, kind, len(rows)):
+                self._copy_rows(con, schema, rows, [import_id] * len(rows), direct=direct,
+                                progress=progress, batch_size=batch_size)
+        return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
+
+    def _copy_rows(
+        self,
+        con: psycopg.Connection[Any],
+        schema: LayerSchema,
+        rows: list[tuple[Any, ...]],
+        import_ids: list[int | None],
+        *,
+        direct: bool,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> None:
+        """COPY ``rows`` (hex EWKB, canonical values) into the layer, or upsert them."""
+        kind = schema.kind
+        names = schema.column_names
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in ["geom", *names, "import_id"])
+        target = sql.Identifier(kind)
+        if not direct:
+            con.execute(sql.SQL(
+                "CREATE TEMP TABLE ctxmap_stage ON COMMIT DROP AS "
+                "SELECT geom, {cols}, import_id FROM {t} WITH NO DATA"
+            ).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in names), t=target))
+            con.execute("ALTER TABLE ctxmap_stage ADD COLUMN n bigserial")
+            target = sql.Identifier("ctxmap_stage")
+        with con.cursor() as cur, cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(target, cols)
+        ) as copy:
+            for start in range(0, len(rows), batch_size):
+                stop = min(len(rows), start + batch_size)
+                for i in range(start, stop):
+                    copy.write_row((*rows[i], import_ids[i]))
+                if progress is not None:
+                    progress(stop, len(rows))
+        if not direct:
+            updates = sql.SQL(", ").join(
+                sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
+                for c in ["geom", *names, "import_id"] if c != "id"
+            )
+            con.execute(sql.SQL(
+                "INSERT INTO {t} ({cols}) SELECT {cols} FROM ctxmap_stage ORDER BY n "
+                "ON CONFLICT (id) DO UPDATE SET {updates}"
+            ).format(t=sql.Identifier(kind), cols=cols, updates=updates))
+            con.execute("DROP TABLE ctxmap_stage")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def frame_from_rows(schema: LayerSchema, names: list[str],
+                    rows: list[tuple[Any, ...]]) -> gpd.GeoDataFrame:
+    """Build a layer GeoDataFrame from ``(wkb, *values)`` rows, typed as the embedded store's."""
+    wkb = np.array([None if r[0] is None else bytes(r[0]) for r in rows], dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(rows) else np.array([], dtype=object)
+    data = {n: pd.Series([r[i + 1] for r in rows], dtype="object") for i, n in enumerate(names)}
+    frame = pd.DataFrame(data, columns=names)
+    for c in schema.columns:
+        if c.name not in frame.columns:
+            continue
+        if c.dtype == "bool":
+            frame[c.name] = frame[c.name].map(
+                lambda v: None if v is None else bool(v)).astype("boolean")
+        elif c.dtype == "float":
+            frame[c.name] = pd.to_numeric(frame[c.name]).astype("float64")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
+                            crs=STORAGE_CRS)
+
+
+def _last_of_each_id(ids: pd.Series) -> np.ndarray:
+    """Positions of the last row of each id, in the order each id first appears."""
+    values = pd.Series(ids.astype(object).to_numpy())
+    if not values.duplicated().any():
+        return np.arange(len(values))
+    codes, _ = pd.factorize(values, use_na_sentinel=False)  # numbered by first appearance
+    pos = np.flatnonzero(~values.duplicated(keep="last").to_numpy())
+    return pos[np.argsort(codes[pos], kind="stable")]
+
+
+def _clean(values: list[Any], dtype: str) -> list[Any]:
+    out = [None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
+           else v for v in values]
+    if dtype == "bool":
+        return [None if v is None else bool(v) for v in out]
+    if dtype == "float":
+        return [None if v is None else float(v) for v in out]
+    if dtype == "int":
+        return [None if v is None else int(v) for v in out]
+    return [None if v is None else str(v) for v in out]
+
+
+def copy_rows(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[Any, ...]]:
+    """Rows ``(hex EWKB or None, *canonical values)`` ready for ``COPY`` into a layer table."""
+    geoms = shapely.set_srid(gdf.geometry.to_numpy(), 4326)
+    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True, output_dimension=2)
+    cols: list[list[Any]] = [list(ewkb)]
+    for c in schema.columns:
+        if c.name in gdf.columns:
+            cols.append(_clean(gdf[c.name].astype("object").tolist(), c.dtype))
+        else:
+            cols.append([None] * len(gdf))
+    return list(zip(*cols, strict=True))
+
+
+@contextmanager
+def _bulk_indexes(con: psycopg.Connection[Any], kind: str, n_rows: int) -> Iterator[None]:
+    """For a large write, drop the layer's secondary indexes and rebuild them after.
+
+    Inserting a million points one by one into two GiST indexes is ~10 times slower than
+    building the indexes once (PostgreSQL 15 sorts points for a bulk GiST build). The
+    drop and rebuild are part of the import's transaction, so a failure restores them;
+    the price is that readers of this layer wait until the import commits.
+    The primary key and ``UNIQUE (id)`` stay (the upsert needs them).
+    """
+    if n_rows < BULK_ROWS:
+        yield
+        return
+    defs = con.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+        (kind,),
+    ).fetchall()
+    for name, _ in defs:
+        con.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
+    yield
+    for _, definition in defs:
+        con.execute(sql.SQL(definition))
+    con.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(kind)))
+
+
+def touch_layers(con: psycopg.Connection[Any]) -> None:
+    """Record, in the write's transaction, that a layer changed (see ``layers_version``)."""
+    con.execute(
+        "INSERT INTO ctxmap_meta VALUES ('layers_changed', clock_timestamp()::text) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
+
+
+def _ensure_postgis(con: psycopg.Connection[Any], url: str) -> None:
+    if con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+        return
+    try:
+        with con.transaction():
+            con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"the database at {redact_url(url)} has no PostGIS and this role cannot add it "
+            f"({str(exc).strip().splitlines()[0]}); expected a database where an "
+            "administrator ran: CREATE EXTENSION postgis"
+        ) from None
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

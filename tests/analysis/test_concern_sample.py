@@ -1,0 +1,72 @@
+"""Locations of concern on the real sample: stable, explained, checked by brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ctxmap.analysis.areas import study_area
+from ctxmap.analysis.concern import ConcernParams, rank_places
+from ctxmap.layers.inputs import load_layer, load_places
+from tests.analysis.test_concern import REASON
+
+
+@pytest.fixture(scope="module")
+def sample(sample_store_path):
+    places = load_places(sample_store_path)
+    incidents = load_layer(sample_store_path, "incidents")
+    area = study_area(load_layer(sample_store_path, "areas"), incidents)
+    return places, incidents, area
+
+
+def flagged_ids(out: pd.DataFrame) -> set[str]:
+    return set(out.loc[out["flagged"], "place_id"])
+
+
+def test_flagged_set_is_stable_and_order_free(sample):
+    places, incidents, area = sample
+    params = ConcernParams()
+    first = rank_places(places, incidents, area, params)
+    again = rank_places(places, incidents, area, params)
+    assert flagged_ids(first) == flagged_ids(again)
+    rng = np.random.default_rng(7)
+    shuffled = rank_places(places.iloc[rng.permutation(len(places))],
+                           incidents.iloc[rng.permutation(len(incidents))], area, params)
+    assert flagged_ids(shuffled) == flagged_ids(first)
+    assert len(first) == len(places) == 139
+    assert 0 < len(flagged_ids(first)) < len(places)
+    assert "home-cs-01" in flagged_ids(first)  # the case-study home sits in harm
+
+
+def test_every_sample_reason_matches_its_numbers(sample):
+    places, incidents, area = sample
+    out = rank_places(places, incidents, area, ConcernParams())
+    outside = 0
+    for _, row in out.iterrows():
+        if row["expected"] == 0:  # suburbs: the circle lies wholly outside the district
+            outside += 1
+            assert row["reason"].startswith(f"{row['incidents']} incident")
+            assert "no baseline" in row["reason"] and not row["flagged"]
+            continue
+        m = REASON.match(row["reason"])
+        assert m, row["reason"]
+        assert int(m["n"]) == row["incidents"]
+        assert m["area"] == "Norwich" and float(m["r"]) == 400
+        assert m["period"] == "Oct 2018 to Feb 2019"
+        assert float(m["exp"]) == float(f"{row['expected']:.1f}")
+        assert (m["verdict"] == "Flagged") == bool(row["flagged"])
+    assert outside < len(out) / 2
+
+
+def test_sample_counts_match_brute_force(sample):
+    places, incidents, area = sample
+    params = ConcernParams()
+    out = rank_places(places, incidents, area, params).set_index("place_id")
+    inc = incidents[incidents["category"].isin(params.categories)]
+    inc = inc[inc.geometry.notna()].to_crs(27700)
+    pts = inc.geometry.to_numpy()
+    for pid, geom in zip(places["id"], places.to_crs(27700).geometry, strict=True):
+        expected = int((shapely.distance(pts, geom) <= 400).sum())
+        assert out.loc[pid, "incidents"] == expected, pid

@@ -1,0 +1,170 @@
+"""Roles decide the pages: a meeting viewer reaches only the masked map, by menu or by URL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ctxmap.privacy.roles import User
+from ctxmap.store.geopackage import Store
+from tests.app.test_browser import app_url  # noqa: F401  (a fixture)
+from tests.privacy.test_meeting import coordinate_pairs, near
+
+
+def assert_no_home_coordinates(text: str, homes) -> None:
+    pairs = coordinate_pairs(text)
+    assert len(pairs) > 100  # the map has data
+    for g in homes.geometry:
+        assert not near(pairs, g.x, g.y), f"a home's coordinates ({g.x:.4f}, {g.y:.4f}) leaked"
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+
+
+def _app(user: User | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if user is not None:
+        at.session_state["ctxmap_user"] = user
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _pages(at: AppTest) -> set[str]:
+    return {Path(p["script_path"]).name for p in at._registered_pages.values()}
+
+
+def _payload(at: AppTest) -> str:
+    els = [e for e in at.get("component_instance") if "json_args" in str(e.proto)]
+    assert els, "no map on the page"
+    return els[0].proto.json_args
+
+
+def test_local_analyst_by_default(store_copy):
+    at = _app()
+    assert {"map.py", "import_layers.py", "audit.py"} <= _pages(at)
+    assert any("local analyst" in c.value for c in at.sidebar.caption)
+
+
+def test_meeting_viewer_sees_only_the_masked_map(store_copy):
+    at = _app(User("mv", "meeting viewer", "test"))
+    assert _pages(at) == {"map.py"}
+    for page in ("import_layers.py", "audit.py", "concern.py", "contexts.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(f"pages/{page}")
+    payload = _payload(at)
+    homes = Store(store_copy, create=False).read("homes")
+    for name in homes["name"]:
+        assert json.dumps(name)[1:-1] not in payload and name not in payload
+    assert_no_home_coordinates(payload, homes)
+    assert any("ctxmap-meeting-banner" in m.value for m in at.markdown)
+
+
+def test_meeting_viewer_cannot_leave_the_meeting_view(store_copy):
+    at = _app(User("mv", "meeting viewer", "test"), view="normal")
+    assert _pages(at) == {"map.py"}
+    assert not [b for b in at.button if b.label == "Leave meeting view"]
+    assert_no_home_coordinates(_payload(at), Store(store_copy, create=False).read("homes"))
+
+
+def test_coordinator_pages(store_copy):
+    at = _app(User("co", "coordinator", "test"))
+    assert "audit.py" not in _pages(at) and "import_layers.py" in _pages(at)
+    with pytest.raises(ValueError):
+        at.switch_page("pages/audit.py")
+
+
+def test_analyst_meeting_view_offers_only_masked_pages(store_copy):
+    at = _app(view="meeting")
+    assert _pages(at) == {"map.py"}
+    leave = [b for b in at.button if b.label == "Leave meeting view"]
+    assert leave
+    leave[0].click().run()
+    assert not at.exception
+    assert "audit.py" in _pages(at)
+    assert "view" not in at.query_params
+
+
+def test_env_role_only_with_testing_flag(store_copy, monkeypatch):
+    monkeypatch.setenv("CTXMAP_TEST_ROLE", "meeting viewer")
+    assert "audit.py" in _pages(_app())  # flag missing: ignored
+    monkeypatch.setenv("CTXMAP_TESTING", "1")
+    assert _pages(_app()) == {"map.py"}
+
+
+def test_audit_page_guards_itself(store_copy):
+    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=60)
+    at.session_state["ctxmap_user"] = User("mv", "meeting viewer", "test")
+    at.run()
+    assert any("not available" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_audit_page_for_analyst_records_the_read(store_copy):
+    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    from ctxmap.privacy.audit import read_log
+
+    assert "read audit log" in read_log(Store(store_copy, create=False))["action"].tolist()
+
+
+def test_unmasked_view_is_audited_once(store_copy):
+    from ctxmap.privacy.audit import read_log
+
+    before = len(read_log(Store(store_copy, create=False)))
+    at = AppTest.from_file(str(ROOT / "pages" / "map.py"), default_timeout=60)
+    at.run()
+    at.run()
+    log = read_log(Store(store_copy, create=False))
+    new = log.iloc[: len(log) - before]
+    assert new["action"].tolist() == ["view unmasked"]
+    assert new["legal_basis"].iloc[0] == "public task"
+    assert new["user"].iloc[0] == "local analyst"
+
+
+@pytest.mark.browser
+def test_meeting_view_in_browser(store_copy, app_url, tmp_path):  # noqa: F811
+    """The meeting view in headless Chromium: banner, no sidebar, masked map; screenshot."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.app.test_browser import CHROMIUM, FRAME, LOCAL_HOSTS
+
+    shot = (ROOT / "docs" / "screenshot-meeting.png"
+            if os.environ.get("CTXMAP_UPDATE_SCREENSHOTS") == "1"
+            else tmp_path / "screenshot-meeting.png")
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(app_url + "/?view=meeting")
+            frame = page.frame_locator(FRAME)
+            frame.locator(".leaflet-interactive").first.wait_for(timeout=90_000)
+            assert page.locator(".ctxmap-meeting-banner").count() == 1
+            assert not page.locator('[data-testid="stSidebar"]').is_visible()
+            assert "view=meeting" in page.url
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    from ctxmap.maps.layers import resolve_tiles_url
+
+    tiles = resolve_tiles_url()
+    allowed = set(LOCAL_HOSTS)
+    if tiles:
+        allowed.add(urlsplit(tiles.replace("{s}", "a")).hostname or "")
+    offsite = [u for u in requests if urlsplit(u).scheme in ("http", "https")
+               and urlsplit(u).hostname not in allowed]
+    assert offsite == []

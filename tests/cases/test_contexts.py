@@ -1,0 +1,271 @@
+"""Contexts: store constraints, migrations, conflicts, append-only history, evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point, box
+
+from ctxmap.cases import contexts as cx
+from ctxmap.errors import ConflictError, InputError
+from ctxmap.store import dbapi as dbapi
+from ctxmap.store.geopackage import MIGRATIONS, Store
+
+HOME = Point(1.30, 52.63)
+
+
+@pytest.fixture
+def store(both_stores):
+    """A fresh embedded store, then a fresh PostGIS store (same tests on both)."""
+    return both_stores
+
+
+def _ctx(store: Store, **kw: object) -> cx.Context:
+    args: dict[str, object] = dict(name="Park", kind="park", referral_date="2019-01-02",
+                                   referral_reason="Young people approached", geometry=HOME)
+    args.update(kw)
+    return cx.create_context(store, "w1", **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ref", ["YP-0001", "YP-7K2Q", " YP-12 "])
+def test_valid_references(ref: str) -> None:
+    assert cx.check_yp_ref(ref) == ref.strip()
+
+
+@pytest.mark.parametrize("ref", ["Rosie", "YP-ROSIE", "yp-0001", "YP-Rosie1", "Jane Smith",
+                                 "YP-1", "YP-0001 Smith", "", "YP-" + "1" * 13])
+def test_names_and_bad_references_refused(ref: str) -> None:
+    with pytest.raises(InputError, match="YP-0001"):
+        cx.check_yp_ref(ref)
+
+
+def test_name_is_called_a_name() -> None:
+    with pytest.raises(InputError, match="looks like a name"):
+        cx.check_yp_ref("Rosie")
+
+
+def test_create_and_read_back(store: Store) -> None:
+    c = _ctx(store, young_people=["YP-0001"])
+    assert c.id == "ctx-0001" and c.version == 1 and c.status == "referred"
+    assert c.geometry.equals_exact(HOME, 1e-9)
+    b = cx.load_bundle(store, c.id)
+    assert [y.yp_ref for y in b.young_people] == ["YP-0001"]
+    assert _ctx(store).id == "ctx-0002"
+
+
+def test_non_online_context_needs_location(store: Store) -> None:
+    with pytest.raises(InputError, match="needs a location"):
+        _ctx(store, geometry=None)
+    assert _ctx(store, geometry=None, kind="online space").geometry is None
+
+
+@pytest.mark.parametrize("field,value", [("kind", "flat"), ("referral_date", "02/01/2019"),
+                                         ("referral_reason", "  "), ("status", "open"),
+                                         ("radius_m", -5), ("geometry", Point(400000, 300000))])
+def test_validation_refuses_bad_fields(store: Store, field: str, value: object) -> None:
+    with pytest.raises(InputError):
+        _ctx(store, **{field: value})
+
+
+def test_database_constraints_hold_without_python_checks(store: Store) -> None:
+    c = _ctx(store, young_people=["YP-0001"])
+    con = dbapi.connect(store)
+    try:
+        bad = [
+            ("UPDATE ctx_contexts SET status = 'open' WHERE id = ?", (c.id,)),
+            ("UPDATE ctx_contexts SET kind = 'flat' WHERE id = ?", (c.id,)),
+            ("UPDATE ctx_contexts SET referral_date = 'soon' WHERE id = ?", (c.id,)),
+            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (?, "
+             "'Rosie', '2019-01-01')", (c.id,)),
+            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (?, "
+             "'YP-0001', '2019-01-01')", (c.id,)),  # duplicate
+            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES ("
+             "'ctx-9999', 'YP-0002', '2019-01-01')", ()),  # no such context
+            ("INSERT INTO ctx_actions (context_id, partner, what) VALUES (?, 'Nobody', 'x')",
+             (c.id,)),  # unknown partner
+            ("INSERT INTO ctx_consent (context_id, yp_ref, partner, category, legal_basis, "
+             "given_on) VALUES (?, 'YP-0009', 'Local police', 'link', 'consent', "
+             "'2019-01-01')", (c.id,)),  # young person not linked
+            ("INSERT INTO ctx_assessment (context_id, side, factor, text, source, source_grade,"
+             " info_grade, recorded_on) VALUES (?, 'place', 'risk', 't', 's', 'F', '1', "
+             "'2019-01-01')", (c.id,)),
+            ("INSERT INTO ctx_safety_ratings (context_id, place_label, rating, geometry_wkt, "
+             "rated_on) VALUES (?, 'x', 'blue', 'POINT (1 52)', '2019-01-01')", (c.id,)),
+            ("DELETE FROM ctx_contexts WHERE id = ?", (c.id,)),
+        ]
+        for sql, params in bad:
+            with pytest.raises(sqlite3.IntegrityError):
+                con.execute(sql, params)
+    finally:
+        con.close()
+
+
+def test_history_is_append_only(store: Store) -> None:
+    c = _ctx(store)
+    con = dbapi.connect(store)
+    try:
+        n = con.execute("SELECT count(*) FROM ctx_history").fetchone()[0]
+        assert n > 0
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("UPDATE ctx_history SET changed_by = 'x'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("DELETE FROM ctx_history")
+        assert con.execute("SELECT count(*) FROM ctx_history").fetchone()[0] == n
+    finally:
+        con.close()
+    assert c.id
+
+
+def test_update_logs_each_field_and_bumps_version(store: Store) -> None:
+    c = _ctx(store)
+    c2 = cx.update_record(store, "context", c.id, 1, "w2", status="assessing", name="Park 2",
+                          lead_agency="")
+    assert c2.version == 2 and c2.status == "assessing" and c2.updated_by == "w2"
+    h = cx.history(store, c.id)
+    upd = h[h["action"] == "update"]
+    assert sorted(upd["field"]) == ["name", "status"]  # lead_agency did not change
+    row = upd[upd["field"] == "status"].iloc[0]
+    assert json.loads(row["old"]) == "referred" and json.loads(row["new"]) == "assessing"
+    assert row["changed_by"] == "w2"
+    same = cx.update_record(store, "context", c.id, 2, "w2", status="assessing")
+    assert same.version == 2
+
+
+def test_conflicting_update_raises_and_names_who(store: Store) -> None:
+    c = _ctx(store)
+    cx.update_record(store, "context", c.id, c.version, "alice", status="assessing")
+    with pytest.raises(ConflictError, match="alice") as err:
+        cx.update_record(store, "context", c.id, c.version, "bob", status="planning")
+    assert "version 1" in str(err.value) and "version 2" in str(err.value)
+    assert cx.get_context(store, c.id).status == "assessing"
+
+
+def test_conflict_on_child_record(store: Store) -> None:
+    c = _ctx(store)
+    a = cx.add_record(store, "action", c.id, "w1", partner="Local police", what="Patrol",
+                      due_date="2019-02-01")
+    cx.update_record(store, "action", a.id, a.version, "carol", status="in progress")
+    with pytest.raises(ConflictError, match="carol"):
+        cx.update_record(store, "action", a.id, a.version, "dan", status="done")
+    with pytest.raises(ConflictError):
+        cx.delete_record(store, "action", a.id, a.version, "dan")
+    cx.delete_record(store, "action", a.id, a.version + 1, "dan")
+    h = cx.history(store, c.id)
+    assert (h[(h["entity"] == "action") & (h["action"] == "delete")]["changed_by"] == "dan").all()
+    assert cx.load_bundle(store, c.id).actions == ()
+
+
+def test_child_records_and_bundle(store: Store) -> None:
+    c = _ctx(store, young_people=["YP-0001"])
+    cx.add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="Dark path",
+                  source="Visit", source_grade="A", info_grade="1", recorded_on="2019-01-03")
+    with pytest.raises(InputError, match="source reliability"):
+        cx.add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="x",
+                      source="s", source_grade="Z", info_grade="1", recorded_on="2019-01-03")
+    with pytest.raises(InputError, match="not on the partner list"):
+        cx.add_record(store, "action", c.id, "w", partner="Nobody", what="x")
+    cx.add_partner(store, "Nobody", "w")
+    cx.add_record(store, "action", c.id, "w", partner="Nobody", what="x")
+    cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
+                  category="link", legal_basis="consent", given_on="2019-01-05")
+    with pytest.raises(InputError, match="already exists"):
+        cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
+                      category="link", legal_basis="consent", given_on="2019-01-05")
+    with pytest.raises(InputError):
+        cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0002", partner="Local police",
+                      category="link", legal_basis="consent", given_on="2019-01-05")
+    cx.add_record(store, "safety_rating", None, "w", place_label="Bus stop", rating="red",
+                  geometry=Point(1.3, 52.6), rated_on="2019-01-05")
+    cx.add_record(store, "review_note", c.id, "w", kind="staff confidence", text="Better",
+                  noted_on="2019-03-01")
+    b = cx.load_bundle(store, c.id)
+    assert (len(b.assessment), len(b.actions), len(b.consents), len(b.review_notes)) == (
+        1, 1, 1, 1)
+    assert b.safety_ratings == ()  # the pooled rating belongs to no context
+    assert len(cx.safety_ratings_layer(store)) == 1
+
+
+def test_overdue_actions() -> None:
+    today = dt.date(2019, 2, 1)
+    acts = [cx.Action(1, "c", "p", "late", due_date="2019-01-31"),
+            cx.Action(2, "c", "p", "done late", due_date="2019-01-01", status="done"),
+            cx.Action(3, "c", "p", "due today", due_date="2019-02-01"),
+            cx.Action(4, "c", "p", "no date")]
+    assert [cx.is_overdue(a, today) for a in acts] == [True, False, False, False]
+    frame = cx.actions_frame(acts, today)
+    assert frame["id"].iloc[0] == 1 and frame["overdue"].sum() == 1
+
+
+def test_list_contexts_counts_open_and_overdue(store: Store) -> None:
+    c = _ctx(store)
+    for due, status in (("2019-01-01", "not started"), ("2019-01-01", "done"),
+                        ("2030-01-01", "in progress")):
+        cx.add_record(store, "action", c.id, "w", partner="Local police", what="x",
+                      due_date=due, status=status)
+    row = cx.list_contexts(store, dt.date(2019, 6, 1)).iloc[0]
+    assert (row["open_actions"], row["overdue_actions"]) == (2, 1)
+
+
+def test_migration_upgrades_a_base_store_and_keeps_its_data(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    import ctxmap.store.geopackage as store_mod
+
+    path = tmp_path / "old.gpkg"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:1])
+    old = Store(path)
+    assert old.schema_version == 1
+    homes = gpd.GeoDataFrame({"id": ["h1"], "name": ["A home"]}, geometry=[HOME],
+                             crs="EPSG:4326")
+    old.write("homes", homes, file="homes.csv")
+    con = old.connect()
+    assert not con.execute("SELECT 1 FROM sqlite_master WHERE name='ctx_contexts'").fetchone()
+    con.close()
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS)
+    new = Store(path)
+    assert new.schema_version == len(MIGRATIONS)
+    assert new.read("homes")["id"].tolist() == ["h1"]
+    assert len(new.imports()) == 1
+    assert cx.list_partners(new)[:len(cx.SEED_PARTNERS)] == list(cx.SEED_PARTNERS)
+    _ctx(new)
+    assert Store(path).schema_version == len(MIGRATIONS)  # reopening runs nothing again
+
+
+def test_context_evidence_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    pts = [Point(1.29 + x, 52.62 + y) for x, y in rng.uniform(0, 0.02, (60, 2))]
+    cats = ["Drugs", "Robbery", "Burglary"]
+    inc = gpd.GeoDataFrame({"id": [str(i) for i in range(62)],
+                            "month": ["2019-01", "2019-02"] * 31,
+                            "category": [cats[i % 3] for i in range(62)]},
+                           geometry=[*pts, None, None], crs="EPSG:4326")
+    safe = gpd.GeoDataFrame({"id": ["a", "b"], "name": ["Lib", None], "category": ["x", "y"]},
+                            geometry=[Point(1.30, 52.63), Point(1.305, 52.63)], crs="EPSG:4326")
+    areas = gpd.GeoDataFrame({"id": ["D"], "name": ["D"], "level": ["district"]},
+                             geometry=[box(1.28, 52.61, 1.32, 52.65)], crs="EPSG:4326")
+    layers = {"incidents": inc, "safe_places": safe, "areas": areas}
+    centre = Point(1.30, 52.63)
+    ev = cx.context_evidence(centre, layers, radius_m=500, categories=["Drugs", "Robbery"])
+    metric = inc.to_crs(27700)
+    c_m = gpd.GeoSeries([centre], crs=4326).to_crs(27700).iloc[0]
+    expected = sum(1 for g, cat in zip(metric.geometry, inc["category"], strict=True)
+                   if g is not None and cat in ("Drugs", "Robbery") and g.distance(c_m) <= 500)
+    assert int(ev.by_category.sum()) == expected == len(ev.incidents)
+    assert int(ev.by_month.to_numpy().sum()) == expected
+    assert ev.unlocated_in_period == sum(1 for i in (60, 61) if inc["category"][i] != "Burglary")
+    assert ev.nearest["id"].tolist() == ["a", "b"]
+    assert ev.nearest["distance_m"].iloc[0] < 1
+    assert ev.hotspot is not None and ev.hotspot["incidents"] == expected
+    poly = box(1.295, 52.625, 1.305, 52.635)
+    ev2 = cx.context_evidence(poly, layers, categories=None)
+    poly_m = gpd.GeoSeries([poly], crs=4326).to_crs(27700).iloc[0]
+    assert int(ev2.by_category.sum()) == sum(
+        1 for g in metric.geometry if g is not None and poly_m.intersects(g))
+    none = cx.context_evidence(None, layers)
+    assert none.by_category.sum() == 0 and none.hotspot is None

@@ -1,0 +1,87 @@
+"""Meeting pack: self-contained, escaped, consent-filtered, homes masked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ctxmap.cases import contexts as cx
+from ctxmap.cases.sample_context import SAMPLE_CONTEXT_ID
+from ctxmap.maps.assets import external_references
+from ctxmap.reports.pack import make_pack, review_svg
+from ctxmap.store.geopackage import Store
+from tests.app.test_page_contexts import _small_store
+
+EVIL = '<script>alert("x")</script>'
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    s = _small_store(tmp_path_factory.mktemp("pack") / "s.gpkg")
+    b = cx.load_bundle(s, SAMPLE_CONTEXT_ID)
+    cx.update_record(s, "context", b.context.id, b.context.version, "w", name="Home " + EVIL)
+    cx.add_record(s, "review_note", b.context.id, "w", kind="other", text=EVIL,
+                  noted_on="2019-03-02")
+    return s
+
+
+def test_full_pack_is_self_contained_and_escaped(store: Store) -> None:
+    page = make_pack(store, SAMPLE_CONTEXT_ID, tiles_url="")
+    assert EVIL not in page and "&lt;script&gt;alert(" in page
+    assert external_references(page) == []
+    assert "<svg" in page and "YP-0002" in page and "Content-Security-Policy" in page
+    assert "srcdoc=" in page
+
+
+def test_partner_pack_hides_what_consent_does_not_allow_and_masks_the_home(store: Store) -> (
+    None
+):
+    home = store.read("homes").geometry.iloc[0]
+    page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Local police", tiles_url="")
+    assert "YP-0002" not in page  # not linked for the police
+    assert "Men wait there at night" not in page  # safety map not shared with police
+    assert "Our safety and wellbeing plan" not in page
+    assert "Staff say they feel supported" in page  # about the context, not a person
+    for coord in (f"{home.x:.5f}", f"{home.y:.5f}"):
+        assert coord not in page
+    assert "home-cs-01" not in page
+    assert "Withheld from this pack" in page
+    assert re.search(r"distances left out", page)
+
+
+def test_partner_pack_for_cs_team_shows_consented_items(store: Store) -> None:
+    page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Contextual Safeguarding team",
+                     include_map=False)
+    assert "YP-0001" in page and "YP-0002" in page and "Men wait there at night" in page
+    assert "Our safety and wellbeing plan" in page
+
+
+def test_unknown_partner_refused(store: Store) -> None:
+    from ctxmap.errors import InputError
+
+    with pytest.raises(InputError, match="partner list"):
+        make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Someone")
+
+
+def test_review_svg_has_one_bar_per_month() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from ctxmap.analysis.review import before_after
+
+    inc = gpd.GeoDataFrame({"id": list("abcd"), "month": ["2018-10", "2018-11", "2018-12",
+                                                          "2019-01"], "category": ["Drugs"] * 4},
+                           geometry=[Point(1.295, 52.625)] * 2 + [Point(1.32, 52.65)] * 2,
+                           crs="EPSG:4326")
+    r = before_after(inc, box(1.29, 52.62, 1.30, 52.63), box(1.25, 52.6, 1.35, 52.68), "2018-12")
+    svg = review_svg(r)
+    assert svg.count("<rect") == 4 and "plan start 2018-12" in svg
+
+
+def test_pack_written_file(tmp_path: Path, store: Store) -> None:
+    from ctxmap.reports.pack import write_pack
+
+    out = write_pack(tmp_path / "p.html", make_pack(store, SAMPLE_CONTEXT_ID, include_map=False))
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
