@@ -30,7 +30,7 @@ from ctxmap.app.ui import (
     store_target,
     store_version,
 )
-from ctxmap.cases.contexts import contexts_as_places, contexts_signature
+from ctxmap.cases.scope import contexts_as_places, contexts_signature
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.inputs import load_places
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES

@@ -26,8 +26,32 @@ from ctxmap.app.ui import (
     show_table,
     store_label,
 )
-from ctxmap.cases import contexts as cx
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
+from ctxmap.cases.evidence import context_evidence
+from ctxmap.cases.records import (
+    ACTION_STATUSES,
+    ASSESSMENT_SIDES,
+    CONTEXT_KINDS,
+    CONTEXT_STATUSES,
+    FACTORS,
+    INFO_GRADES,
+    RATINGS,
+    REVIEW_NOTE_KINDS,
+    SOURCE_GRADES,
+    actions_frame,
+    assessment_frame,
+)
+from ctxmap.cases.repository import (
+    add_partner,
+    add_record,
+    create_context,
+    delete_record,
+    history,
+    list_partners,
+    load_bundle,
+    safety_ratings_layer,
+    update_record,
+)
 from ctxmap.cases.safety_map import (
     RAG_MEANINGS,
     clicked_point,
@@ -37,6 +61,7 @@ from ctxmap.cases.safety_map import (
     safety_map_group,
     shared_safety_places,
 )
+from ctxmap.cases.scope import COORDINATOR_ROLE, contexts_for_user
 from ctxmap.errors import ConflictError, CtxmapError
 
 st.title("Contexts of concern")
@@ -96,7 +121,7 @@ def pooled_safety_map() -> None:
     shared = meeting_view()
     threshold = mask_settings().threshold if shared else None
     since = st.date_input("Ratings since (empty: all)", value=None, key="pool_since")
-    pooled = pool_by_place(cx.safety_ratings_layer(store, since=since), threshold=threshold)
+    pooled = pool_by_place(safety_ratings_layer(store, since=since), threshold=threshold)
     if shared and len(pooled):
         # a shared screen gets neither staff's free-text labels nor exact points (a
         # rated spot can be someone's home): each place is drawn at its 250 m square
@@ -133,8 +158,8 @@ if meeting_view():
 if msg := st.session_state.pop("ctx_flash", None):
     st.success(msg)
 
-listing = cx.contexts_for_user(store, signed_in.name, signed_in.role, today)
-if signed_in.role == cx.COORDINATOR_ROLE:
+listing = contexts_for_user(store, signed_in.name, signed_in.role, today)
+if signed_in.role == COORDINATOR_ROLE:
     st.info(f"As a coordinator you see only the contexts you lead (lead worker "
             f"\"{signed_in.name}\"): {len(listing)}. Analysts see every context.")
 show_table(listing)
@@ -174,7 +199,7 @@ if choice == NEW:
         st.caption(f"Drawn: {st.session_state.get('ctx_drawn', 'nothing yet')}")
     with st.form("ctx_refer"):
         name = st.text_input("Name of the context (a place, not a person)", key="ref_name")
-        kind = st.selectbox("Kind", cx.CONTEXT_KINDS, key="ref_kind")
+        kind = st.selectbox("Kind", CONTEXT_KINDS, key="ref_kind")
         where = st.radio("Location", ["A place on the map", "What I drew on the map",
                                       "No location (online space)"], horizontal=True,
                          key="ref_where")
@@ -186,7 +211,7 @@ if choice == NEW:
         referring = c1.text_input("Referring agency")
         lead = c2.text_input("Lead agency")
         worker = c3.text_input("Lead worker (role or worker ID)", key="ref_worker",
-                               value=signed_in.name if signed_in.role == cx.COORDINATOR_ROLE
+                               value=signed_in.name if signed_in.role == COORDINATOR_ROLE
                                else "")
         radius = st.number_input("Radius around a point (m)", 50, 5000, 400, step=50)
         refs = st.text_input("Young people (pseudonymous references, e.g. YP-0001, YP-0002)",
@@ -199,7 +224,7 @@ if choice == NEW:
                                   ].geometry.iloc[0]
             elif where == "What I drew on the map":
                 geometry = st.session_state.get("ctx_drawn")
-            new = saved(cx.create_context, store, user, name=name, kind=kind,
+            new = saved(create_context, store, user, name=name, kind=kind,
                         referral_date=ref_date, referral_reason=reason, geometry=geometry,
                         place_layer=layer, place_id=pid, radius_m=radius,
                         referring_agency=referring, lead_agency=lead, lead_worker=worker,
@@ -211,9 +236,9 @@ if choice == NEW:
     st.stop()
 
 # ------------------------------------------------------------------------------ one context
-bundle = cx.load_bundle(store, choice)
+bundle = load_bundle(store, choice)
 ctx = bundle.context
-partners = cx.list_partners(store)
+partners = list_partners(store)
 refs = [y.yp_ref for y in bundle.young_people]
 tabs = st.tabs(["Overview", "Evidence", "Assessment", "Plan", "Young people", "Consent",
                 "Review", "History", "Meeting pack"])
@@ -221,8 +246,8 @@ tabs = st.tabs(["Overview", "Evidence", "Assessment", "Plan", "Young people", "C
 with tabs[0], st.form("ctx_edit"):
     st.caption(f"Version {ctx.version}, last changed by {ctx.updated_by} at {ctx.updated_at}")
     e_name = st.text_input("Name", ctx.name)
-    e_status = st.selectbox("Status", cx.CONTEXT_STATUSES,
-                            index=cx.CONTEXT_STATUSES.index(ctx.status), key=f"ov_status_{ctx.id}")
+    e_status = st.selectbox("Status", CONTEXT_STATUSES,
+                            index=CONTEXT_STATUSES.index(ctx.status), key=f"ov_status_{ctx.id}")
     e_reason = st.text_area("Reason for referral", ctx.referral_reason,
                             key=f"ov_reason_{ctx.id}")
     c1, c2 = st.columns(2)
@@ -232,13 +257,13 @@ with tabs[0], st.form("ctx_edit"):
                             if ctx.plan_start else None)
     ov_version = version_as_read("context", ctx.id, ctx.version)  # as first shown
     if st.form_submit_button("Save", key="ov_save") and saved(
-            cx.update_record, store, "context", ctx.id, ov_version, user, name=e_name,
+            update_record, store, "context", ctx.id, ov_version, user, name=e_name,
             status=e_status, referral_reason=e_reason, lead_agency=e_lead,
             lead_worker=e_worker, plan_start=e_start) is not None:
         st.rerun()
 
 with tabs[1]:
-    ev = cx.context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
+    ev = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
     c1, c2, c3 = st.columns(3)
     c1.metric("Incidents in the context", int(ev.by_category.sum()))
     c2.metric("Period", f"{ev.period[0]} to {ev.period[1]}" if ev.period else "—")
@@ -265,24 +290,24 @@ with tabs[1]:
         attribution_caption()
 
 with tabs[2]:
-    for side, title in cx.ASSESSMENT_SIDES.items():
+    for side, title in ASSESSMENT_SIDES.items():
         st.markdown(f"**{title}**")
-        show_table(cx.assessment_frame(e for e in bundle.assessment if e.side == side)[
+        show_table(assessment_frame(e for e in bundle.assessment if e.side == side)[
             ["factor", "text", "source", "grade", "yp_ref", "recorded_on"]])
     with st.form("ctx_assess", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns(4)
-        side = c1.selectbox("Side", list(cx.ASSESSMENT_SIDES), key="as_side",
+        side = c1.selectbox("Side", list(ASSESSMENT_SIDES), key="as_side",
                             format_func=SIDE_LABELS.get)
-        factor = c2.selectbox("Factor", cx.FACTORS, key="as_factor")
-        sg = c3.selectbox("Source reliability", list(cx.SOURCE_GRADES), key="as_sg",
-                          format_func=lambda g: f"{g}: {cx.SOURCE_GRADES[g]}")
-        ig = c4.selectbox("Information reliability", list(cx.INFO_GRADES), key="as_ig",
-                          format_func=lambda g: f"{g}: {cx.INFO_GRADES[g]}")
+        factor = c2.selectbox("Factor", FACTORS, key="as_factor")
+        sg = c3.selectbox("Source reliability", list(SOURCE_GRADES), key="as_sg",
+                          format_func=lambda g: f"{g}: {SOURCE_GRADES[g]}")
+        ig = c4.selectbox("Information reliability", list(INFO_GRADES), key="as_ig",
+                          format_func=lambda g: f"{g}: {INFO_GRADES[g]}")
         text = st.text_area("What (an association is not a fact: grade it)", key="as_text")
         source = st.text_input("Source", key="as_source")
         yp = st.selectbox("About one young person?", ["(collective)", *refs], key="as_yp")
         if st.form_submit_button("Add entry", key="as_add") and saved(
-                cx.add_record, store, "assessment", ctx.id, user, side=side, factor=factor,
+                add_record, store, "assessment", ctx.id, user, side=side, factor=factor,
                 text=text, source=source, source_grade=sg, info_grade=ig,
                 yp_ref=None if yp == "(collective)" else yp, recorded_on=today):
             st.rerun()
@@ -301,18 +326,18 @@ with tabs[2]:
             read_version = st.session_state.setdefault(f"as_read_{k}", entry.version)
             with st.form(f"ctx_assess_edit_{k}"):
                 c1, c2, c3, c4 = st.columns(4)
-                sides, grades_s, grades_i = list(cx.ASSESSMENT_SIDES), list(cx.SOURCE_GRADES), list(
-                    cx.INFO_GRADES)
+                sides, grades_s, grades_i = list(ASSESSMENT_SIDES), list(SOURCE_GRADES), list(
+                    INFO_GRADES)
                 e_side = c1.selectbox("Side", sides, sides.index(entry.side), key=f"ase_side_{k}",
                                       format_func=SIDE_LABELS.get)
-                e_factor = c2.selectbox("Factor", cx.FACTORS, cx.FACTORS.index(entry.factor),
+                e_factor = c2.selectbox("Factor", FACTORS, FACTORS.index(entry.factor),
                                         key=f"ase_factor_{k}")
                 e_sg = c3.selectbox("Source reliability", grades_s,
                                     grades_s.index(entry.source_grade), key=f"ase_sg_{k}",
-                                    format_func=lambda g: f"{g}: {cx.SOURCE_GRADES[g]}")
+                                    format_func=lambda g: f"{g}: {SOURCE_GRADES[g]}")
                 e_ig = c4.selectbox("Information reliability", grades_i,
                                     grades_i.index(entry.info_grade), key=f"ase_ig_{k}",
-                                    format_func=lambda g: f"{g}: {cx.INFO_GRADES[g]}")
+                                    format_func=lambda g: f"{g}: {INFO_GRADES[g]}")
                 e_text = st.text_area("What", entry.text, key=f"ase_text_{k}")
                 e_source = st.text_input("Source", entry.source, key=f"ase_source_{k}")
                 yps = ["(collective)", *refs]
@@ -327,12 +352,12 @@ with tabs[2]:
             if do_save or (do_delete and sure):
                 try:
                     if do_save:
-                        cx.update_record(store, "assessment", entry.id, read_version, user,
+                        update_record(store, "assessment", entry.id, read_version, user,
                                          side=e_side, factor=e_factor, source_grade=e_sg,
                                          info_grade=e_ig, text=e_text, source=e_source,
                                          yp_ref=None if e_yp == "(collective)" else e_yp)
                     else:
-                        cx.delete_record(store, "assessment", entry.id, read_version, user)
+                        delete_record(store, "assessment", entry.id, read_version, user)
                 except ConflictError as exc:
                     st.session_state["as_gen"] = gen + 1  # next run shows the stored entry
                     st.error(f"Not saved: {exc}")
@@ -348,7 +373,7 @@ with tabs[2]:
                            "in the history).")
 
 with tabs[3]:
-    plan = cx.actions_frame(bundle.actions, today)
+    plan = actions_frame(bundle.actions, today)
     if len(plan) and plan["overdue"].any():
         st.error(f"{int(plan['overdue'].sum())} action(s) overdue")
     if len(plan):
@@ -361,25 +386,25 @@ with tabs[3]:
         c1, c2, c3 = st.columns(3)
         owner = c1.text_input("Owner (role)", key="act_owner")
         due = c2.date_input("Due", value=today + dt.timedelta(days=28), key="act_due")
-        status = c3.selectbox("Status", cx.ACTION_STATUSES, key="act_status")
+        status = c3.selectbox("Status", ACTION_STATUSES, key="act_status")
         if st.form_submit_button("Add action", key="act_add") and saved(
-                cx.add_record, store, "action", ctx.id, user, partner=partner, what=what,
+                add_record, store, "action", ctx.id, user, partner=partner, what=what,
                 owner=owner, due_date=due, status=status):
             st.rerun()
     if bundle.actions:
         with st.form("ctx_action_status"):
             act = st.selectbox("Action", bundle.actions,
                                format_func=lambda a: f"#{a.id} {a.partner}: {a.what[:60]}")
-            new_status = st.selectbox("New status", cx.ACTION_STATUSES)
+            new_status = st.selectbox("New status", ACTION_STATUSES)
             note = st.text_input("Notes")
             act_version = version_as_read("action", act.id, act.version)
             if st.form_submit_button("Update action") and saved(
-                    cx.update_record, store, "action", act.id, act_version, user,
+                    update_record, store, "action", act.id, act_version, user,
                     status=new_status, **({"notes": note} if note else {})):
                 st.rerun()
     with st.form("ctx_partner", clear_on_submit=True):
         new_partner = st.text_input("Add a partner to the list")
-        if st.form_submit_button("Add partner") and saved(cx.add_partner, store, new_partner,
+        if st.form_submit_button("Add partner") and saved(add_partner, store, new_partner,
                                                            user):
             st.rerun()
 
@@ -387,7 +412,7 @@ with tabs[4]:
     st.write("Linked young people: " + (", ".join(refs) or "none"))
     with st.form("ctx_link", clear_on_submit=True):
         ref = st.text_input("Link a young person (pseudonymous reference, e.g. YP-0003)")
-        if st.form_submit_button("Link") and saved(cx.add_record, store, "young_person",
+        if st.form_submit_button("Link") and saved(add_record, store, "young_person",
                                                    ctx.id, user, yp_ref=ref, linked_on=today):
             st.rerun()
     with st.form("ctx_safety_plan"):
@@ -395,7 +420,7 @@ with tabs[4]:
                                  ctx.safety_plan, height=180)
         plan_version = version_as_read("context", ctx.id, ctx.version)
         if st.form_submit_button("Save plan") and saved(
-                cx.update_record, store, "context", ctx.id, plan_version, user,
+                update_record, store, "context", ctx.id, plan_version, user,
                 safety_plan=plan_text):
             st.rerun()
     st.markdown("**Safety mapping: places the young people rate red, amber or green**")
@@ -451,7 +476,7 @@ with tabs[4]:
                     "What the young person calls this place (not an address)",
                     key="rate_label")
             c1, c2, c3 = st.columns([1, 1, 2])
-            rating = c1.radio("Rating", cx.RATINGS, key="rate_rag",
+            rating = c1.radio("Rating", RATINGS, key="rate_rag",
                               format_func=lambda r: f"{r}: {RAG_MEANINGS[r]}")
             by = c2.selectbox("Young person", ["(anonymous)", *refs], key="rate_by")
             comment = c3.text_input("Short comment", max_chars=200, key="rate_comment")
@@ -461,7 +486,7 @@ with tabs[4]:
                     chosen_label, chosen_point = str(row["label"]), row.geometry
                 if chosen_point is None:
                     st.error("Choose a place: pick one from the list or click on the map.")
-                elif saved(cx.add_record, store, "safety_rating", ctx.id, user,
+                elif saved(add_record, store, "safety_rating", ctx.id, user,
                            place_label=chosen_label, rating=rating, geometry=chosen_point,
                            rated_on=today, yp_ref=None if by == "(anonymous)" else by,
                            comment=comment):
@@ -482,7 +507,7 @@ with tabs[5]:
         given = c2.date_input("Date", value=today, key="con_date")
         if st.form_submit_button("Record consent", key="con_add"):
             for cat in cats:
-                saved(cx.add_record, store, "consent", ctx.id, user, yp_ref=yp,
+                saved(add_record, store, "consent", ctx.id, user, yp_ref=yp,
                       partner=partner, category=cat, legal_basis=basis, given_on=given)
             st.rerun()
     active = [c for c in bundle.consents if c.withdrawn_on is None]
@@ -492,7 +517,7 @@ with tabs[5]:
                              format_func=lambda c: f"{c.yp_ref} → {c.partner}: {c.category}")
             c_version = version_as_read("consent", c.id, c.version)
             if st.form_submit_button("Withdraw consent") and saved(
-                    cx.update_record, store, "consent", c.id, c_version, user,
+                    update_record, store, "consent", c.id, c_version, user,
                     withdrawn_on=today):
                 st.rerun()
     view_as = st.selectbox("Preview what a partner sees", partners, key="ctx_view_as")
@@ -515,16 +540,16 @@ with tabs[6]:
     show_table(pd.DataFrame([{"date": n.noted_on, "kind": n.kind, "young person": n.yp_ref,
                               "note": n.text} for n in bundle.review_notes]))
     with st.form("ctx_note", clear_on_submit=True):
-        kind = st.selectbox("Kind", cx.REVIEW_NOTE_KINDS, key="note_kind")
+        kind = st.selectbox("Kind", REVIEW_NOTE_KINDS, key="note_kind")
         yp = st.selectbox("Young person (for views)", ["(none)", *refs], key="note_yp")
         text = st.text_area("Note", key="note_text")
         if st.form_submit_button("Add note", key="note_add") and saved(
-                cx.add_record, store, "review_note", ctx.id, user, kind=kind, text=text,
+                add_record, store, "review_note", ctx.id, user, kind=kind, text=text,
                 noted_on=today, yp_ref=None if yp == "(none)" else yp):
             st.rerun()
 
 with tabs[7]:
-    show_table(cx.history(store, ctx.id).iloc[::-1])
+    show_table(history(store, ctx.id).iloc[::-1])
 
 with tabs[8]:
     who = st.selectbox("Pack for", ["Lead agency (full record)", *partners], key="ctx_pack_for")

@@ -27,7 +27,7 @@ from ctxmap.app.ui import (
     store_target,
     store_version,
 )
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.repository import get_context, list_contexts
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.layers import build_map, clean_text
@@ -73,8 +73,8 @@ def _contexts(store: str, version: float) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
     try:
         st_ = open_store(store, create=False)
-        for cid in cx.list_contexts(st_)["id"].tolist():
-            ctx = cx.get_context(st_, str(cid))
+        for cid in list_contexts(st_)["id"].tolist():
+            ctx = get_context(st_, str(cid))
             if ctx.geometry is None or ctx.geometry.is_empty:
                 continue
             pt = ctx.geometry.representative_point()

@@ -164,7 +164,7 @@ def before_after(
         Incidents in EPSG:4326 (``month``, ``category``; null geometries are counted as
         ``unlocated`` and left out).
     area
-        The context's area in EPSG:4326 (e.g. :func:`ctxmap.cases.contexts.context_area`).
+        The context's area in EPSG:4326 (e.g. :func:`ctxmap.cases.records.context_area`).
     study_area
         The study area in EPSG:4326; *rest* is the study area outside ``area``.
     plan_start

@@ -235,7 +235,8 @@ def _focus(
         return focus_on_area(masked, chosen)
     if params.context:
         try:
-            from ctxmap.cases.contexts import context_area, get_context
+            from ctxmap.cases.records import context_area
+            from ctxmap.cases.repository import get_context
 
             ctx = get_context(open_session_store(), params.context)
             shape = context_area(ctx.geometry, ctx.radius_m)

@@ -1,9 +1,9 @@
 """Consent to share: what each young person agreed each partner may see, and the filter.
 
-Each :class:`~ctxmap.cases.contexts.Consent` record says that, for one young person (by
+Each :class:`~ctxmap.cases.records.Consent` record says that, for one young person (by
 pseudonymous reference), one *category* of information may be shared with one partner,
 on a legal basis, from a date (until it is withdrawn). :func:`filter_for_partner` turns
-a full :class:`~ctxmap.cases.contexts.ContextBundle` into what one partner may see. The rule
+a full :class:`~ctxmap.cases.records.ContextBundle` into what one partner may see. The rule
 is "nothing about a young person unless a record allows it": no record means no.
 
 Information categories
@@ -30,7 +30,7 @@ from typing import Final
 import geopandas as gpd
 import pandas as pd
 
-from ctxmap.cases.contexts import Consent, ContextBundle
+from ctxmap.cases.records import Consent, ContextBundle
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import STORAGE_CRS
 
@@ -125,7 +125,7 @@ def filter_for_partner(bundle: ContextBundle, partner: str, *,
     Parameters
     ----------
     bundle
-        The full bundle (from :func:`ctxmap.cases.contexts.load_bundle`); not modified.
+        The full bundle (from :func:`ctxmap.cases.repository.load_bundle`); not modified.
     partner
         The partner the view is for (exact name, as in the partner list).
     as_of

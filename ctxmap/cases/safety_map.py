@@ -146,7 +146,7 @@ def pool_by_place(
     ----------
     ratings
         ``place_label``, ``rating`` (red/amber/green) and point or area geometry, in
-        EPSG:4326 (e.g. :func:`ctxmap.cases.contexts.safety_ratings_layer`). Not modified.
+        EPSG:4326 (e.g. :func:`ctxmap.cases.repository.safety_ratings_layer`). Not modified.
     threshold
         For shared views: counts from 1 to ``threshold - 1`` are hidden (``<NA>``) with
         :func:`ctxmap.privacy.masks.suppress_small_counts`. ``None`` shows every count.

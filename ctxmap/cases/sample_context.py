@@ -15,7 +15,7 @@ from typing import Final
 
 from shapely.geometry import Point
 
-from ctxmap.cases.contexts import add_record, create_context, update_record
+from ctxmap.cases.repository import add_record, create_context, update_record
 from ctxmap.errors import InputError
 from ctxmap.layers.sample_homes import CASE_STUDY_ID
 from ctxmap.store import dbapi as dbapi

@@ -41,7 +41,7 @@ def _store(path: str | None) -> Store:
 
 def run_contexts(args: argparse.Namespace) -> int:
     """Print the contexts as CSV (id, name, kind, status, open_actions, ...)."""
-    from ctxmap.cases.contexts import list_contexts
+    from ctxmap.cases.repository import list_contexts
 
     frame = list_contexts(_store(args.store))
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",

@@ -26,12 +26,12 @@ import geopandas as gpd
 
 from ctxmap.analysis.review import CAVEATS, BeforeAfter
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, filter_for_partner
-from ctxmap.cases.contexts import (
+from ctxmap.cases.evidence import ContextEvidence
+from ctxmap.cases.records import (
     ASSESSMENT_SIDES,
     INFO_GRADES,
     SOURCE_GRADES,
     ContextBundle,
-    ContextEvidence,
     context_area,
     is_overdue,
 )
@@ -178,14 +178,14 @@ def build_pack_html(
     Parameters
     ----------
     bundle
-        The full bundle (:func:`ctxmap.cases.contexts.load_bundle`).
+        The full bundle (:func:`ctxmap.cases.repository.load_bundle`).
     layers
         Layers for the map (``youth_centres``, ``safe_places``); EPSG:4326. Homes are
         never drawn (the context itself is, masked in a partner's pack).
     for_partner
         Make the pack for this partner: consent filter and home masking apply.
     evidence, review
-        From :func:`ctxmap.cases.contexts.context_evidence` and
+        From :func:`ctxmap.cases.evidence.context_evidence` and
         :func:`ctxmap.analysis.review.before_after` (sections left out when ``None``).
     today
         Date printed and used for overdue actions and consent (default: today).
@@ -351,7 +351,8 @@ def make_pack(store: Any, context_id: str, *, for_partner: str | None = None,
     InputError
         If there is no such context, or ``for_partner`` is not on the partner list.
     """
-    from ctxmap.cases.contexts import context_evidence, list_partners, load_bundle
+    from ctxmap.cases.evidence import context_evidence
+    from ctxmap.cases.repository import list_partners, load_bundle
 
     bundle = load_bundle(store, context_id)
     if for_partner is not None:

@@ -75,7 +75,7 @@ def test_contexts_are_ranked_with_the_places(store_copy):
     import geopandas as gpd
     from shapely.geometry import box
 
-    from ctxmap.cases.contexts import create_context
+    from ctxmap.cases.repository import create_context
     from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
     from ctxmap.store.geopackage import Store
 

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import Point, box
 from streamlit.testing.v1 import AppTest
 
-from ctxmap.cases.contexts import list_contexts, load_bundle
+from ctxmap.cases.repository import list_contexts, load_bundle
 from ctxmap.cases.sample_context import add_sample_context
 from ctxmap.store.geopackage import DEFAULT_STORE_PATH, Store
 
@@ -109,7 +109,7 @@ def _frames_with(at: AppTest, column: str) -> list:
 
 def test_a_coordinator_sees_only_the_contexts_they_lead(
         store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ctxmap.cases.contexts import create_context
+    from ctxmap.cases.repository import create_context
 
     store = Store(store_copy)
     mine = create_context(store, "w", name="Park by the river", kind="park",
@@ -129,7 +129,7 @@ def test_a_coordinator_sees_only_the_contexts_they_lead(
 
 
 def test_an_analyst_sees_every_context(store_copy: Path) -> None:
-    from ctxmap.cases.contexts import create_context
+    from ctxmap.cases.repository import create_context
 
     create_context(Store(store_copy), "w", name="Park", kind="park", referral_date="2019-01-10",
                    referral_reason="r", geometry="POINT (1.29 52.62)", lead_worker="someone")
@@ -164,7 +164,7 @@ def test_assessment_entry_edited_and_deleted_on_the_page(store_copy: Path) -> No
     assert not _errors(at), _errors(at)
     left = load_bundle(store, "ctx-0001").assessment
     assert len(left) == n - 1 and first.id not in {e.id for e in left}
-    from ctxmap.cases.contexts import history
+    from ctxmap.cases.repository import history
 
     h = history(store, "ctx-0001")
     mine = h[(h["entity"] == "assessment") & (h["entity_id"] == str(first.id))]
@@ -172,7 +172,7 @@ def test_assessment_entry_edited_and_deleted_on_the_page(store_copy: Path) -> No
 
 
 def test_assessment_edit_conflict_names_who_changed_it(store_copy: Path) -> None:
-    from ctxmap.cases.contexts import update_record
+    from ctxmap.cases.repository import update_record
 
     store = Store(store_copy)
     first = load_bundle(store, "ctx-0001").assessment[0]
@@ -242,7 +242,7 @@ def test_pooled_safety_map_counts_and_suppression_in_the_meeting_view(
         store_copy: Path) -> None:
     import json
 
-    from ctxmap.cases.contexts import safety_ratings_layer
+    from ctxmap.cases.repository import safety_ratings_layer
 
     store = Store(store_copy)
     raw = safety_ratings_layer(store)
@@ -271,7 +271,7 @@ def test_pooled_safety_map_counts_and_suppression_in_the_meeting_view(
 
 def test_overview_edit_does_not_overwrite_a_change_saved_in_between(store_copy: Path) -> None:
     """The overview form saves against the version read when it was shown, not a re-read."""
-    from ctxmap.cases.contexts import get_context, update_record
+    from ctxmap.cases.repository import get_context, update_record
 
     store = Store(store_copy)
     at = AppTest.from_file(PAGE, default_timeout=60).run()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.repository import get_context, history, update_record
 from ctxmap.cases.sample_context import add_sample_context
 from ctxmap.privacy.audit import read_log
 from ctxmap.store.geopackage import Store
@@ -66,13 +66,13 @@ def test_contexts_page_on_postgis_reads_and_writes_the_database(pg_sample):
     pg, _ = pg_sample
     at = _run("contexts.py")
     assert at.selectbox(key="ctx_selected").value == "ctx-0001"
-    before = len(cx.history(pg, "ctx-0001"))
-    ctx = cx.get_context(pg, "ctx-0001")
+    before = len(history(pg, "ctx-0001"))
+    ctx = get_context(pg, "ctx-0001")
     new = "planning" if ctx.status != "planning" else "review"
-    cx.update_record(pg, "context", "ctx-0001", ctx.version, "other-worker", status=new)
+    update_record(pg, "context", "ctx-0001", ctx.version, "other-worker", status=new)
     at = _run("contexts.py")
-    assert len(cx.history(pg, "ctx-0001")) == before + 1
-    assert cx.get_context(pg, "ctx-0001").status == new
+    assert len(history(pg, "ctx-0001")) == before + 1
+    assert get_context(pg, "ctx-0001").status == new
 
 
 @pytest.mark.parametrize("page", ["concern.py", "nearby.py", "import_layers.py", "audit.py"])

@@ -9,13 +9,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from ctxmap.cases import contexts as cx
 from ctxmap.cases.consent import (
     CONSENT_CATEGORIES,
     consent_matrix,
     filter_for_partner,
     is_active,
     may_share,
+)
+from ctxmap.cases.records import (
+    Action,
+    AssessmentEntry,
+    Consent,
+    Context,
+    ContextBundle,
+    ReviewNote,
+    SafetyRating,
+    YoungPersonLink,
 )
 from ctxmap.errors import InputError
 
@@ -24,33 +33,33 @@ REFS = ("YP-0001", "YP-0002")
 PARTNERS = ("Local police", "Community youth centre")
 
 
-def _bundle(consents: tuple[cx.Consent, ...], kind: str = "home",
-            plan: str = "Our plan") -> cx.ContextBundle:
-    ctx = cx.Context("ctx-0001", "Home", kind, HOME, "2019-01-01", "reason",
+def _bundle(consents: tuple[Consent, ...], kind: str = "home",
+            plan: str = "Our plan") -> ContextBundle:
+    ctx = Context("ctx-0001", "Home", kind, HOME, "2019-01-01", "reason",
                      place_layer="homes" if kind == "home" else None,
                      place_id="h1" if kind == "home" else None, safety_plan=plan)
-    yps = tuple(cx.YoungPersonLink(i, ctx.id, r, "2019-01-01") for i, r in enumerate(REFS))
+    yps = tuple(YoungPersonLink(i, ctx.id, r, "2019-01-01") for i, r in enumerate(REFS))
     assessment = (
-        cx.AssessmentEntry(1, ctx.id, "place", "risk", "dark path", "visit", "A", "1",
+        AssessmentEntry(1, ctx.id, "place", "risk", "dark path", "visit", "A", "1",
                            "2019-01-01"),
-        cx.AssessmentEntry(2, ctx.id, "young_people", "risk", "about 1", "s", "B", "2",
+        AssessmentEntry(2, ctx.id, "young_people", "risk", "about 1", "s", "B", "2",
                            "2019-01-01", yp_ref="YP-0001"),
-        cx.AssessmentEntry(3, ctx.id, "young_people", "risk", "about 2", "s", "B", "2",
+        AssessmentEntry(3, ctx.id, "young_people", "risk", "about 2", "s", "B", "2",
                            "2019-01-01", yp_ref="YP-0002"),
     )
-    ratings = (cx.SafetyRating(1, ctx.id, "path", "red", Point(1.3, 52.6), "2019-01-01",
+    ratings = (SafetyRating(1, ctx.id, "path", "red", Point(1.3, 52.6), "2019-01-01",
                                yp_ref="YP-0001"),
-               cx.SafetyRating(2, ctx.id, "shop", "green", Point(1.3, 52.6), "2019-01-01"))
-    notes = (cx.ReviewNote(1, ctx.id, "young people views", "view 2", "2019-02-01",
+               SafetyRating(2, ctx.id, "shop", "green", Point(1.3, 52.6), "2019-01-01"))
+    notes = (ReviewNote(1, ctx.id, "young people views", "view 2", "2019-02-01",
                            yp_ref="YP-0002"),
-             cx.ReviewNote(2, ctx.id, "staff confidence", "staff ok", "2019-02-01"))
-    actions = (cx.Action(1, ctx.id, "Local police", "patrol"),)
-    return cx.ContextBundle(ctx, yps, assessment, actions, consents, ratings, notes)
+             ReviewNote(2, ctx.id, "staff confidence", "staff ok", "2019-02-01"))
+    actions = (Action(1, ctx.id, "Local police", "patrol"),)
+    return ContextBundle(ctx, yps, assessment, actions, consents, ratings, notes)
 
 
 def _c(i: int, ref: str, partner: str, cat: str, withdrawn: str | None = None,
-       given: str = "2019-01-10") -> cx.Consent:
-    return cx.Consent(i, "ctx-0001", ref, partner, cat, "consent", given, withdrawn)
+       given: str = "2019-01-10") -> Consent:
+    return Consent(i, "ctx-0001", ref, partner, cat, "consent", given, withdrawn)
 
 
 def test_no_consent_shows_nothing_about_young_people() -> None:

@@ -12,7 +12,22 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, box
 
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.evidence import context_evidence
+from ctxmap.cases.records import SEED_PARTNERS, Action, Context, actions_frame, is_overdue
+from ctxmap.cases.repository import (
+    add_partner,
+    add_record,
+    create_context,
+    delete_record,
+    get_context,
+    history,
+    list_contexts,
+    list_partners,
+    load_bundle,
+    safety_ratings_layer,
+    update_record,
+)
+from ctxmap.cases.validation import check_yp_ref
 from ctxmap.errors import ConflictError, InputError
 from ctxmap.store import dbapi as dbapi
 from ctxmap.store.geopackage import MIGRATIONS, Store
@@ -26,35 +41,35 @@ def store(both_stores):
     return both_stores
 
 
-def _ctx(store: Store, **kw: object) -> cx.Context:
+def _ctx(store: Store, **kw: object) -> Context:
     args: dict[str, object] = dict(name="Park", kind="park", referral_date="2019-01-02",
                                    referral_reason="Young people approached", geometry=HOME)
     args.update(kw)
-    return cx.create_context(store, "w1", **args)  # type: ignore[arg-type]
+    return create_context(store, "w1", **args)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("ref", ["YP-0001", "YP-7K2Q", " YP-12 "])
 def test_valid_references(ref: str) -> None:
-    assert cx.check_yp_ref(ref) == ref.strip()
+    assert check_yp_ref(ref) == ref.strip()
 
 
 @pytest.mark.parametrize("ref", ["Rosie", "YP-ROSIE", "yp-0001", "YP-Rosie1", "Jane Smith",
                                  "YP-1", "YP-0001 Smith", "", "YP-" + "1" * 13])
 def test_names_and_bad_references_refused(ref: str) -> None:
     with pytest.raises(InputError, match="YP-0001"):
-        cx.check_yp_ref(ref)
+        check_yp_ref(ref)
 
 
 def test_name_is_called_a_name() -> None:
     with pytest.raises(InputError, match="looks like a name"):
-        cx.check_yp_ref("Rosie")
+        check_yp_ref("Rosie")
 
 
 def test_create_and_read_back(store: Store) -> None:
     c = _ctx(store, young_people=["YP-0001"])
     assert c.id == "ctx-0001" and c.version == 1 and c.status == "referred"
     assert c.geometry.equals_exact(HOME, 1e-9)
-    b = cx.load_bundle(store, c.id)
+    b = load_bundle(store, c.id)
     assert [y.yp_ref for y in b.young_people] == ["YP-0001"]
     assert _ctx(store).id == "ctx-0002"
 
@@ -124,81 +139,81 @@ def test_history_is_append_only(store: Store) -> None:
 
 def test_update_logs_each_field_and_bumps_version(store: Store) -> None:
     c = _ctx(store)
-    c2 = cx.update_record(store, "context", c.id, 1, "w2", status="assessing", name="Park 2",
+    c2 = update_record(store, "context", c.id, 1, "w2", status="assessing", name="Park 2",
                           lead_agency="")
     assert c2.version == 2 and c2.status == "assessing" and c2.updated_by == "w2"
-    h = cx.history(store, c.id)
+    h = history(store, c.id)
     upd = h[h["action"] == "update"]
     assert sorted(upd["field"]) == ["name", "status"]  # lead_agency did not change
     row = upd[upd["field"] == "status"].iloc[0]
     assert json.loads(row["old"]) == "referred" and json.loads(row["new"]) == "assessing"
     assert row["changed_by"] == "w2"
-    same = cx.update_record(store, "context", c.id, 2, "w2", status="assessing")
+    same = update_record(store, "context", c.id, 2, "w2", status="assessing")
     assert same.version == 2
 
 
 def test_conflicting_update_raises_and_names_who(store: Store) -> None:
     c = _ctx(store)
-    cx.update_record(store, "context", c.id, c.version, "alice", status="assessing")
+    update_record(store, "context", c.id, c.version, "alice", status="assessing")
     with pytest.raises(ConflictError, match="alice") as err:
-        cx.update_record(store, "context", c.id, c.version, "bob", status="planning")
+        update_record(store, "context", c.id, c.version, "bob", status="planning")
     assert "version 1" in str(err.value) and "version 2" in str(err.value)
-    assert cx.get_context(store, c.id).status == "assessing"
+    assert get_context(store, c.id).status == "assessing"
 
 
 def test_conflict_on_child_record(store: Store) -> None:
     c = _ctx(store)
-    a = cx.add_record(store, "action", c.id, "w1", partner="Local police", what="Patrol",
+    a = add_record(store, "action", c.id, "w1", partner="Local police", what="Patrol",
                       due_date="2019-02-01")
-    cx.update_record(store, "action", a.id, a.version, "carol", status="in progress")
+    update_record(store, "action", a.id, a.version, "carol", status="in progress")
     with pytest.raises(ConflictError, match="carol"):
-        cx.update_record(store, "action", a.id, a.version, "dan", status="done")
+        update_record(store, "action", a.id, a.version, "dan", status="done")
     with pytest.raises(ConflictError):
-        cx.delete_record(store, "action", a.id, a.version, "dan")
-    cx.delete_record(store, "action", a.id, a.version + 1, "dan")
-    h = cx.history(store, c.id)
+        delete_record(store, "action", a.id, a.version, "dan")
+    delete_record(store, "action", a.id, a.version + 1, "dan")
+    h = history(store, c.id)
     assert (h[(h["entity"] == "action") & (h["action"] == "delete")]["changed_by"] == "dan").all()
-    assert cx.load_bundle(store, c.id).actions == ()
+    assert load_bundle(store, c.id).actions == ()
 
 
 def test_child_records_and_bundle(store: Store) -> None:
     c = _ctx(store, young_people=["YP-0001"])
-    cx.add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="Dark path",
+    add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="Dark path",
                   source="Visit", source_grade="A", info_grade="1", recorded_on="2019-01-03")
     with pytest.raises(InputError, match="source reliability"):
-        cx.add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="x",
+        add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="x",
                       source="s", source_grade="Z", info_grade="1", recorded_on="2019-01-03")
     with pytest.raises(InputError, match="not on the partner list"):
-        cx.add_record(store, "action", c.id, "w", partner="Nobody", what="x")
-    cx.add_partner(store, "Nobody", "w")
-    cx.add_record(store, "action", c.id, "w", partner="Nobody", what="x")
-    cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
+        add_record(store, "action", c.id, "w", partner="Nobody", what="x")
+    add_partner(store, "Nobody", "w")
+    add_record(store, "action", c.id, "w", partner="Nobody", what="x")
+    add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
                   category="link", legal_basis="consent", given_on="2019-01-05")
     with pytest.raises(InputError, match="already exists"):
-        cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
+        add_record(store, "consent", c.id, "w", yp_ref="YP-0001", partner="Local police",
                       category="link", legal_basis="consent", given_on="2019-01-05")
     with pytest.raises(InputError):
-        cx.add_record(store, "consent", c.id, "w", yp_ref="YP-0002", partner="Local police",
+        add_record(store, "consent", c.id, "w", yp_ref="YP-0002", partner="Local police",
                       category="link", legal_basis="consent", given_on="2019-01-05")
-    cx.add_record(store, "safety_rating", None, "w", place_label="Bus stop", rating="red",
+    add_record(store, "safety_rating", None, "w", place_label="Bus stop", rating="red",
                   geometry=Point(1.3, 52.6), rated_on="2019-01-05")
-    cx.add_record(store, "review_note", c.id, "w", kind="staff confidence", text="Better",
+    add_record(store, "review_note", c.id, "w", kind="staff confidence", text="Better",
                   noted_on="2019-03-01")
-    b = cx.load_bundle(store, c.id)
+    b = load_bundle(store, c.id)
     assert (len(b.assessment), len(b.actions), len(b.consents), len(b.review_notes)) == (
         1, 1, 1, 1)
     assert b.safety_ratings == ()  # the pooled rating belongs to no context
-    assert len(cx.safety_ratings_layer(store)) == 1
+    assert len(safety_ratings_layer(store)) == 1
 
 
 def test_overdue_actions() -> None:
     today = dt.date(2019, 2, 1)
-    acts = [cx.Action(1, "c", "p", "late", due_date="2019-01-31"),
-            cx.Action(2, "c", "p", "done late", due_date="2019-01-01", status="done"),
-            cx.Action(3, "c", "p", "due today", due_date="2019-02-01"),
-            cx.Action(4, "c", "p", "no date")]
-    assert [cx.is_overdue(a, today) for a in acts] == [True, False, False, False]
-    frame = cx.actions_frame(acts, today)
+    acts = [Action(1, "c", "p", "late", due_date="2019-01-31"),
+            Action(2, "c", "p", "done late", due_date="2019-01-01", status="done"),
+            Action(3, "c", "p", "due today", due_date="2019-02-01"),
+            Action(4, "c", "p", "no date")]
+    assert [is_overdue(a, today) for a in acts] == [True, False, False, False]
+    frame = actions_frame(acts, today)
     assert frame["id"].iloc[0] == 1 and frame["overdue"].sum() == 1
 
 
@@ -206,9 +221,9 @@ def test_list_contexts_counts_open_and_overdue(store: Store) -> None:
     c = _ctx(store)
     for due, status in (("2019-01-01", "not started"), ("2019-01-01", "done"),
                         ("2030-01-01", "in progress")):
-        cx.add_record(store, "action", c.id, "w", partner="Local police", what="x",
+        add_record(store, "action", c.id, "w", partner="Local police", what="x",
                       due_date=due, status=status)
-    row = cx.list_contexts(store, dt.date(2019, 6, 1)).iloc[0]
+    row = list_contexts(store, dt.date(2019, 6, 1)).iloc[0]
     assert (row["open_actions"], row["overdue_actions"]) == (2, 1)
 
 
@@ -232,7 +247,7 @@ def test_migration_upgrades_a_base_store_and_keeps_its_data(tmp_path: Path,
     assert new.schema_version == len(MIGRATIONS)
     assert new.read("homes")["id"].tolist() == ["h1"]
     assert len(new.imports()) == 1
-    assert cx.list_partners(new)[:len(cx.SEED_PARTNERS)] == list(cx.SEED_PARTNERS)
+    assert list_partners(new)[:len(SEED_PARTNERS)] == list(SEED_PARTNERS)
     _ctx(new)
     assert Store(path).schema_version == len(MIGRATIONS)  # reopening runs nothing again
 
@@ -251,7 +266,7 @@ def test_context_evidence_matches_brute_force() -> None:
                              geometry=[box(1.28, 52.61, 1.32, 52.65)], crs="EPSG:4326")
     layers = {"incidents": inc, "safe_places": safe, "areas": areas}
     centre = Point(1.30, 52.63)
-    ev = cx.context_evidence(centre, layers, radius_m=500, categories=["Drugs", "Robbery"])
+    ev = context_evidence(centre, layers, radius_m=500, categories=["Drugs", "Robbery"])
     metric = inc.to_crs(27700)
     c_m = gpd.GeoSeries([centre], crs=4326).to_crs(27700).iloc[0]
     expected = sum(1 for g, cat in zip(metric.geometry, inc["category"], strict=True)
@@ -263,9 +278,9 @@ def test_context_evidence_matches_brute_force() -> None:
     assert ev.nearest["distance_m"].iloc[0] < 1
     assert ev.hotspot is not None and ev.hotspot["incidents"] == expected
     poly = box(1.295, 52.625, 1.305, 52.635)
-    ev2 = cx.context_evidence(poly, layers, categories=None)
+    ev2 = context_evidence(poly, layers, categories=None)
     poly_m = gpd.GeoSeries([poly], crs=4326).to_crs(27700).iloc[0]
     assert int(ev2.by_category.sum()) == sum(
         1 for g in metric.geometry if g is not None and poly_m.intersects(g))
-    none = cx.context_evidence(None, layers)
+    none = context_evidence(None, layers)
     assert none.by_category.sum() == 0 and none.hotspot is None

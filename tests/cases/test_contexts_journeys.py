@@ -13,7 +13,7 @@ from pathlib import Path
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
-from ctxmap.cases.contexts import history, list_contexts, load_bundle
+from ctxmap.cases.repository import history, list_contexts, load_bundle
 from ctxmap.reports.pack import make_pack
 from ctxmap.store.geopackage import Store
 from tests.privacy.test_meeting import coordinate_pairs, near
@@ -130,7 +130,8 @@ def test_referral_to_review_and_pack(store_copy: Path) -> None:
 def test_contexts_as_places_points_areas_and_no_online_spaces(tmp_path: Path) -> None:
     from shapely.geometry import Polygon
 
-    from ctxmap.cases.contexts import contexts_as_places, create_context
+    from ctxmap.cases.repository import create_context
+    from ctxmap.cases.scope import contexts_as_places
 
     store = Store(tmp_path / "s.gpkg")
     # an L-shaped area: its centroid is outside it, its representative point is inside
@@ -155,7 +156,8 @@ def test_contexts_as_places_points_areas_and_no_online_spaces(tmp_path: Path) ->
 
 
 def test_contexts_for_user_scopes_coordinators(tmp_path: Path) -> None:
-    from ctxmap.cases.contexts import contexts_for_user, create_context
+    from ctxmap.cases.repository import create_context
+    from ctxmap.cases.scope import contexts_for_user
 
     store = Store(tmp_path / "s.gpkg")
     for i, lead in enumerate(["ana@example.org", "Bob", " ANA@example.org ", ""]):

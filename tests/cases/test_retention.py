@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.repository import add_record, create_context, get_context, update_record
 from ctxmap.cases.retention import (
     closed_contexts,
     delete_context,
@@ -25,20 +25,20 @@ TODAY = dt.date(2026, 6, 1)
 
 
 def _context(store, name, closed_at=None, marker="plain"):
-    ctx = cx.create_context(store, "worker-01", name=name, kind="park",
+    ctx = create_context(store, "worker-01", name=name, kind="park",
                             referral_date="2023-01-05", referral_reason="concern reported",
                             geometry=Point(1.29, 52.63), young_people=["YP-A1"],
                             at="2023-01-05T10:00:00+00:00")
-    cx.add_record(store, "assessment", ctx.id, "worker-01", side="place", factor="risk",
+    add_record(store, "assessment", ctx.id, "worker-01", side="place", factor="risk",
                   text=marker, source="youth worker", source_grade="B", info_grade="2",
                   recorded_on="2023-01-06")
-    cx.add_record(store, "action", ctx.id, "worker-01", partner="Local police",
+    add_record(store, "action", ctx.id, "worker-01", partner="Local police",
                   what="more patrols")
-    cx.add_record(store, "review_note", ctx.id, "worker-01", kind="other", text=marker,
+    add_record(store, "review_note", ctx.id, "worker-01", kind="other", text=marker,
                   noted_on="2023-02-01")
     if closed_at:
-        current = cx.get_context(store, ctx.id)
-        cx.update_record(store, "context", ctx.id, current.version, "worker-01",
+        current = get_context(store, ctx.id)
+        update_record(store, "context", ctx.id, current.version, "worker-01",
                          at=closed_at, status="closed")
     return ctx.id
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.repository import add_record, load_bundle, update_record
 from ctxmap.cases.sample_context import SAMPLE_CONTEXT_ID
 from ctxmap.maps.assets import external_references
 from ctxmap.reports.pack import make_pack, review_svg
@@ -20,9 +20,9 @@ EVIL = '<script>alert("x")</script>'
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     s = _small_store(tmp_path_factory.mktemp("pack") / "s.gpkg")
-    b = cx.load_bundle(s, SAMPLE_CONTEXT_ID)
-    cx.update_record(s, "context", b.context.id, b.context.version, "w", name="Home " + EVIL)
-    cx.add_record(s, "review_note", b.context.id, "w", kind="other", text=EVIL,
+    b = load_bundle(s, SAMPLE_CONTEXT_ID)
+    update_record(s, "context", b.context.id, b.context.version, "w", name="Home " + EVIL)
+    add_record(s, "review_note", b.context.id, "w", kind="other", text=EVIL,
                   noted_on="2019-03-02")
     return s
 

@@ -9,7 +9,15 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, Polygon
 
-from ctxmap.cases import contexts as cx
+from ctxmap.cases.repository import (
+    add_partner,
+    add_record,
+    create_context,
+    history,
+    list_contexts,
+    load_bundle,
+    update_record,
+)
 from ctxmap.cli import main
 from ctxmap.errors import InputError
 from ctxmap.layers.readers import empty_layer
@@ -43,19 +51,19 @@ def filled_store(path) -> Store:
                               "source": "t", "fictional": [True, None], "notes": ["n", ""]},
                              geometry=[Point(1.29, 52.63), Point()], crs="EPSG:4326")
     s.write("homes", homes[list(empty_layer("homes").columns)], file="homes.csv")
-    c = cx.create_context(s, "worker-01", name="Park <b>&</b>", kind="park",
+    c = create_context(s, "worker-01", name="Park <b>&</b>", kind="park",
                           referral_date="2019-02-01", referral_reason="concern",
                           geometry=Point(1.29, 52.63), young_people=["YP-0001"],
                           at="2019-02-01T09:00:00+00:00")
-    cx.add_partner(s, "Café owners", "worker-01")
-    a = cx.add_record(s, "action", c.id, "worker-01", partner="Café owners", what="Lights",
+    add_partner(s, "Café owners", "worker-01")
+    a = add_record(s, "action", c.id, "worker-01", partner="Café owners", what="Lights",
                       due_date="2019-03-01")
-    cx.update_record(s, "action", a.id, a.version, "worker-02", status="done")
-    cx.add_record(s, "consent", c.id, "worker-01", yp_ref="YP-0001", partner="Local police",
+    update_record(s, "action", a.id, a.version, "worker-02", status="done")
+    add_record(s, "consent", c.id, "worker-01", yp_ref="YP-0001", partner="Local police",
                   category="link", legal_basis="consent", given_on="2019-02-02")
-    cx.add_record(s, "safety_rating", None, "worker-01", place_label="Bus stop",
+    add_record(s, "safety_rating", None, "worker-01", place_label="Bus stop",
                   rating="red", geometry=Point(1.3, 52.64), rated_on="2019-02-03")
-    cx.update_record(s, "context", c.id, 1, "worker-02", radius_m=250.5, status="assessing")
+    update_record(s, "context", c.id, 1, "worker-02", radius_m=250.5, status="assessing")
     record(s, "sam", "export", "map of wards", "public task")
     return s
 
@@ -72,13 +80,13 @@ def assert_same_store(a, b):
     assert a.counts() == b.counts()
     assert [(d.table, d.columns, d.rows) for d in dump_records(a)] == \
         [(d.table, d.columns, d.rows) for d in dump_records(b)]
-    assert cx.history(a).astype(str).values.tolist() == \
-        cx.history(b).astype(str).values.tolist()
+    assert history(a).astype(str).values.tolist() == \
+        history(b).astype(str).values.tolist()
     assert read_log(a).astype(str).values.tolist() == read_log(b).astype(str).values.tolist()
-    ids = cx.list_contexts(a)["id"].tolist()
-    assert ids == cx.list_contexts(b)["id"].tolist()
+    ids = list_contexts(a)["id"].tolist()
+    assert ids == list_contexts(b)["id"].tolist()
     for i in ids:
-        assert cx.load_bundle(a, i) == cx.load_bundle(b, i)
+        assert load_bundle(a, i) == load_bundle(b, i)
 
 
 def test_gpkg_to_postgis_and_back_loses_nothing(pg_schema, tmp_path, monkeypatch):
@@ -99,11 +107,11 @@ def test_gpkg_to_postgis_and_back_loses_nothing(pg_schema, tmp_path, monkeypatch
     assert rec.import_id == 5
     # ... and so do the records' ids, and the history stays append-only
     pg = PgStore(url)
-    n = cx.add_record(pg, "review_note", "ctx-0001", "w", kind="other", text="t",
+    n = add_record(pg, "review_note", "ctx-0001", "w", kind="other", text="t",
                       noted_on="2019-04-01")
-    ids = cx.history(pg)["id"].tolist()
-    assert n.id == 1 and ids == list(range(1, len(cx.history(src)) + 4))  # 3 fields logged
-    assert cx.create_context(pg, "w", name="Street", kind="street", referral_date="2019-05-01",
+    ids = history(pg)["id"].tolist()
+    assert n.id == 1 and ids == list(range(1, len(history(src)) + 4))  # 3 fields logged
+    assert create_context(pg, "w", name="Street", kind="street", referral_date="2019-05-01",
                              referral_reason="r", geometry=Point(1.3, 52.6)).id == "ctx-0002"
     assert record(pg, "kim", "export", "x", "consent") == 2
     con = sqlite3.connect(back)
