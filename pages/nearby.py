@@ -30,7 +30,7 @@ from ctxmap.app.ui import (
 from ctxmap.cases.repository import get_context, list_contexts
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.maps.layers import build_map, clean_text
+from ctxmap.maps.layers import build_map
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage, open_places
 from ctxmap.nearby.hours import LOCAL_TZ
 from ctxmap.nearby.nearest import filter_places, nearest_places
@@ -38,6 +38,7 @@ from ctxmap.nearby.network import WalkNetwork, estimate_basis, load_network
 from ctxmap.nearby.origins import Origin, from_place, lookup_postcode, parse_point
 from ctxmap.reports import card as card
 from ctxmap.store.opening import open_store
+from ctxmap.text import clean_text
 
 NETWORK_ENV = "CTXMAP_NETWORK"
 MAP_KEY = "nearby_map"

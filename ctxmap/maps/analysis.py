@@ -33,7 +33,8 @@ from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs, require_display_crs
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.maps.layers import clean_text, esc, js_string
+from ctxmap.maps.layers import js_string
+from ctxmap.text import clean_text, esc
 
 #: Decimal places kept in coordinates (5 places is about 1 m).
 PRECISION: Final = 5

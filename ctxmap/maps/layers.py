@@ -13,7 +13,6 @@ import html
 import json
 import math
 import os
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -32,6 +31,7 @@ from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs, require_display_crs
 from ctxmap.layers.schemas import LAYER_KINDS, STORAGE_CRS
 from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
+from ctxmap.text import clean_text, esc
 
 
 class _Default(Enum):
@@ -108,32 +108,6 @@ _TRUE_STRINGS: Final = frozenset({"true", "t", "yes", "y", "1"})
 
 
 # ----------------------------------------------------------------------------- text
-
-
-def clean_text(value: object) -> str:
-    """Return ``value`` as display text: control characters removed, whitespace trimmed.
-
-    Bidirectional marks are kept (they are legitimate in Arabic/Hebrew names); the
-    HTML helpers isolate them with ``<bdi>`` so they cannot reorder other text.
-    Missing values (``None``, NaN, ``pd.NA``) become ``""``.
-    """
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):  # type: ignore[arg-type]
-            return ""
-    except (TypeError, ValueError):
-        pass
-    text = str(value)
-    # Cc: C0/C1 controls. Zero-width and bidi characters are Cf and are kept.
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in " ")
-    return " ".join(text.split())
-
-
-def esc(value: object) -> str:
-    """Return ``value`` cleaned (:func:`clean_text`), HTML-escaped and wrapped in ``<bdi>``."""
-    text = clean_text(value)
-    return f"<bdi>{html.escape(text, quote=True)}</bdi>" if text else ""
 
 
 def is_true(value: object) -> bool:

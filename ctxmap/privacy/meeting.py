@@ -40,7 +40,7 @@ from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS
 from ctxmap.maps.assets import localize_in_place
-from ctxmap.maps.layers import LEGEND, LegendEntry, build_map, clean_text, is_true, js_string
+from ctxmap.maps.layers import LEGEND, LegendEntry, build_map, is_true, js_string
 from ctxmap.privacy.masks import (
     DEFAULT_CELL_M,
     DEFAULT_DONUT_MAX_M,
@@ -54,6 +54,7 @@ from ctxmap.privacy.masks import (
     mask_points_to_cells,
     strip_names,
 )
+from ctxmap.text import clean_text
 
 #: Environment variables read by :meth:`MaskSettings.from_env`.
 KEY_ENV: Final = "CTXMAP_MASK_KEY"
