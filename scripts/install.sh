@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-python3 -m pip install --disable-pip-version-check -q -r requirements.txt
+# ctxmap itself, editable (`python -m ctxmap` then works from any folder), with the
+# dependencies pyproject.toml declares; --dev adds the test and gate tools.
 if [ "$dev" = 1 ]; then
   python3 -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+else
+  python3 -m pip install --disable-pip-version-check -q -r requirements.txt
 fi
-# ctxmap itself, editable: `python -m ctxmap` then works from any folder
-python3 -m pip install --disable-pip-version-check -q --no-deps -e .
 # Leaflet and its plugins from the npm registry, pinned in package-lock.json; the
 # postinstall step copies their dist files to static/vendor/ (served by the app itself).
 npm ci --no-audit --no-fund --loglevel=error

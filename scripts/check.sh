@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's gates, then the test suite: the README's test command and .ci/run end here.
+#   bash scripts/check.sh [PYTEST ARGS...]
+# 1. ruff: style, complexity <= 15 and at most 8 arguments per function (pyproject.toml)
+# 2. mypy: zero errors in ctxmap/ (config in pyproject.toml)
+# 3. import-linter: the packages' layering and which package may import which library
+# 4. pytest (tests/test_architecture.py also checks each package's "May import" line)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="$(dirname "$(python3 -c 'import sys; print(sys.executable)')")"
+echo "== ruff" && python3 -m ruff check .
+echo "== mypy" && python3 -m mypy
+echo "== import contracts" && "$bin/lint-imports"
+echo "== tests" && python3 -m pytest "$@"
