@@ -32,7 +32,7 @@ from ctxmap.app.ui import (
 )
 from ctxmap.cases.scope import contexts_as_places, contexts_signature
 from ctxmap.errors import CtxmapError
-from ctxmap.layers.inputs import load_places
+from ctxmap.analysis.inputs import load_places
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.maps.analysis import (
     add_groups,

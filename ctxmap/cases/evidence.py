@@ -102,7 +102,7 @@ def context_evidence(
         Incident categories to count (``None``: all).
     study_area
         Baseline area (EPSG:4326); default: from the ``areas`` layer
-        (:func:`ctxmap.layers.inputs.study_area`).
+        (:func:`ctxmap.analysis.inputs.study_area`).
     n_nearest
         How many nearest places to list.
     alpha, min_incidents
@@ -125,7 +125,7 @@ def context_evidence(
             raise InputError(f"layer {kind} is in {gdf.crs}; expected {STORAGE_CRS}")
     incidents = layers.get("incidents")
     if incidents is None:
-        from ctxmap.layers.readers import empty_layer
+        from ctxmap.layers.conform import empty_layer
 
         incidents = empty_layer("incidents")
     if months is None:
@@ -169,7 +169,7 @@ def context_evidence(
     by_month.columns.name = "category"
     nearest = _nearest_places(geom_m, crs, layers, n_nearest)
     if study_area is None and "areas" in layers and len(layers["areas"]):
-        from ctxmap.layers.inputs import study_area as make_study_area
+        from ctxmap.analysis.inputs import study_area as make_study_area
 
         study_area = make_study_area(layers["areas"])[0]
     hotspot = None

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ctxmap.errors import InputError
-from ctxmap.layers.inputs import open_existing_store
+from ctxmap.analysis.inputs import open_existing_store
 from ctxmap.store.geopackage import Store, resolve_store_path
 
 

@@ -99,7 +99,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_map(args: argparse.Namespace) -> int:
     """Write a standalone HTML map of the same layers as the dashboard."""
-    from ctxmap.layers.inputs import load_incidents, load_layer, load_places
+    from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
     from ctxmap.maps.export import write_map_html
     from ctxmap.maps.layers import build_map
 

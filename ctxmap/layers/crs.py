@@ -9,12 +9,11 @@ import geopandas as gpd
 from pyproj import CRS
 
 from ctxmap.errors import InputError
+from ctxmap.layers.coordinates import GB_LONLAT
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 
 BNG: Final = "EPSG:27700"
-
-# Great Britain (with a margin), in lon/lat: where British National Grid is the right choice.
-_GB_BOUNDS: Final = (-8.8, 49.8, 2.1, 60.95)
 
 
 def utm_epsg(lon: float, lat: float) -> str:
@@ -41,12 +40,12 @@ def analysis_crs(gdf: gpd.GeoDataFrame) -> str:
     """
     if gdf.crs is None:
         raise ValueError("the layer has no CRS; expected one (e.g. EPSG:4326); use set_crs()")
-    located = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    located = gdf.geometry[located_mask(gdf)]
     if located.empty:
         raise ValueError("the layer has no located geometry to choose a metric CRS from")
     minx, miny, maxx, maxy = located.to_crs(STORAGE_CRS).total_bounds
     lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    x0, y0, x1, y1 = _GB_BOUNDS
+    x0, y0, x1, y1 = GB_LONLAT  # where British National Grid is the right choice
     if x0 <= lon <= x1 and y0 <= lat <= y1:
         return BNG
     return utm_epsg(lon, lat)

@@ -327,7 +327,7 @@ def context_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame]
     """
     from ctxmap.analysis.review import before_after
     from ctxmap.errors import InputError
-    from ctxmap.layers.inputs import study_area
+    from ctxmap.analysis.inputs import study_area
 
     ctx = bundle.context
     area = context_area(ctx.geometry, ctx.radius_m)

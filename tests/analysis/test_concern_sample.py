@@ -9,7 +9,7 @@ import shapely
 
 from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.concern import ConcernParams, rank_places
-from ctxmap.layers.inputs import load_layer, load_places
+from ctxmap.analysis.inputs import load_layer, load_places
 from tests.analysis.test_concern import REASON
 
 

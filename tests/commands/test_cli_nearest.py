@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ctxmap.cli import main
-from ctxmap.layers.inputs import load_places
+from ctxmap.analysis.inputs import load_places
 from ctxmap.nearby.network import build_network
 
 PBF = Path(__file__).resolve().parents[1] / "data" / "osm" / "pyrosm_test.osm.pbf"

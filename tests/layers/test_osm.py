@@ -13,8 +13,6 @@ from shapely.geometry import Point, Polygon
 from ctxmap.errors import InputError
 from ctxmap.layers.osm import (
     OSM_SOURCE,
-    RULES,
-    Rule,
     classify_tags,
     is_osm_poi_frame,
     matching_rule,
@@ -22,6 +20,7 @@ from ctxmap.layers.osm import (
     osm_to_layers,
     rules_markdown,
 )
+from ctxmap.layers.osm_rules import RULES, Rule
 from ctxmap.layers.schemas import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]

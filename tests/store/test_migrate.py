@@ -20,7 +20,7 @@ from ctxmap.cases.repository import (
 )
 from ctxmap.cli import main
 from ctxmap.errors import InputError
-from ctxmap.layers.readers import empty_layer
+from ctxmap.layers.conform import empty_layer
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.privacy.audit import read_log, record
 from ctxmap.store.geopackage import Store

@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import StoreError
-from ctxmap.layers.readers import empty_layer
+from ctxmap.layers.conform import empty_layer
 from ctxmap.store import postgis as pgstore
 from ctxmap.store.geopackage import Store
 from ctxmap.store.opening import describe_target, open_store, resolve_target

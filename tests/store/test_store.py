@@ -16,7 +16,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import StoreError
-from ctxmap.layers.readers import empty_layer
+from ctxmap.layers.conform import empty_layer
 from ctxmap.store.geopackage import MIGRATIONS, Store
 
 ROOT = Path(__file__).resolve().parents[2]

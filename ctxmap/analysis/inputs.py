@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
+from ctxmap.analysis.areas import study_area as choose_study_area
 from ctxmap.errors import InputError
-from ctxmap.layers.readers import empty_layer, read_layer, read_places
+from ctxmap.layers.conform import empty_layer
+from ctxmap.layers.readers import read_layer, read_places
 from ctxmap.layers.schemas import PLACE_KINDS, STORAGE_CRS, schema_for
+from ctxmap.store.opening import AnyStore, open_store, store_exists
 
 PathLike = str | os.PathLike[str]
 
-if TYPE_CHECKING:
-    from ctxmap.store.opening import AnyStore
 
 
 def open_existing_store(store_path: PathLike | None) -> AnyStore | None:
@@ -31,8 +31,6 @@ def open_existing_store(store_path: PathLike | None) -> AnyStore | None:
 
     Never creates one: a command given only files leaves no store behind.
     """
-    from ctxmap.store.opening import open_store, store_exists
-
     return open_store(store_path, create=False) if store_exists(store_path) else None
 
 
@@ -106,9 +104,7 @@ def study_area(
     A thin wrapper of :func:`ctxmap.analysis.areas.study_area` (the district outline, else all
     areas, else the buffered convex hull of the located incidents).
     """
-    from ctxmap.analysis.areas import study_area as choose
-
-    chosen = choose(areas if len(areas) else None, incidents, buffer_m=buffer_m)
+    chosen = choose_study_area(areas if len(areas) else None, incidents, buffer_m=buffer_m)
     return chosen.geometry, chosen.description
 
 

@@ -1,0 +1,129 @@
+"""Fit a frame read from a file to its layer's schema: column names, types and ids.
+
+Also makes the empty layer of each kind, so that "no rows" has the same columns and
+types as a full layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ctxmap.layers.schemas import STORAGE_CRS, LayerSchema, schema_for
+
+
+def empty_layer(kind: str) -> gpd.GeoDataFrame:
+    """Return an empty GeoDataFrame with the canonical columns of ``kind``."""
+    schema = schema_for(kind)
+    data = {c.name: pd.Series([], dtype=_pandas_dtype(c.dtype)) for c in schema.columns}
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def _pandas_dtype(dtype: str) -> str:
+    return {"str": "object", "int": "Int64", "float": "float64", "bool": "boolean"}[dtype]
+
+
+def norm_column(col: str) -> str:
+    """Return a column name lower-cased with single spaces (BOM and padding removed)."""
+    return " ".join(str(col).strip().lower().replace("\ufeff", "").split())
+
+
+def apply_aliases(frame: pd.DataFrame, schema: LayerSchema) -> pd.DataFrame:
+    """Rename columns to canonical names using the schema's aliases (case-insensitive)."""
+    canonical = set(schema.column_names)
+    rename: dict[str, str] = {}
+    taken = {c for c in frame.columns if c in canonical}
+    for col in frame.columns:
+        if col in canonical or col == "geometry":
+            continue
+        key = norm_column(col)
+        target = key.replace(" ", "_") if key.replace(" ", "_") in canonical else None
+        target = target or schema.aliases.get(key) or schema.aliases.get(key.replace(" ", "_"))
+        if target and target not in taken:
+            rename[col] = target
+            taken.add(target)
+    return frame.rename(columns=rename)
+
+
+def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    """Return the first of ``columns`` whose normalised name is in ``names``, or None."""
+    lookup = {norm_column(c).replace(" ", "_"): c for c in columns}
+    for n in names:
+        if n in lookup:
+            return lookup[n]
+    return None
+
+
+def stable_ids(frame: pd.DataFrame, cols: list[str], prefix: str) -> pd.Series:
+    """Content-based ids: the same record read from another file gets the same id."""
+    key = frame[cols].astype("string").fillna("").agg("|".join, axis=1)
+    occurrence = key.groupby(key).cumcount().astype(str)
+    full = key + "#" + occurrence
+    return full.map(lambda s: prefix + hashlib.sha1(s.encode()).hexdigest()[:16])
+
+
+def area_level(columns: list[str]) -> str:
+    """Guess an area level from its code column (``LSOA11CD`` → ``lsoa``...)."""
+    low = {c.lower() for c in columns}
+    for key, level in (("lsoa11cd", "lsoa"), ("msoa11cd", "msoa"), ("wd13cd", "ward"),
+                       ("lad13cd", "district")):
+        if key in low:
+            return level
+    for prefix, level in (("lsoa", "lsoa"), ("msoa", "msoa"), ("wd", "ward"), ("lad", "district")):
+        if any(c.startswith(prefix) and c.endswith("cd") for c in low):
+            return level
+    return "other"
+
+
+def conform(
+    gdf: gpd.GeoDataFrame, schema: LayerSchema, extra: tuple[str, ...] = ()
+) -> gpd.GeoDataFrame:
+    """Keep the canonical columns (adding missing optional ones) and ``extra``, typed."""
+    gdf = gdf.reset_index(drop=True)
+    data: dict[str, pd.Series] = {}
+    for c in schema.columns:
+        s = gdf[c.name] if c.name in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
+        if c.dtype == "str":
+            strip = c.name in ("id", "month", "category", "level")
+            s = pd.Series([_text_or_none(v, strip) for v in s], dtype="object")
+        elif c.dtype == "float":
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif c.dtype == "int":
+            s = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif c.dtype == "bool":
+            s = s.map(_to_bool).astype("boolean")
+        data[c.name] = s.reset_index(drop=True)
+    for name in extra:
+        if name in gdf.columns:
+            data[name] = pd.Series([_text_or_none(v, True) for v in gdf[name]], dtype="object")
+    out = gpd.GeoDataFrame(data, geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
+    if schema.kind == "homes":
+        out["fictional"] = out["fictional"].fillna(False)
+    return out
+
+
+def _text_or_none(v: object, strip: bool) -> str | None:
+    """Return a text value as ``str``, or None for missing/blank values."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    text = v if isinstance(v, str) else str(v)
+    if not text.strip():
+        return None
+    return text.strip() if strip else text
+
+
+def _to_bool(v: object) -> bool | None:
+    """Return yes/no text as a bool; None for missing or unrecognised values."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    s = str(v).strip().lower()
+    if s in ("true", "yes", "y", "1", "t"):
+        return True
+    if s in ("false", "no", "n", "0", "f", ""):
+        return False if s else None
+    return None

@@ -1,0 +1,330 @@
+"""Read GeoJSON and GeoPackage layer files and check their geometries against the schema.
+
+Rows are features, numbered from 1. OpenStreetMap POI exports are recognised and
+classified by the tag rules of :mod:`ctxmap.layers.osm`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ctxmap.errors import Problem
+from ctxmap.layers.conform import (
+    apply_aliases,
+    area_level,
+    conform,
+    empty_layer,
+    norm_column,
+    stable_ids,
+)
+from ctxmap.layers.coordinates import check_geo_coordinates
+from ctxmap.layers.osm import (
+    OSM_SOURCE,
+    classify_tags,
+    is_osm_poi_frame,
+    osm_address,
+    osm_to_layers,
+)
+from ctxmap.layers.read_result import LayerRead, warn_no_location
+from ctxmap.layers.schemas import STORAGE_CRS, LayerSchema, schema_for
+
+#: Shapely's geometry type ids, in order.
+_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection"])
+
+
+def read_geojson(text: str, name: str) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Parse GeoJSON text into a frame (CRS as declared, else EPSG:4326) and its problems."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [Problem(name, f"the GeoJSON is not valid JSON: {exc.msg} at line "
+                              f"{exc.lineno}, column {exc.colno}; expected a GeoJSON "
+                              "FeatureCollection", code="json")]
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        return None, [Problem(name, f"the JSON is a {got!r}, not GeoJSON; expected a "
+                              "FeatureCollection", code="format")]
+    features = doc["features"] if doc["type"] == "FeatureCollection" else [doc]
+    if not isinstance(features, list) or not features:
+        return None, [Problem(name, "the FeatureCollection has no features; expected at least "
+                              "one", code="empty")]
+    problems: list[Problem] = []
+    geoms: list[object] = []
+    props: list[dict] = []
+    for i, feat in enumerate(features, start=1):
+        if not isinstance(feat, dict):
+            problems.append(Problem(name, f"feature is a {type(feat).__name__}; expected an "
+                                    "object", row=i, code="format"))
+            geoms.append(None)
+            props.append({})
+            continue
+        p = dict(feat.get("properties") or {})
+        if "id" not in p and feat.get("id") is not None:
+            p["id"] = feat["id"]
+        props.append(p)
+        g = feat.get("geometry")
+        if g is None:
+            geoms.append(None)
+            continue
+        try:
+            geoms.append(shapely.geometry.shape(g))
+        except Exception as exc:
+            problems.append(Problem(name, f"the geometry cannot be read ({exc}); expected a "
+                                    "GeoJSON geometry", row=i, column="geometry",
+                                    code="bad_geometry"))
+            geoms.append(shapely.Point())  # marked bad above; becomes an empty geometry
+    crs = STORAGE_CRS
+    declared = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(
+        doc.get("crs"), dict) else None
+    if declared and "CRS84" not in declared and "4326" not in declared:
+        crs = declared
+    frame = pd.DataFrame(props)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    gdf.attrs["crs_declared"] = bool(declared)
+    return gdf, problems
+
+
+def read_gpkg(raw: bytes, name: str, kind: str) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Read the layer named ``kind`` (else the first) of GeoPackage bytes, and its problems."""
+    import tempfile
+
+    import pyogrio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.gpkg"
+        path.write_bytes(raw)
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+        except Exception as exc:
+            return None, [Problem(name, f"the GeoPackage cannot be opened ({exc}); expected a "
+                                  "valid GeoPackage", code="format")]
+        if not layers:
+            return None, [Problem(name, "the GeoPackage has no layers; expected one",
+                                  code="empty")]
+        layer = kind if kind in layers else layers[0]
+        try:
+            gdf = pyogrio.read_dataframe(path, layer=layer)
+        except Exception as exc:
+            return None, [Problem(name, f"layer {layer!r} cannot be read ({exc})",
+                                  code="format")]
+    problems: list[Problem] = []
+    if len(layers) > 1 and kind not in layers:
+        problems.append(Problem(name, f"the GeoPackage has layers {layers}; read {layer!r} "
+                                f"(name a layer {kind!r} to choose)", severity="warning",
+                                code="layer_choice"))
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        return None, [Problem(name, f"layer {layer!r} has no geometry column; expected a "
+                              "spatial layer", code="format")]
+    gdf.attrs["crs_declared"] = gdf.crs is not None
+    return gdf, problems
+
+
+def is_osm(frame: gpd.GeoDataFrame) -> bool:
+    """True when ``frame`` looks like an OpenStreetMap POI export (ids like ``node/123``)."""
+    return bool(is_osm_poi_frame(frame))
+
+
+def read_osm_places(frame: gpd.GeoDataFrame, name: str) -> LayerRead:
+    """Classify an OSM POI frame, keeping every row (``layer`` = ``other`` if no rule)."""
+    tags = frame.drop(columns="geometry")
+    records = tags.to_dict("records")
+    classes = [classify_tags({k: v for k, v in r.items() if isinstance(v, str)}) for r in records]
+    out = _osm_place_columns(frame)
+    out["layer"] = [c[0] if c else "other" for c in classes]
+    out["category"] = [
+        c[1] if c else (r.get("amenity") or r.get("shop") or r.get("leisure") or None)
+        for c, r in zip(classes, records, strict=True)
+    ]
+    result = finish_geo(out, [], name, schema_for("safe_places"), extra=("layer",))
+    result.kind = "places"
+    return result
+
+
+def _osm_place_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The place columns of an OSM POI frame (id, name, address, opening hours, source)."""
+
+    def col(key: str) -> pd.Series:
+        if key in frame.columns:
+            return frame[key].astype("object").where(frame[key].notna(), None)
+        return pd.Series([None] * len(frame), index=frame.index, dtype="object")
+
+    tags = frame.drop(columns=frame.geometry.name).to_dict("records")
+    address = [osm_address(t) for t in tags]
+    out = gpd.GeoDataFrame(
+        {
+            "id": col("id").astype(str),
+            "name": col("name"),
+            "address": address,
+            "opening_hours": col("opening_hours"),
+            "source": OSM_SOURCE,
+        },
+        geometry=frame.geometry,
+        crs=frame.crs,
+    )
+    return out
+
+
+def finish_geo(
+    frame: gpd.GeoDataFrame | None,
+    problems: list[Problem],
+    name: str,
+    schema: LayerSchema,
+    *,
+    total_rows: int | None = None,
+    located_checked: bool = False,
+    repair: bool = False,
+    extra: tuple[str, ...] = (),
+) -> LayerRead:
+    """Validate a GeoDataFrame's columns and geometries; conform it to the schema."""
+    result = LayerRead(name, schema.kind, empty_layer(schema.kind), problems=list(problems))
+    if frame is None:
+        return result
+    result.total_rows = total_rows if total_rows is not None else len(frame)
+    if schema.kind in ("youth_centres", "safe_places") and not extra and is_osm(frame):
+        frame = _keep_osm_layer(frame, schema.kind, result)
+    frame = _canonical_columns(frame, schema, result)
+    if frame is None:
+        return result
+    error, present, frame = _geometry_errors(frame, problems, schema, result, repair=repair)
+    live = present & ~error
+    if not located_checked and live.any():
+        error |= check_geo_coordinates(frame, live, name, result.problems)
+    error |= _no_location(~present & ~error, schema, result)
+    out = frame[~error]
+    if out.crs is not None and not out.crs.equals(STORAGE_CRS) and len(out):
+        out = out.to_crs(STORAGE_CRS)
+    result.gdf = conform(out, schema, extra=extra)
+    return result
+
+
+def _keep_osm_layer(frame: gpd.GeoDataFrame, kind: str, result: LayerRead) -> gpd.GeoDataFrame:
+    """Keep the features of an OSM POI frame that the tag rules put in layer ``kind``."""
+    kept = osm_to_layers(frame)[kind]
+    result.notes.append(
+        f"OpenStreetMap file: {len(kept)} of {len(frame)} features are {kind} by "
+        "the tag rules in docs/osm-classification.md; the rest are not imported as "
+        f"{kind}"
+    )
+    result.total_rows = len(kept)
+    return kept.reset_index(drop=True)
+
+
+def _canonical_columns(
+    frame: gpd.GeoDataFrame, schema: LayerSchema, result: LayerRead
+) -> gpd.GeoDataFrame | None:
+    """Rename to canonical columns and make missing ids; None (with problems) if unusable."""
+    name = result.file
+    if schema.kind == "areas" and not any(norm_column(c) == "level" for c in frame.columns):
+        frame["level"] = area_level(list(frame.columns))
+    frame = apply_aliases(frame, schema)
+    missing = [c for c in schema.required_columns if c not in frame.columns]
+    if "id" in missing and schema.kind != "areas":
+        frame["id"] = stable_ids(frame.drop(columns="geometry").astype("string")
+                                 .assign(_wkt=frame.geometry.to_wkt()),
+                                 [*[c for c in frame.columns if c != "geometry"], "_wkt"],
+                                 f"{schema.kind[:4]}-")
+        missing.remove("id")
+        result.notes.append("the file has no id column: stable ids were made from each row")
+    if missing:
+        result.problems.append(
+            Problem(name, f"missing required column(s) {missing}; found {list(frame.columns)}; "
+                    f"expected {schema.required_columns} (or an accepted spelling)",
+                    code="missing_columns")
+        )
+        return None
+    if frame.crs is None:
+        result.problems.append(
+            Problem(name, "the layer has no CRS; expected one (GeoJSON is WGS84 lon/lat by "
+                    "definition; a GeoPackage layer must declare its CRS)", code="crs")
+        )
+        return None
+    return frame
+
+
+def _geometry_errors(
+    frame: gpd.GeoDataFrame,
+    problems: list[Problem],
+    schema: LayerSchema,
+    result: LayerRead,
+    *,
+    repair: bool,
+) -> tuple[np.ndarray, np.ndarray, gpd.GeoDataFrame]:
+    """Find empty, wrongly typed and invalid geometries (repairing them if asked).
+
+    Returns ``(error, present, frame)``: rows to leave out, rows with a geometry, and
+    the frame (with repaired geometries when ``repair``).
+    """
+    name = result.file
+    arr = frame.geometry.to_numpy()
+    present = ~shapely.is_missing(arr)
+    error = np.zeros(len(frame), dtype=bool)
+    bad_rows = {p.row for p in problems if p.row is not None and p.severity == "error"}
+    if bad_rows:
+        error[np.array(sorted(bad_rows)) - 1] = True
+    expected = " or ".join(schema.geometry_types)
+    empty = present & shapely.is_empty(np.where(present, arr, shapely.Point()))
+    for i in np.flatnonzero(empty & ~error):
+        result.problems.append(Problem(name, f"the geometry is empty; expected a {expected}",
+                                       row=int(i + 1), column="geometry", code="empty_geometry"))
+    error |= empty
+    live = present & ~error
+    types = np.array(shapely.get_type_id(np.where(live, arr, None)))
+    wrong = live & ~np.isin(np.where(types >= 0, _TYPE_NAMES[np.clip(types, 0, 7)], ""),
+                            schema.geometry_types)
+    for i in np.flatnonzero(wrong):
+        result.problems.append(Problem(name, f"geometry is a {_TYPE_NAMES[types[i]]}; expected "
+                                       f"{expected}", row=int(i + 1),
+                                       column="geometry", code="geometry_type"))
+    error |= wrong
+    live = present & ~error
+    invalid = live & ~shapely.is_valid(np.where(live, arr, shapely.Point(0, 0)))
+    for i in np.flatnonzero(invalid):
+        result.problems.append(_invalid_problem(name, arr[i], int(i + 1), repair=repair))
+    if repair and invalid.any():
+        fixed = frame.geometry.copy()
+        fixed.iloc[np.flatnonzero(invalid)] = shapely.make_valid(
+            arr[invalid], method="structure", keep_collapsed=False
+        )
+        frame = frame.set_geometry(fixed)
+    else:
+        error |= invalid
+    return error, present, frame
+
+
+def _invalid_problem(name: str, geom: shapely.Geometry, row: int, *, repair: bool) -> Problem:
+    """The problem for one invalid geometry: a warning when repaired, else an error."""
+    reason = shapely.is_valid_reason(geom)
+    if repair:
+        return Problem(name, f"invalid geometry ({reason}) was repaired with make_valid",
+                       row=row, column="geometry", severity="warning", code="repaired_geometry")
+    return Problem(name, f"invalid geometry ({reason}); expected a valid geometry (repair it "
+                   "with --repair-geometries, or make_valid in QGIS/GeoPandas)",
+                   row=row, column="geometry", code="invalid_geometry")
+
+
+def _no_location(no_loc: np.ndarray, schema: LayerSchema, result: LayerRead) -> np.ndarray:
+    """Report rows with no geometry; return those that are errors (areas need a boundary)."""
+    error = np.zeros(len(no_loc), dtype=bool)
+    if not no_loc.any():
+        return error
+    if not schema.geometry_required:
+        warn_no_location(result, no_loc, result.file, "geometry")
+        return error
+    sev = "error" if schema.kind == "areas" else "warning"
+    for i in np.flatnonzero(no_loc):
+        result.problems.append(Problem(
+            result.file, "no geometry: " + ("expected a boundary polygon" if sev == "error"
+                                            else "kept and counted, but not mapped"),
+            row=int(i + 1), column="geometry", severity=sev, code="no_location"))
+    if schema.kind == "areas":
+        return no_loc.copy()
+    result.notes.append(f"{int(no_loc.sum())} rows have no location: kept and "
+                        "counted, not mapped")
+    return error
