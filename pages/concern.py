@@ -19,6 +19,7 @@ from ctxmap.analysis.concern import (
 from ctxmap.analysis.density import kernel_density
 from ctxmap.analysis.filters import categories_available, months_available
 from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.inputs import load_places
 from ctxmap.analysis.periods import format_period, month_index, previous_period
 from ctxmap.app.ui import (
     attribution_caption,
@@ -32,7 +33,6 @@ from ctxmap.app.ui import (
 )
 from ctxmap.cases.scope import contexts_as_places, contexts_signature
 from ctxmap.errors import CtxmapError
-from ctxmap.analysis.inputs import load_places
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.maps.analysis import (
     add_groups,

@@ -10,10 +10,10 @@ import geopandas as gpd
 from ctxmap.analysis.areas import StudyArea, study_area
 from ctxmap.analysis.concern import ConcernParams, rank_places
 from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
 from ctxmap.commands import positive
 from ctxmap.errors import InputError
-from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ctxmap.errors import InputError
 from ctxmap.analysis.inputs import open_existing_store
+from ctxmap.errors import InputError
 from ctxmap.store.geopackage import Store, resolve_store_path
 
 

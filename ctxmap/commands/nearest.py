@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctxmap.analysis.inputs import load_places
 from ctxmap.commands import positive
 from ctxmap.errors import InputError
-from ctxmap.analysis.inputs import load_places
 from ctxmap.layers.schemas import PLACE_KINDS
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
 from ctxmap.nearby.hours import LOCAL_TZ, cli_value, parse_when

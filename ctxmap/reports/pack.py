@@ -325,9 +325,9 @@ def context_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame]
     ``None`` when the context has no plan start or no location, there is no study area,
     or the data has no month on one side of the start.
     """
+    from ctxmap.analysis.inputs import study_area
     from ctxmap.analysis.review import before_after
     from ctxmap.errors import InputError
-    from ctxmap.analysis.inputs import study_area
 
     ctx = bundle.context
     area = context_area(ctx.geometry, ctx.radius_m)

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ctxmap.cli import main
 from ctxmap.analysis.inputs import load_places
+from ctxmap.cli import main
 from ctxmap.nearby.network import build_network
 
 PBF = Path(__file__).resolve().parents[1] / "data" / "osm" / "pyrosm_test.osm.pbf"
