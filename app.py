@@ -11,18 +11,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from ctxmap.app.ui import (
-    check_assets,
-    legal_basis_select,
-    meeting_chrome,
-    meeting_toggle,
-    meeting_view,
-    page_files,
-    sign_in,
-    store_path,
-    user_panel,
-)
-from ctxmap.privacy.roles import allowed_pages
+from ctxmap.app.audit import legal_basis_select
+from ctxmap.app.cache import raw_layers
+from ctxmap.app.meeting import meeting_chrome, meeting_toggle, meeting_view
+from ctxmap.app.navigation import user_pages
+from ctxmap.app.session import store_path
+from ctxmap.app.signin import sign_in, user_panel
+from ctxmap.app.widgets import check_assets
 
 ROOT = Path(__file__).resolve().parent
 
@@ -30,16 +25,13 @@ st.set_page_config(page_title="ctxmap", layout="wide")
 check_assets()
 user = sign_in()
 meeting = meeting_view()
-rules = allowed_pages(user.role, page_files(ROOT))
-if meeting:
-    rules = [r for r in rules if not r.unmasked]
-pages = [st.Page(r.path, title=r.title, default=(i == 0)) for i, r in enumerate(rules)]
-nav = st.navigation(pages)
+nav = st.navigation(user_pages(ROOT, user.role, meeting=meeting))
 with st.sidebar:
     user_panel(user)
     meeting_toggle()
     if not meeting:
         legal_basis_select("Legal basis for viewing unmasked data")
     st.caption(f"Store: `{store_path().name}`")
-meeting_chrome()
+if meeting:
+    meeting_chrome(raw_layers().get("areas"))
 nav.run()

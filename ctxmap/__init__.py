@@ -1,7 +1,7 @@
 """ctxmap: a map-first dashboard for Contextual Safeguarding.
 
 All logic lives in this package as small, typed functions over GeoDataFrames and
-dataclasses. Only :mod:`ctxmap.app.ui` imports streamlit.
+dataclasses. Only :mod:`ctxmap.app` imports streamlit.
 """
 
 __version__ = "0.1.0"

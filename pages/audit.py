@@ -6,16 +6,10 @@ import datetime as dt
 
 import streamlit as st
 
-from ctxmap.app.ui import (
-    audit,
-    audit_once,
-    legal_basis_select,
-    open_session_store,
-    require_role,
-    session_store_exists,
-    show_table,
-    store_label,
-)
+from ctxmap.app.audit import audit, audit_once, legal_basis_select
+from ctxmap.app.session import open_session_store, session_store_exists, store_label
+from ctxmap.app.signin import require_role
+from ctxmap.app.widgets import show_table
 from ctxmap.cases.retention import closed_contexts, delete_context, due_for_review, retention_days
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy.audit import ACTIONS, log_csv, read_log

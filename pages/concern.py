@@ -21,16 +21,11 @@ from ctxmap.analysis.filters import categories_available, months_available
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places
 from ctxmap.analysis.periods import format_period, month_index, previous_period
-from ctxmap.app.ui import (
-    attribution_caption,
-    draw_map,
-    export_button,
-    load_layers,
-    session_store_exists,
-    show_table,
-    store_target,
-    store_version,
-)
+from ctxmap.app.audit import export_button
+from ctxmap.app.cache import load_layers
+from ctxmap.app.drawing import draw_map
+from ctxmap.app.session import session_store_exists, store_target, store_version
+from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.cases.scope import contexts_as_places, contexts_signature
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES

@@ -11,21 +11,13 @@ from folium.plugins import Draw
 from shapely import from_wkt as shape_from_wkt
 from shapely.geometry import shape
 
-from ctxmap.app.ui import (
-    attribution_caption,
-    cached,
-    current_user,
-    draw_map,
-    editing_allowed,
-    export_button,
-    load_layers,
-    mask_settings,
-    meeting_view,
-    open_session_store,
-    session_store_exists,
-    show_table,
-    store_label,
-)
+from ctxmap.app.audit import export_button
+from ctxmap.app.cache import cached, load_layers
+from ctxmap.app.drawing import draw_map
+from ctxmap.app.meeting import editing_allowed, mask_settings, meeting_view
+from ctxmap.app.session import open_session_store, session_store_exists, store_label
+from ctxmap.app.signin import current_user
+from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, consent_matrix, filter_for_partner
 from ctxmap.cases.evidence import context_evidence
 from ctxmap.cases.records import (

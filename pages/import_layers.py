@@ -7,13 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ctxmap.app.ui import (
-    invalidate_layers,
-    open_session_store,
-    session_store_exists,
-    show_table,
-    store_label,
-)
+from ctxmap.app.cache import invalidate_layers
+from ctxmap.app.session import open_session_store, session_store_exists, store_label
+from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.readers import read_layer_bytes
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS

@@ -13,15 +13,10 @@ from ctxmap.analysis.filters import categories_available, months_available
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import format_period
-from ctxmap.app.ui import (
-    attribution_caption,
-    cached,
-    draw_map,
-    layers_map,
-    load_layers,
-    meeting_view,
-    show_table,
-)
+from ctxmap.app.cache import cached, load_layers
+from ctxmap.app.drawing import draw_map, layers_map
+from ctxmap.app.meeting import meeting_view
+from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.maps.analysis import analysis_legend_html, density_group, hotspot_group

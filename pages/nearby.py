@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -18,15 +17,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ctxmap.app.ui import (
-    attribution_caption,
-    draw_map,
-    export_button,
-    load_layers,
-    show_table,
-    store_target,
-    store_version,
-)
+from ctxmap.app.audit import export_button
+from ctxmap.app.cache import load_layers
+from ctxmap.app.drawing import draw_map
+from ctxmap.app.session import store_target, store_version
+from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.cases.repository import get_context, list_contexts
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.layers.schemas import STORAGE_CRS
@@ -80,7 +75,7 @@ def _contexts(store: str, version: float) -> pd.DataFrame:
                 continue
             pt = ctx.geometry.representative_point()
             rows.append({"id": ctx.id, "name": ctx.name, "lon": pt.x, "lat": pt.y})
-    except (CtxmapError, sqlite3.Error):  # an old store may lack the contexts tables
+    except CtxmapError:  # a store that cannot be read has no contexts to offer
         return pd.DataFrame(columns=["id", "name", "lon", "lat"])
     return pd.DataFrame(rows, columns=["id", "name", "lon", "lat"])
 

@@ -16,11 +16,13 @@ anything else a :class:`~ctxmap.store.geopackage.Store`. Passwords are never pri
 from __future__ import annotations
 
 import os
+import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Final
 
-from ctxmap.errors import StoreError
+from ctxmap.errors import CtxmapError, StoreError
+from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.store.geopackage import DEFAULT_STORE_PATH, REPO_ROOT, STORE_ENV, Store
 from ctxmap.store.postgis import PgStore, is_pg_url, redact_url
 
@@ -92,3 +94,39 @@ def describe_target(target: str | os.PathLike[str] | None = None) -> str:
     """The store the settings name, for messages (a URL's password hidden)."""
     resolved = resolve_target(target)
     return redact_url(resolved) if isinstance(resolved, str) else str(resolved)
+
+
+def layers_version(target: str | os.PathLike[str] | None = None) -> str:
+    """A mark that changes whenever a *layer* of the store changes (a cache key).
+
+    Embedded store: each layer's ``last_change`` in ``gpkg_contents`` and the newest
+    import, read without opening (so without migrating) the file; PostgreSQL store:
+    :meth:`~ctxmap.store.postgis.PgStore.layers_version`. Writing the audit log or
+    contexts does not change it. ``""`` when the store cannot be read.
+    """
+    resolved = resolve_target(target)
+    if isinstance(resolved, str):
+        try:
+            return PgStore(resolved, create=False).layers_version()
+        except CtxmapError:
+            return ""
+    try:
+        con = sqlite3.connect(f"file:{resolved}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return ""
+    try:
+        marks = ",".join("?" * len(LAYER_KINDS))
+        last = con.execute(
+            f"SELECT group_concat(table_name || last_change) FROM gpkg_contents "
+            f"WHERE table_name IN ({marks})",
+            LAYER_KINDS,
+        ).fetchone()[0]
+        imports = con.execute("SELECT max(id) FROM ctxmap_imports").fetchone()[0]
+    except sqlite3.Error:
+        try:
+            return f"mtime {os.stat(resolved).st_mtime_ns}"
+        except OSError:
+            return ""
+    finally:
+        con.close()
+    return f"{last}|{imports}"

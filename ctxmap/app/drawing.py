@@ -1,0 +1,47 @@
+"""Maps on a page: the layers map (masked in the meeting view) drawn with streamlit-folium.
+
+Panning and zooming never rerun the page; in the meeting view maps are taller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import geopandas as gpd
+from streamlit_folium import st_folium
+
+from ctxmap.app.meeting import mask_settings, meeting_view, view_params
+from ctxmap.maps.interactive import layer_control
+from ctxmap.maps.layers import build_map
+from ctxmap.privacy.meeting import build_meeting_map
+
+MAP_HEIGHT: Final = 620
+MEETING_MAP_HEIGHT: Final = 760
+
+
+def layers_map(view: dict[str, gpd.GeoDataFrame], **build_kwargs: Any) -> Any:
+    """The folium map of ``view``: masked and counted per square in the meeting view."""
+    if meeting_view():
+        params = view_params()
+        if params.zoom is not None:
+            build_kwargs.setdefault("zoom", params.zoom)
+        return build_meeting_map(view, mask_settings(), **build_kwargs)
+    return build_map(view, **build_kwargs)
+
+
+def draw_map(m: Any, *, key: str, height: int = MAP_HEIGHT, groups: Sequence[Any] = ()) -> None:
+    """Draw a folium map with streamlit-folium; panning and zooming never rerun the page.
+
+    ``groups`` (folium feature groups) are swapped into the drawn map without redrawing
+    it (streamlit-folium's ``feature_group_to_add``), so a filter that changes only them
+    keeps the user's pan and zoom; build ``m`` with ``layer_control=False``: the control
+    is added here, with the groups listed.
+    """
+    if meeting_view():
+        height = max(height, MEETING_MAP_HEIGHT)
+    dynamic: dict[str, Any] = {}
+    if groups:
+        dynamic = {"feature_group_to_add": list(groups), "layer_control": layer_control()}
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
+              **dynamic)

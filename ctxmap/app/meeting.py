@@ -1,0 +1,139 @@
+"""The meeting view's chrome: whether it is on, its sidebar switch, large type and banner.
+
+The meeting view is the masked presentation for screen sharing (always on for meeting
+viewers). Its link holds only view parameters (:class:`ctxmap.privacy.meeting.ViewParams`),
+never personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import geopandas as gpd
+import streamlit as st
+
+from ctxmap.app.signin import current_user
+from ctxmap.errors import CtxmapError
+from ctxmap.privacy import roles as auth
+from ctxmap.privacy.meeting import MASKED_BANNER, MaskSettings, ViewParams, parse_view_params
+from ctxmap.text import esc_plain
+
+#: Session-state key of the sidebar switch.
+KEY_MEETING: Final = "ctxmap_meeting_toggle"
+#: Query parameters of a meeting link, all dropped when the view is left.
+_VIEW_KEYS: Final = ("view", "context", "area", "zoom", "layers")
+
+_MEETING_CSS: Final = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="collapsedControl"], [data-testid="stSidebarNav"],
+header[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
+[data-testid="stAppViewContainer"] { font-size: 20px; }
+[data-testid="stMainBlockContainer"], .block-container {
+  max-width: 100% !important; padding: 0.6rem 1.2rem 0.6rem 1.2rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+  font-size: 1.3rem !important; }
+h1 { font-size: 2.1rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
+.ctxmap-meeting-banner { background: #fff3cd; color: #3d2b00; border: 3px solid #b8860b;
+  border-radius: 6px; padding: 0.4rem 0.9rem; font-size: 1.15rem; font-weight: 600;
+  margin-bottom: 0.2rem; }
+h1 { padding-top: 0.2rem !important; padding-bottom: 0.2rem !important; }
+</style>
+"""
+
+
+def view_params() -> ViewParams:
+    """The view parameters of the page's link (only the view, never personal data)."""
+    return parse_view_params({k: st.query_params.get(k, "") for k in st.query_params})
+
+
+def meeting_view() -> bool:
+    """True when the masked meeting view is on (always for meeting viewers)."""
+    if current_user().role == auth.MEETING_VIEWER:
+        return True
+    return st.query_params.get("view") == "meeting"
+
+
+def editing_allowed() -> bool:
+    """False in the meeting view: pages skip their editing forms then."""
+    return not meeting_view()
+
+
+def mask_settings() -> MaskSettings:
+    """The masking settings of this installation (environment, see ctxmap.privacy.meeting)."""
+    try:
+        return MaskSettings.from_env()
+    except CtxmapError as exc:
+        st.error(f"Masking settings: {exc}")
+        st.stop()
+        raise
+
+
+def _toggle_changed() -> None:
+    if st.session_state.get(KEY_MEETING):
+        st.query_params["view"] = "meeting"
+    else:
+        for key in _VIEW_KEYS:
+            st.query_params.pop(key, None)
+
+
+def meeting_toggle() -> bool:
+    """The sidebar switch of the meeting view; it writes ``view=meeting`` to the link."""
+    user = current_user()
+    if user.role == auth.MEETING_VIEWER:
+        st.caption("Meeting view: masked views only (your role).")
+        return True
+    st.session_state[KEY_MEETING] = meeting_view()
+    st.toggle("Meeting view (masked, for screen sharing)", key=KEY_MEETING,
+              on_change=_toggle_changed,
+              help="Large type, no sidebar or editing, homes as areas, small counts hidden. "
+              "The link then holds only the view.")
+    return meeting_view()
+
+
+def _leave_meeting() -> None:
+    st.session_state[KEY_MEETING] = False
+    _toggle_changed()
+
+
+def _area_choice(column: st.delta_generator.DeltaGenerator, areas: gpd.GeoDataFrame) -> None:
+    """"One area at a time": the wards of ``areas`` (public boundaries), kept in the link."""
+    wards = areas[areas["level"].astype("object") == "ward"].sort_values("name")
+    ids = ["", *wards["id"].astype(str).tolist()]
+    names = dict(zip(wards["id"].astype(str), wards["name"].astype(str), strict=True))
+    current = view_params().area or ""
+    chosen = column.selectbox(
+        "Area", ids, index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: names.get(i, "Whole district") if i else "Whole district",
+        key="ctxmap_meeting_area",
+    )
+    if chosen != current:
+        if chosen:
+            st.query_params["area"] = chosen
+        else:
+            st.query_params.pop("area", None)
+        st.rerun()
+
+
+def meeting_chrome(areas: gpd.GeoDataFrame | None) -> None:
+    """In the meeting view: the large-type CSS, the banner, the area choice and a way out.
+
+    Call once per run (app.py does), with the store's areas layer (unmasked: its wards
+    are public boundaries offered as "one area at a time"). Does nothing outside the
+    meeting view.
+    """
+    if not meeting_view():
+        return
+    settings = mask_settings()
+    st.markdown(_MEETING_CSS, unsafe_allow_html=True)
+    banner = MASKED_BANNER.format(threshold=settings.threshold)
+    st.markdown(f'<div class="ctxmap-meeting-banner">{esc_plain(banner)}</div>',
+                unsafe_allow_html=True)
+    cols = st.columns([3, 1])
+    if areas is not None and not areas.empty:
+        _area_choice(cols[0], areas)
+    if current_user().role != auth.MEETING_VIEWER:
+        cols[1].button("Leave meeting view", on_click=_leave_meeting,
+                       key="ctxmap_leave_meeting")

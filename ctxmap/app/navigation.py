@@ -1,0 +1,28 @@
+"""Which pages the signed-in user gets: their role's pages, only masked ones in the meeting view.
+
+``st.navigation`` is given only the allowed pages, so a disallowed page cannot be
+reached by menu or by URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from ctxmap.privacy.roles import allowed_pages
+
+
+def page_files(root: Path, names: Sequence[str] | None = None) -> list[str]:
+    """The ``pages/*.py`` files that exist under ``root``, as relative paths."""
+    found = sorted(p.relative_to(root).as_posix() for p in (root / "pages").glob("*.py"))
+    return [f for f in found if names is None or f in names]
+
+
+def user_pages(root: Path, role: str, *, meeting: bool) -> list[st.Page]:
+    """The pages under ``root`` that ``role`` may open (only masked ones when ``meeting``)."""
+    rules = allowed_pages(role, page_files(root))
+    if meeting:
+        rules = [r for r in rules if not r.unmasked]
+    return [st.Page(r.path, title=r.title, default=(i == 0)) for i, r in enumerate(rules)]

@@ -1,0 +1,40 @@
+"""Widgets every page shares: tables shown as text, the data attributions, the map assets check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ctxmap.errors import CtxmapError
+from ctxmap.maps.assets import check_vendor
+
+
+def show_table(frame: pd.DataFrame, *, column_config: Mapping[str, Any] | None = None) -> None:
+    """Show a table; cells are rendered as text, never as HTML or Markdown.
+
+    ``column_config``: Streamlit column settings (e.g. a number format), by column name.
+    """
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config)
+
+
+def attribution_caption() -> None:
+    """The data attributions the licences require."""
+    st.caption(
+        "Crime data: Contains public sector information licensed under the Open Government "
+        "Licence v3.0 (police.uk). Places: © OpenStreetMap contributors (ODbL). Boundaries: "
+        "Contains National Statistics data © Crown copyright and database right 2014. Contains "
+        "Ordnance Survey data © Crown copyright and database right 2014. Homes in the sample "
+        "are fictional."
+    )
+
+
+def check_assets() -> None:
+    """Stop with a clear message when the map's JavaScript/CSS were not installed."""
+    try:
+        check_vendor()
+    except CtxmapError as exc:
+        st.error(f"The map cannot be drawn: {exc}")
+        st.stop()
