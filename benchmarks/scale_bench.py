@@ -33,8 +33,8 @@ from ctxmap.analysis.concern_pg import rank_places_pg  # noqa: E402
 from ctxmap.analysis.inputs import load_places  # noqa: E402
 from ctxmap.layers.conform import empty_layer  # noqa: E402
 from ctxmap.layers.schemas import POLICE_UK_CATEGORIES  # noqa: E402
-from ctxmap.store.geopackage import Store  # noqa: E402
-from ctxmap.store.postgis import PgStore  # noqa: E402
+from ctxmap.store.geopackage import GeoPackageStore  # noqa: E402
+from ctxmap.store.postgis import PostGISStore  # noqa: E402
 
 SAMPLE = ROOT / "data" / "ctxmap.gpkg"
 PG_URL = os.environ.get("CTXMAP_TEST_PG_URL",
@@ -105,7 +105,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ctxmap-scale-"))
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     places = load_places(SAMPLE)
-    areas = Store(SAMPLE).read("areas")
+    areas = GeoPackageStore(SAMPLE).read("areas")
     params = ConcernParams(radius_m=400)
     area = study_area(areas, None)
     rows = []
@@ -114,16 +114,16 @@ def main() -> None:
             inc = synthetic_incidents(n)
             gpkg = tmp / f"s{n}.gpkg"
             shutil.copy(SAMPLE, gpkg)
-            store = Store(gpkg)
+            store = GeoPackageStore(gpkg)
             _, t_gp_imp = timed(lambda s=store, i=inc: s.write("incidents", i, file="syn.csv"))
-            pg = PgStore(args.pg_url, schema=schema)
+            pg = PostGISStore(args.pg_url, schema=schema)
             _, t_pg_imp = timed(lambda s=pg, i=inc: s.write("incidents", i, file="syn.csv"))
 
-            def embedded(s: Store = store) -> int:
+            def embedded(s: GeoPackageStore = store) -> int:
                 ranking = rank_places(places, s.read("incidents"), area, params)
                 return int(ranking["incidents"].sum())
 
-            def in_db(s: PgStore = pg) -> int:
+            def in_db(s: PostGISStore = pg) -> int:
                 return int(rank_places_pg(s, places, area, params)["incidents"].sum())
 
             n_emb, t_emb = timed(embedded)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ctxmap.layers.readers import read_layer  # noqa: E402
-from ctxmap.store.geopackage import Store, file_sha256  # noqa: E402
+from ctxmap.store.geopackage import GeoPackageStore, file_sha256  # noqa: E402
 
 SOURCE = ROOT / "data" / "source"
 FILES = {
@@ -42,7 +42,7 @@ def build(out: Path) -> dict[str, int]:
     """Build the sample store at ``out``; return rows written per layer."""
     tmp = out.with_name(out.name + ".building")
     tmp.unlink(missing_ok=True)
-    store = Store(tmp)
+    store = GeoPackageStore(tmp)
     written: dict[str, int] = {}
 
     def write(kind: str, path: Path, *, repair: bool = False, mode: str = "replace") -> None:

@@ -38,12 +38,12 @@ def both_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[obje
     The PostGIS case skips without a server locally and fails when $CI is set.
     """
     if request.param == "gpkg":
-        from ctxmap.store.geopackage import Store
+        from ctxmap.store.geopackage import GeoPackageStore
 
-        yield Store(tmp_path / "s.gpkg")
+        yield GeoPackageStore(tmp_path / "s.gpkg")
         return
-    from ctxmap.store.postgis import PgStore
+    from ctxmap.store.postgis import PostGISStore
     from tests.store.test_pgstore import fresh_schema
 
     with fresh_schema() as (url, schema):
-        yield PgStore(url, schema=schema)
+        yield PostGISStore(url, schema=schema)

@@ -16,7 +16,7 @@ from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
 from ctxmap.maps.export import standalone_html
 from ctxmap.maps.layers import build_map
 from ctxmap.privacy.meeting import MaskSettings, build_meeting_map, mask_layers
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from tests.privacy.test_meeting import coordinate_pairs, near
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def _hostile_layers() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def hostile_store(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "hostile.gpkg"
-    store = Store(path)
+    store = GeoPackageStore(path)
     for kind, gdf in _hostile_layers().items():
         store.write(kind, gdf, file=HOSTILE[0])
     monkeypatch.setenv("CTXMAP_STORE", str(path))
@@ -135,7 +135,7 @@ def test_meeting_view_drops_names_and_escapes(hostile_store):
     _assert_inert(payload)
     assert PERSON not in payload
     assert "&lt;script&gt;" in decoded(payload)  # public place and area names are kept, escaped
-    homes = Store(hostile_store, create=False).read("homes")
+    homes = GeoPackageStore(hostile_store, create=False).read("homes")
     pairs = coordinate_pairs(payload)
     for g in homes.geometry:
         assert not near(pairs, g.x, g.y)
@@ -167,7 +167,7 @@ def test_exports_escape_everything():
 
 
 def test_sample_meeting_view_and_partner_export_hide_homes(store_copy):
-    store = Store(store_copy, create=False)
+    store = GeoPackageStore(store_copy, create=False)
     layers = {k: store.read(k) for k in LAYER_KINDS}
     homes = layers["homes"]
     secrets = [*homes["name"], *homes["notes"].dropna(), *homes["id"]]

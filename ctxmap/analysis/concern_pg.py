@@ -3,7 +3,9 @@
 :func:`count_within_db` sends the places (a few thousand points at most) to the database
 and counts incidents within the radius with ``ST_DWithin`` on the indexed metric column
 ``incidents.geom_m`` (see :mod:`ctxmap.store.postgis`), grouped by place and category, so the
-incident points are never joined in Python. :func:`rank_places_pg` plugs that counter
+incident points are never joined in Python
+(:meth:`~ctxmap.store.postgis.PostGISStore.count_incidents_within` holds the SQL).
+:func:`rank_places_pg` plugs that counter
 into :func:`ctxmap.analysis.concern.rank_places`, so the statistics (expected counts, Poisson test,
 Benjamini–Hochberg, reasons) stay one code path for both stores.
 
@@ -15,12 +17,9 @@ never count. PostGIS and pyproj use the same PROJ pipeline for EPSG:4326 → 277
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import shapely
-from psycopg import sql
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
@@ -28,7 +27,7 @@ from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.concern import ConcernParams, Counter, rank_places
 from ctxmap.analysis.periods import Period, check_categories, month_range
 from ctxmap.errors import InputError
-from ctxmap.store.postgis import PgStore
+from ctxmap.store.postgis import PostGISStore
 
 
 def _srid(metric_crs: str) -> int:
@@ -39,7 +38,7 @@ def _srid(metric_crs: str) -> int:
 
 
 def count_within_db(
-    store: PgStore,
+    store: PostGISStore,
     px: np.ndarray,
     py: np.ndarray,
     metric_crs: str,
@@ -56,9 +55,8 @@ def count_within_db(
     px, py
         Place coordinates in ``metric_crs`` (metres).
     metric_crs
-        The metric CRS of ``px``/``py``; when it is the store's metric SRID the GiST index
-        on ``geom_m`` is used, otherwise incidents are projected in the query (correct but
-        without the index).
+        The metric CRS of ``px``/``py`` (it must have an EPSG code); see
+        :meth:`~ctxmap.store.postgis.PostGISStore.count_incidents_within`.
     categories
         Categories to count, in column order.
     period
@@ -71,40 +69,13 @@ def count_within_db(
     numpy.ndarray
         ``(len(px), len(categories))`` integer counts.
     """
-    px = np.asarray(px, dtype=float)
-    py = np.asarray(py, dtype=float)
-    out = np.zeros((len(px), len(categories)), dtype=np.int64)
-    if len(px) == 0 or not categories:
-        return out
-    srid = _srid(metric_crs)
-    points = shapely.set_srid(shapely.points(px, py), srid)
-    ewkb = shapely.to_wkb(points, hex=True, include_srid=True)
-    if srid == store.metric_srid:
-        inc_geom: sql.Composable = sql.SQL("i.geom_m")
-    else:
-        inc_geom = sql.SQL("ST_Transform(i.geom, {})").format(sql.Literal(srid))
-    where = [sql.SQL("i.category = ANY(%(cats)s)")]
-    args: dict[str, Any] = {"cats": list(categories), "r": float(radius_m)}
-    if period is not None:
-        where.append(sql.SQL("i.month = ANY(%(months)s)"))
-        args["months"] = month_range(*period)
-    query = sql.SQL(
-        "SELECT p.k, i.category, count(*) FROM ctxmap_places p JOIN incidents i "
-        "ON ST_DWithin({g}, p.g, %(r)s) WHERE {where} GROUP BY p.k, i.category"
-    ).format(g=inc_geom, where=sql.SQL(" AND ").join(where))
-    col = {c: j for j, c in enumerate(categories)}
-    with store.transaction() as con:
-        con.execute("CREATE TEMP TABLE ctxmap_places (k integer, g geometry) ON COMMIT DROP")
-        with con.cursor() as cur, cur.copy("COPY ctxmap_places (k, g) FROM STDIN") as copy:
-            for k, g in enumerate(ewkb):
-                copy.write_row((k, g))
-        con.execute("ANALYZE ctxmap_places")
-        for k, cat, n in con.execute(query, args).fetchall():
-            out[int(k), col[cat]] = int(n)
-    return out
+    points = shapely.points(np.asarray(px, dtype=float), np.asarray(py, dtype=float))
+    months = None if period is None else month_range(*period)
+    return store.count_incidents_within(points, _srid(metric_crs), list(categories), months,
+                                        radius_m)
 
 
-def db_counter(store: PgStore) -> Counter:
+def db_counter(store: PostGISStore) -> Counter:
     """A counter for :func:`~ctxmap.analysis.concern.rank_places` that counts in the database."""
 
     def counter(px: np.ndarray, py: np.ndarray, metric_crs: str, categories: list[str],
@@ -114,28 +85,23 @@ def db_counter(store: PgStore) -> Counter:
     return counter
 
 
-def incidents_for_concern(store: PgStore, params: ConcernParams) -> gpd.GeoDataFrame:
+def incidents_for_concern(store: PostGISStore, params: ConcernParams) -> gpd.GeoDataFrame:
     """The store's incidents of ``params``' period and categories (filtered in the database).
 
     Only ``id``, ``month``, ``category`` and the geometry are read: what
     :func:`~ctxmap.analysis.concern.rank_places` needs besides the counts (period, categories,
     unlocated rows, the study-area density). Rows with no location are kept.
     """
-    where: list[sql.Composable] = []
-    args: list[Any] = []
+    where_in: dict[str, list[str]] = {}
     if params.categories is not None:
-        where.append(sql.SQL("category = ANY(%s)"))
-        args.append(list(check_categories(params.categories) or ()))
+        where_in["category"] = list(check_categories(params.categories) or ())
     if params.months is not None:
-        where.append(sql.SQL("month = ANY(%s)"))
-        args.append(month_range(*params.months))
-    cond = sql.SQL(" AND ").join(where) if where else None
-    return store.read("incidents", columns=["id", "month", "category"], where=cond,
-                      params=tuple(args))
+        where_in["month"] = month_range(*params.months)
+    return store.read("incidents", columns=["id", "month", "category"], where_in=where_in)
 
 
 def rank_places_pg(
-    store: PgStore,
+    store: PostGISStore,
     places: gpd.GeoDataFrame,
     study_area: StudyArea | BaseGeometry | gpd.GeoDataFrame,
     params: ConcernParams | None = None,

@@ -20,13 +20,13 @@ from ctxmap.errors import InputError
 from ctxmap.layers.conform import empty_layer
 from ctxmap.layers.readers import read_layer, read_places
 from ctxmap.layers.schemas import PLACE_KINDS, STORAGE_CRS, schema_for
-from ctxmap.store.opening import AnyStore, open_store, store_exists
+from ctxmap.store.opening import open_store, store_exists
+from ctxmap.store.protocol import Store
 
 PathLike = str | os.PathLike[str]
 
 
-
-def open_existing_store(store_path: PathLike | None) -> AnyStore | None:
+def open_existing_store(store_path: PathLike | None) -> Store | None:
     """Open the store (a GeoPackage path or a ``postgresql://`` URL) if it exists, else None.
 
     Never creates one: a command given only files leaves no store behind.

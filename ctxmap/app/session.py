@@ -15,7 +15,6 @@ import streamlit as st
 
 from ctxmap.store.geopackage import DEFAULT_STORE_PATH
 from ctxmap.store.opening import (
-    AnyStore,
     describe_target,
     layers_version,
     open_store,
@@ -23,6 +22,7 @@ from ctxmap.store.opening import (
     store_exists,
 )
 from ctxmap.store.postgis import is_pg_url
+from ctxmap.store.protocol import Store
 
 #: Session-state key of the session's store (a path or a ``postgresql://`` URL).
 KEY_STORE: Final = "ctxmap_store_path"
@@ -54,7 +54,7 @@ def store_label() -> str:
     return describe_target(store_target())
 
 
-def open_session_store(*, create: bool = False) -> AnyStore:
+def open_session_store(*, create: bool = False) -> Store:
     """Open the session's store (embedded or PostgreSQL); ``create`` makes a missing one."""
     return open_store(store_target(), create=create)
 

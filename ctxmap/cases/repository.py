@@ -38,7 +38,7 @@ from ctxmap.errors import ConflictError, InputError, StoreError
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.store import dbapi as dbapi
 from ctxmap.store.dbapi import AnyConnection, read_sql, store_name
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 
 # --------------------------------------------------------------------------- store access
 
@@ -62,7 +62,7 @@ def _to_sql(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def connect_rows(store: AnyStore) -> AnyConnection:
+def connect_rows(store: Store) -> AnyConnection:
     """A connection to ``store`` whose rows are read by column name."""
     con = dbapi.connect(store)
     con.row_factory = sqlite3.Row
@@ -95,7 +95,7 @@ def _integrity(exc: sqlite3.IntegrityError, what: str) -> InputError:
     return InputError(f"{what}: the store refused it ({msg})")
 
 
-def list_partners(store: AnyStore) -> list[str]:
+def list_partners(store: Store) -> list[str]:
     """Partner names: the case study's seeded partners first, then the rest A–Z."""
     con = dbapi.connect(store)
     try:
@@ -107,7 +107,7 @@ def list_partners(store: AnyStore) -> list[str]:
     return seeded + rest
 
 
-def add_partner(store: AnyStore, name: str, user: str, description: str = "") -> str:
+def add_partner(store: Store, name: str, user: str, description: str = "") -> str:
     """Add a partner to the list (kept in the history); return its name."""
     name = check_text(name, "partner name", required=True, max_len=200)
     with dbapi.transaction(store) as con:
@@ -120,7 +120,7 @@ def add_partner(store: AnyStore, name: str, user: str, description: str = "") ->
     return name
 
 
-def create_context(store: AnyStore, user: str, *, name: str, kind: str, referral_date: object,
+def create_context(store: Store, user: str, *, name: str, kind: str, referral_date: object,
                    referral_reason: str, geometry: BaseGeometry | str | None = None,
                    place_layer: str | None = None, place_id: str | None = None,
                    radius_m: float = DEFAULT_RADIUS_M, referring_agency: str = "",
@@ -168,7 +168,7 @@ def create_context(store: AnyStore, user: str, *, name: str, kind: str, referral
     return get_context(store, context_id)
 
 
-def get_context(store: AnyStore, context_id: str) -> Context:
+def get_context(store: Store, context_id: str) -> Context:
     """Read one context; :class:`InputError` if there is none with that id."""
     con = connect_rows(store)
     try:
@@ -181,7 +181,7 @@ def get_context(store: AnyStore, context_id: str) -> Context:
     return _row_to(Context, row)
 
 
-def list_contexts(store: AnyStore, today: dt.date | None = None) -> pd.DataFrame:
+def list_contexts(store: Store, today: dt.date | None = None) -> pd.DataFrame:
     """List every context, newest referral first.
 
     Columns: ``id, name, kind, status, referral_date, lead_agency, open_actions,
@@ -221,7 +221,7 @@ def _insert_child(con: AnyConnection, entity: str, context_id: str | None,
     return new_id
 
 
-def add_record(store: AnyStore, entity: str, context_id: str | None, user: str,
+def add_record(store: Store, entity: str, context_id: str | None, user: str,
                at: str | None = None, **values: Any) -> Any:
     """Add one record under a context and return it.
 
@@ -256,7 +256,7 @@ def add_record(store: AnyStore, entity: str, context_id: str | None, user: str,
     return get_record(store, entity, new_id)
 
 
-def get_record(store: AnyStore, entity: str, record_id: int) -> Any:
+def get_record(store: Store, entity: str, record_id: int) -> Any:
     """Read one child record (see :func:`add_record`)."""
     table, cls, _ = ENTITIES[entity]
     con = connect_rows(store)
@@ -285,7 +285,7 @@ def _conflict(entity: str, entity_id: object, read: int, now: int, by: str, at: 
         "reload it and apply your change again")
 
 
-def update_record(store: AnyStore, entity: str, record_id: object, expected_version: int,
+def update_record(store: Store, entity: str, record_id: object, expected_version: int,
                   user: str, at: str | None = None, **changes: Any) -> Any:
     """Change fields of a context (``entity="context"``) or a child record.
 
@@ -360,7 +360,7 @@ def update_record(store: AnyStore, entity: str, record_id: object, expected_vers
     return get_record(store, entity, int(record_id))  # type: ignore[arg-type]
 
 
-def delete_record(store: AnyStore, entity: str, record_id: int, expected_version: int,
+def delete_record(store: Store, entity: str, record_id: int, expected_version: int,
                   user: str) -> None:
     """Delete a child record (assessment entry, action, rating, note, young-person link).
 
@@ -393,7 +393,7 @@ def delete_record(store: AnyStore, entity: str, record_id: int, expected_version
              [(k, v, None) for k, v in old.items() if v not in (None, "")])
 
 
-def load_bundle(store: AnyStore, context_id: str) -> ContextBundle:
+def load_bundle(store: Store, context_id: str) -> ContextBundle:
     """A context and every record under it (the full, unfiltered view)."""
     context = get_context(store, context_id)
     con = connect_rows(store)
@@ -417,7 +417,7 @@ def load_bundle(store: AnyStore, context_id: str) -> ContextBundle:
         con.close()
 
 
-def history(store: AnyStore, context_id: str | None = None) -> pd.DataFrame:
+def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
     """Return the append-only history, oldest first (one context's, or everything).
 
     Columns: ``id, context_id, entity, entity_id, action, field, old, new, changed_by,
@@ -434,7 +434,7 @@ def history(store: AnyStore, context_id: str | None = None) -> pd.DataFrame:
         con.close()
 
 
-def safety_ratings_layer(store: AnyStore, since: str | None = None) -> gpd.GeoDataFrame:
+def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataFrame:
     """Every safety-map rating, pooled across contexts (EPSG:4326), optionally since a date.
 
     Columns: ``id, context_id, place_label, rating, rated_on, comment, geometry``. The

@@ -24,7 +24,7 @@ from ctxmap.errors import InputError
 from ctxmap.privacy.audit import record_in
 from ctxmap.store import dbapi as dbapi
 from ctxmap.store.dbapi import read_sql
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 from ctxmap.store.records import RETENTION_MIGRATION
 
 #: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
@@ -48,7 +48,7 @@ def retention_days(env: Mapping[str, str] | None = None) -> int:
     return int(value)
 
 
-def closed_contexts(store: AnyStore) -> pd.DataFrame:
+def closed_contexts(store: Store) -> pd.DataFrame:
     """Every closed context with the date it was closed.
 
     Columns ``id, name, kind, closed_on`` (``YYYY-MM-DD``): the last change of its
@@ -100,7 +100,7 @@ def due_for_review(closed: pd.DataFrame, period_days: int, today: dt.date) -> pd
 
 
 def delete_context(
-    store: AnyStore,
+    store: Store,
     context_id: str,
     user: str,
     legal_basis: str,
@@ -173,7 +173,7 @@ def delete_context(
     return removed
 
 
-def _vacuum(store: AnyStore, tables: list[str]) -> None:
+def _vacuum(store: Store, tables: list[str]) -> None:
     """PostgreSQL: rewrite the erased tables so the deleted rows leave the data files.
 
     ``VACUUM FULL`` copies the live rows into new files and removes the old ones (the
@@ -188,7 +188,7 @@ def _vacuum(store: AnyStore, tables: list[str]) -> None:
         con.close()
 
 
-def _context_ids(store: AnyStore) -> list[str]:
+def _context_ids(store: Store) -> list[str]:
     con = dbapi.connect(store)
     try:
         return [r[0] for r in con.execute("SELECT id FROM ctx_contexts")]

@@ -20,7 +20,7 @@ from ctxmap.errors import InputError
 from ctxmap.layers.sample_homes import CASE_STUDY_ID
 from ctxmap.store import dbapi as dbapi
 from ctxmap.store.dbapi import store_name
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 
 SAMPLE_CONTEXT_ID: Final = "ctx-0001"
 SAMPLE_USER: Final = "ctxmap sample (fictional worker CS-01)"
@@ -83,7 +83,7 @@ _SAFETY_PLAN: Final = (
 )
 
 
-def add_sample_context(store: AnyStore) -> int:
+def add_sample_context(store: Store) -> int:
     """Add the worked case-study context to ``store``; return the number added (1).
 
     Needs the sample homes (``home-cs-01``) in the store. Does nothing and returns 0 when

@@ -12,7 +12,7 @@ import shapely
 from ctxmap.cases.repository import connect_rows, list_contexts
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.store import dbapi as dbapi
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 
 # --------------------------------------------------------------------------- scope and places
 # (added for the contexts-of-concern journeys; the functions above are unchanged)
@@ -23,7 +23,7 @@ CONTEXTS_LAYER: Final = "contexts"
 COORDINATOR_ROLE: Final = "coordinator"
 
 
-def contexts_for_user(store: AnyStore, user: str, role: str,
+def contexts_for_user(store: Store, user: str, role: str,
                       today: dt.date | None = None) -> pd.DataFrame:
     """The contexts a user may see: a coordinator only those they lead, others all.
 
@@ -59,7 +59,7 @@ def contexts_for_user(store: AnyStore, user: str, role: str,
     return frame.loc[mine.to_numpy()].reset_index(drop=True)
 
 
-def contexts_as_places(store: AnyStore) -> gpd.GeoDataFrame:
+def contexts_as_places(store: Store) -> gpd.GeoDataFrame:
     """Every located context as a place to rank among homes, youth centres and safe places.
 
     A point context is its point; an area (a drawn polygon) is its representative
@@ -98,7 +98,7 @@ def contexts_as_places(store: AnyStore) -> gpd.GeoDataFrame:
                             crs=STORAGE_CRS)
 
 
-def contexts_signature(store: AnyStore) -> str:
+def contexts_signature(store: Store) -> str:
     """A text that changes whenever a context is added or changed (a cache key)."""
     con = dbapi.connect(store)
     try:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ctxmap.analysis.inputs import open_existing_store
 from ctxmap.errors import InputError
-from ctxmap.store.geopackage import Store, resolve_store_path
+from ctxmap.store.opening import describe_target
+from ctxmap.store.protocol import Store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,14 +17,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("contexts", help="list contexts of concern as CSV",
                               description="List contexts of concern (id, name, kind, status, "
                               "open actions) as CSV on standard output.")
-    p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
     p.set_defaults(func=run_contexts)
     q = subparsers.add_parser("pack", help="export a context's meeting pack as one HTML file",
                               description="Export one context as a self-contained HTML meeting "
                               "pack (map, assessment, plan, review). With --for-partner only "
                               "what consent allows is included and a home is masked.")
     q.add_argument("--context", required=True, metavar="ID", help="context id, e.g. ctx-0001")
-    q.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    q.add_argument("--store", metavar="PATH", default=None,
+                   help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
     q.add_argument("--for-partner", metavar="NAME", default=None,
                    help="make the pack for this partner (exact name from the partner list)")
     q.add_argument("--out", required=True, metavar="FILE.html", help="where to write the pack")
@@ -34,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _store(path: str | None) -> Store:
     store = open_existing_store(path)
     if store is None:
-        raise InputError(f"no store at {resolve_store_path(path)}; expected a ctxmap store "
+        raise InputError(f"no store at {describe_target(path)}; expected a ctxmap store "
                          "(build the sample with: python scripts/build_sample.py)")
     return store
 

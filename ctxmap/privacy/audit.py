@@ -16,7 +16,7 @@ import pandas as pd
 from ctxmap.errors import InputError
 from ctxmap.store import dbapi as dbapi
 from ctxmap.store.dbapi import AnyConnection, read_sql
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 from ctxmap.store.records import AUDIT_MIGRATION
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
@@ -51,7 +51,7 @@ def check_legal_basis(value: object) -> str:
 
 
 def record(
-    store: AnyStore,
+    store: Store,
     user: str,
     action: str,
     what: str,
@@ -138,7 +138,7 @@ def record_in(
 
 
 def read_log(
-    store: AnyStore,
+    store: Store,
     *,
     user: str | None = None,
     action: str | None = None,

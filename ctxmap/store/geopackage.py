@@ -18,14 +18,11 @@ Geometries are stored as GeoPackage binary (a small header plus WKB) in EPSG:432
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import os
 import sqlite3
-import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -33,9 +30,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import Connection, Engine
 
 from ctxmap.errors import StoreError
-from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema, schema_for
+from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
+from ctxmap.store.engine import records_engine
+from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs, to_gpkg_blobs
+from ctxmap.store.layer_rows import (
+    check_writable,
+    layer_frame,
+    read_columns,
+    replaced_levels,
+    value_rows,
+)
+from ctxmap.store.protocol import ImportRecord, ProgressFn, os_user
 
 #: Where the bundled sample store lives (relative to the repository root).
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -43,12 +51,9 @@ DEFAULT_STORE_PATH: Final = REPO_ROOT / "data" / "ctxmap.gpkg"
 #: Environment variable that points ctxmap at another store.
 STORE_ENV: Final = "CTXMAP_STORE"
 
-_SRS_ID: Final = 4326
 _GPKG_APPLICATION_ID: Final = 0x47504B47  # "GPKG"
 _GPKG_USER_VERSION: Final = 10400
 _SQL_TYPES: Final = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
-
-ProgressFn = Callable[[int, int], None]
 
 
 def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -57,19 +62,6 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
         return Path(path)
     env = os.environ.get(STORE_ENV)
     return Path(env) if env else DEFAULT_STORE_PATH
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """What one import wrote."""
-
-    import_id: int
-    layer: str
-    file: str
-    rows: int
-    mapped: int
-    unmapped: int
-    mode: str
 
 
 # --------------------------------------------------------------------------- migrations
@@ -161,11 +153,11 @@ def _create_layer_table(con: sqlite3.Connection, schema: LayerSchema) -> None:
     con.execute(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description,"
         " srs_id) VALUES (?, 'features', ?, ?, ?)",
-        (schema.kind, schema.kind, schema.title, _SRS_ID),
+        (schema.kind, schema.kind, schema.title, SRS_ID),
     )
     con.execute(
         "INSERT OR IGNORE INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)",
-        (schema.kind, gtype, _SRS_ID),
+        (schema.kind, gtype, SRS_ID),
     )
 
 
@@ -188,80 +180,10 @@ def _all_migrations() -> list[Callable[[sqlite3.Connection], None]]:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = _all_migrations()
 
 
-# --------------------------------------------------------------------------- geometry blobs
-
-
-def to_gpkg_blobs(geoms: np.ndarray) -> list[bytes | None]:
-    """Encode shapely geometries as GeoPackage binary (little-endian, with envelope)."""
-    wkb = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
-    bounds = shapely.bounds(geoms)
-    out: list[bytes | None] = []
-    for w, b in zip(wkb, bounds, strict=True):
-        if w is None:
-            out.append(None)
-            continue
-        if np.isnan(b[0]):  # empty geometry: flag bit 4, no envelope
-            out.append(b"GP\x00\x11" + struct.pack("<i", _SRS_ID) + w)
-            continue
-        header = b"GP\x00\x03" + struct.pack("<i4d", _SRS_ID, b[0], b[2], b[1], b[3])
-        out.append(header + w)
-    return out
-
-
-_ENVELOPE_BYTES: Final = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-
-
-def from_gpkg_blobs(blobs: list[bytes | None]) -> np.ndarray:
-    """Decode GeoPackage binary blobs to shapely geometries (None stays None)."""
-    wkb: list[bytes | None] = []
-    for blob in blobs:
-        if blob is None:
-            wkb.append(None)
-            continue
-        flags = blob[3]
-        start = 8 + _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
-        wkb.append(bytes(blob[start:]))
-    return shapely.from_wkb(np.array(wkb, dtype=object))
-
-
-# --------------------------------------------------------------------------- preconditions
-# shared by both stores (this one and ctxmap.store.postgis.PgStore): one rule, one message
-
-
-def read_columns(kind: str, columns: list[str] | None) -> tuple[LayerSchema, list[str]]:
-    """The schema of ``kind`` and the columns to read (all by default); unknown ones raise."""
-    schema = schema_for(kind)
-    names = columns or schema.column_names
-    unknown = [c for c in names if c not in schema.column_names]
-    if unknown:
-        raise ValueError(f"unknown column(s) {unknown} for {kind}; expected some of "
-                         f"{schema.column_names}")
-    return schema, names
-
-
-def check_writable(kind: str, gdf: gpd.GeoDataFrame, mode: str) -> LayerSchema:
-    """Check a layer can be written (mode, EPSG:4326, required columns); return its schema."""
-    schema = schema_for(kind)
-    if mode not in ("replace", "append"):
-        raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-    if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
-        raise ValueError(f"layer to store must be in {STORAGE_CRS}, got {gdf.crs}; "
-                         "use to_crs()")
-    missing = [c for c in schema.required_columns if c not in gdf.columns]
-    if missing:
-        raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
-    return schema
-
-
-def replaced_levels(gdf: gpd.GeoDataFrame) -> list[str]:
-    """The area levels a ``replace`` of ``areas`` replaces: those being written."""
-    return sorted({str(v) for v in gdf["level"].dropna()})
-
-
 # --------------------------------------------------------------------------- the store
 
 
-class Store:
+class GeoPackageStore:
     """The embedded store at ``path`` (created and migrated on first open).
 
     Parameters
@@ -275,6 +197,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
         self.path = resolve_store_path(path)
+        self._engine: Engine | None = None
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no store at {self.path}; expected a GeoPackage file "
@@ -311,6 +234,29 @@ class Store:
             raise
         finally:
             con.close()
+
+    def current_user(self) -> str:
+        """Who a write is recorded as when no user is given: the operating-system user."""
+        return os_user()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine of the records tables (made on first use)."""
+        if self._engine is None:
+            self._engine = records_engine("sqlite://", self.connect)
+        return self._engine
+
+    @contextmanager
+    def records(self) -> Iterator[Connection]:
+        """A connection for reading the records tables (each statement on its own)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            yield con
+
+    @contextmanager
+    def records_transaction(self) -> Iterator[Connection]:
+        """One write transaction on the records tables (``BEGIN IMMEDIATE``)."""
+        with self.engine.begin() as con:
+            yield con
 
     def _current_version(self) -> int:
         con = self.connect()
@@ -362,6 +308,10 @@ class Store:
         finally:
             con.close()
 
+    def layers_version(self) -> str:
+        """A value that changes whenever a layer changes (see :func:`gpkg_layers_version`)."""
+        return gpkg_layers_version(self.path)
+
     # -- layers ------------------------------------------------------------------------
 
     def read(self, kind: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
@@ -370,29 +320,14 @@ class Store:
         Rows with no location come back with a null geometry.
         """
         schema, names = read_columns(kind, columns)
+        quoted = ", ".join(f'"{n}"' for n in names)
         con = self.connect()
         try:
-            cur = con.execute(
-                f'SELECT geom, {", ".join(chr(34) + n + chr(34) for n in names)} '
-                f'FROM "{kind}" ORDER BY fid'
-            )
-            rows = cur.fetchall()
+            rows = con.execute(f'SELECT geom, {quoted} FROM "{kind}" ORDER BY fid').fetchall()
         finally:
             con.close()
         geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
-        data = {n: pd.Series([r[i + 1] for r in rows], dtype="object")
-                for i, n in enumerate(names)}
-        frame = pd.DataFrame(data, columns=names)
-        for c in schema.columns:
-            if c.name not in frame.columns:
-                continue
-            if c.dtype == "bool":
-                frame[c.name] = frame[c.name].map(
-                    lambda v: None if v is None else bool(v)).astype("boolean")
-            elif c.dtype == "float":
-                frame[c.name] = pd.to_numeric(frame[c.name]).astype("float64")
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
-                                crs=STORAGE_CRS)
+        return layer_frame(schema, names, geoms, [r[1:] for r in rows])
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows, mapped rows and rows without a location, per layer."""
@@ -456,10 +391,10 @@ class Store:
         names = schema.column_names
         geoms = gdf.geometry.to_numpy()
         blobs = to_gpkg_blobs(geoms)
-        values = sql_values(gdf, schema)
+        values = value_rows(gdf, schema)
         n = len(gdf)
         mapped = sum(b is not None for b in blobs)
-        user = user or _current_user()
+        user = user or self.current_user()
         placeholders = ", ".join("?" * (len(names) + 2))
         quoted = ", ".join(f'"{c}"' for c in names)
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in names if c != "id")
@@ -500,26 +435,6 @@ class Store:
         return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
 
 
-def sql_values(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[object, ...]]:
-    """The canonical column values of each row, typed for SQLite (NaN and NA as None)."""
-    cols = []
-    for c in schema.columns:
-        if c.name in gdf.columns:
-            s = gdf[c.name].astype("object")
-        else:
-            s = pd.Series([None] * len(gdf), dtype="object")
-        vals = [None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
-                else v for v in s.tolist()]
-        if c.dtype == "bool":
-            vals = [None if v is None else int(bool(v)) for v in vals]
-        elif c.dtype == "float":
-            vals = [None if v is None else float(v) for v in vals]
-        elif c.dtype == "str":
-            vals = [None if v is None else str(v) for v in vals]
-        cols.append(vals)
-    return list(zip(*cols, strict=True)) if cols else []
-
-
 def update_extent(con: sqlite3.Connection, kind: str) -> None:
     """Record a layer's extent in ``gpkg_contents`` (GeoPackage readers use it)."""
     blobs = [r[0] for r in con.execute(f'SELECT geom FROM "{kind}" WHERE geom IS NOT NULL')]
@@ -535,11 +450,31 @@ def update_extent(con: sqlite3.Connection, kind: str) -> None:
     )
 
 
-def _current_user() -> str:
+def gpkg_layers_version(path: str | os.PathLike[str]) -> str:
+    """A mark that changes whenever a layer of the GeoPackage at ``path`` changes.
+
+    Each layer's ``last_change`` in ``gpkg_contents`` and the newest import id, read
+    without migrating the file (writing contexts or the audit log does not change it);
+    the file's modification time when those cannot be read, ``""`` when nothing can.
+    """
     try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return ""
+    try:
+        marks = ",".join("?" * len(LAYER_KINDS))
+        last = con.execute(
+            f"SELECT group_concat(table_name || last_change) FROM gpkg_contents "
+            f"WHERE table_name IN ({marks})", LAYER_KINDS).fetchone()[0]
+        imports = con.execute("SELECT max(id) FROM ctxmap_imports").fetchone()[0]
+    except sqlite3.Error:
+        try:
+            return f"mtime {os.stat(path).st_mtime_ns}"
+        except OSError:
+            return ""
+    finally:
+        con.close()
+    return f"{last}|{imports}"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

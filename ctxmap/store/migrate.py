@@ -29,11 +29,14 @@ import shapely
 from psycopg import sql
 
 from ctxmap.errors import InputError, StoreError
-from ctxmap.layers.schemas import LAYER_KINDS, STORAGE_CRS, schema_for
+from ctxmap.layers.schemas import LAYER_KINDS, schema_for
 from ctxmap.store import dbapi as dbapi
-from ctxmap.store.geopackage import Store, from_gpkg_blobs, sql_values, to_gpkg_blobs, update_extent
-from ctxmap.store.opening import AnyStore, describe_target, open_store, resolve_target
-from ctxmap.store.postgis import PgStore, _bulk_indexes, copy_rows, frame_from_rows
+from ctxmap.store.geopackage import GeoPackageStore, update_extent
+from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
+from ctxmap.store.layer_rows import layer_frame, value_rows
+from ctxmap.store.opening import describe_target, open_store, resolve_target
+from ctxmap.store.postgis import PostGISStore, _bulk_indexes, copy_rows
+from ctxmap.store.protocol import Store
 
 #: The import-log columns both stores hold.
 IMPORT_COLUMNS: Final = ("id", "layer", "file", "sha256", "rows", "mapped", "unmapped",
@@ -58,7 +61,7 @@ class TableDump:
     rows: list[tuple[Any, ...]]
 
 
-def dump_records(store: AnyStore) -> list[TableDump]:
+def dump_records(store: Store) -> list[TableDump]:
     """Read every contexts/audit table of ``store`` (:data:`RECORD_TABLES`)."""
     con = dbapi.connect(store)
     try:
@@ -152,44 +155,47 @@ def layer_checksum(gdf: gpd.GeoDataFrame) -> str:
 # --------------------------------------------------------------------------- dump
 
 
-def dump_layer(store: AnyStore, kind: str) -> LayerDump:
+def dump_layer(store: Store, kind: str) -> LayerDump:
     """Read a layer with every canonical column and each row's ``import_id``, in row order."""
     schema = schema_for(kind)
     names = schema.column_names
-    if isinstance(store, PgStore):
-        con = store.connect()
+    if isinstance(store, PostGISStore):
+        query = sql.SQL("SELECT ST_AsBinary(geom), {c}, import_id FROM {t} ORDER BY fid").format(
+            c=sql.SQL(", ").join(sql.Identifier(n) for n in names), t=sql.Identifier(kind))
+        pg = store.connect()
         try:
-            with con.cursor(binary=True) as cur:
-                cur.execute(sql.SQL(
-                    "SELECT ST_AsBinary(geom), {c}, import_id FROM {t} ORDER BY fid"
-                ).format(c=sql.SQL(", ").join(sql.Identifier(n) for n in names),
-                         t=sql.Identifier(kind)))
+            with pg.cursor(binary=True) as cur:
+                cur.execute(query)
                 rows = cur.fetchall()
         finally:
-            con.close()
-        gdf = frame_from_rows(schema, names, [r[:-1] for r in rows])
-        return LayerDump(kind, gdf, [None if r[-1] is None else int(r[-1]) for r in rows])
-    con = store.connect()
-    try:
+            pg.close()
+        wkb = np.array([None if r[0] is None else bytes(r[0]) for r in rows], dtype=object)
+        geoms = shapely.from_wkb(wkb)
+    elif isinstance(store, GeoPackageStore):
         quoted = ", ".join(f'"{n}"' for n in names)
-        rows = con.execute(f'SELECT geom, {quoted}, import_id FROM "{kind}" ORDER BY fid'
-                           ).fetchall()
-    finally:
-        con.close()
-    geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
-    rebuilt = frame_from_rows(schema, names, [(None, *r[1:-1]) for r in rows])
-    gdf = gpd.GeoDataFrame(rebuilt.drop(columns="geometry"),
-                           geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+        con = store.connect()
+        try:
+            rows = con.execute(f'SELECT geom, {quoted}, import_id FROM "{kind}" ORDER BY fid'
+                               ).fetchall()
+        finally:
+            con.close()
+        geoms = from_gpkg_blobs([r[0] for r in rows])
+    else:
+        raise TypeError(f"cannot dump a layer of {type(store).__name__}; expected a "
+                        "GeoPackageStore or a PostGISStore")
+    if not rows:
+        geoms = np.array([], dtype=object)
+    gdf = layer_frame(schema, names, geoms, [r[1:-1] for r in rows])
     return LayerDump(kind, gdf, [None if r[-1] is None else int(r[-1]) for r in rows])
 
 
-def dump_imports(store: AnyStore) -> pd.DataFrame:
+def dump_imports(store: Store) -> pd.DataFrame:
     """The import log, oldest first, with :data:`IMPORT_COLUMNS`."""
     log = store.imports()
     return log[list(IMPORT_COLUMNS)].sort_values("id").reset_index(drop=True)
 
 
-def is_empty(store: AnyStore) -> bool:
+def is_empty(store: Store) -> bool:
     """Whether the store holds no layer rows and no imports."""
     return all(c["rows"] == 0 for c in store.counts().values()) and len(store.imports()) == 0
 
@@ -202,7 +208,7 @@ def _records(log: pd.DataFrame) -> list[tuple[Any, ...]]:
             for row in log[list(IMPORT_COLUMNS)].itertuples(index=False, name=None)]
 
 
-def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump],
+def _load_gpkg(store: GeoPackageStore, log: pd.DataFrame, layers: list[LayerDump],
                records: list[TableDump]) -> None:
     with store.transaction() as con:
         _load_records(con, records, postgres=False)
@@ -216,7 +222,7 @@ def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump],
             schema = schema_for(dump.kind)
             names = schema.column_names
             blobs = to_gpkg_blobs(dump.gdf.geometry.to_numpy())
-            values = sql_values(dump.gdf, schema)
+            values = value_rows(dump.gdf, schema)
             quoted = ", ".join(f'"{c}"' for c in names)
             con.executemany(
                 f'INSERT INTO "{dump.kind}" (geom, {quoted}, import_id) VALUES '
@@ -226,7 +232,7 @@ def _load_gpkg(store: Store, log: pd.DataFrame, layers: list[LayerDump],
             update_extent(con, dump.kind)
 
 
-def _load_pg(store: PgStore, log: pd.DataFrame, layers: list[LayerDump],
+def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
              records: list[TableDump]) -> None:
     from ctxmap.store.postgis import touch_layers
 
@@ -311,7 +317,7 @@ def migrate_store(
         layers.append(dump)
         expected[kind] = LayerCheck(kind, len(dump.gdf), layer_checksum(dump.gdf))
         say(f"read {len(dump.gdf):,} {kind} rows from {src_name}")
-    if isinstance(dst, PgStore):
+    if isinstance(dst, PostGISStore):
         _load_pg(dst, log, layers, records)
     else:
         _load_gpkg(dst, log, layers, records)

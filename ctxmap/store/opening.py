@@ -8,25 +8,28 @@ One setting decides, the first found of:
    working directory, then in the repository);
 4. the bundled embedded store ``data/ctxmap.gpkg``.
 
-A ``postgresql://`` (or ``postgres://``) URL opens a :class:`~ctxmap.store.postgis.PgStore`;
-anything else a :class:`~ctxmap.store.geopackage.Store`. Passwords are never printed: use
+A ``postgresql://`` (or ``postgres://``) URL opens a :class:`~ctxmap.store.postgis.PostGISStore`;
+anything else a :class:`~ctxmap.store.geopackage.GeoPackageStore`. Passwords are never printed: use
 :func:`describe_target` in messages.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Final
 
 from ctxmap.errors import CtxmapError, StoreError
-from ctxmap.layers.schemas import LAYER_KINDS
-from ctxmap.store.geopackage import DEFAULT_STORE_PATH, REPO_ROOT, STORE_ENV, Store
-from ctxmap.store.postgis import PgStore, is_pg_url, redact_url
-
-AnyStore = Store | PgStore
+from ctxmap.store.geopackage import (
+    DEFAULT_STORE_PATH,
+    REPO_ROOT,
+    STORE_ENV,
+    GeoPackageStore,
+    gpkg_layers_version,
+)
+from ctxmap.store.postgis import PostGISStore, is_pg_url, redact_url
+from ctxmap.store.protocol import Store
 
 #: Where the dashboard's secrets live, relative to the working directory and to the repo.
 SECRETS_FILE: Final = Path(".streamlit") / "secrets.toml"
@@ -60,7 +63,7 @@ def resolve_target(target: str | os.PathLike[str] | None = None) -> str | Path:
     return DEFAULT_STORE_PATH
 
 
-def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> AnyStore:
+def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
     """Open the embedded or the PostgreSQL store that ``target`` (or the settings) name.
 
     Parameters
@@ -74,8 +77,8 @@ def open_store(target: str | os.PathLike[str] | None = None, *, create: bool = T
     """
     resolved = resolve_target(target)
     if isinstance(resolved, str):
-        return PgStore(resolved, create=create)
-    return Store(resolved, create=create)
+        return PostGISStore(resolved, create=create)
+    return GeoPackageStore(resolved, create=create)
 
 
 def store_exists(target: str | os.PathLike[str] | None = None) -> bool:
@@ -84,7 +87,7 @@ def store_exists(target: str | os.PathLike[str] | None = None) -> bool:
     if isinstance(resolved, Path):
         return resolved.exists()
     try:
-        PgStore(resolved, create=False)
+        PostGISStore(resolved, create=False)
     except StoreError:
         return False
     return True
@@ -99,34 +102,15 @@ def describe_target(target: str | os.PathLike[str] | None = None) -> str:
 def layers_version(target: str | os.PathLike[str] | None = None) -> str:
     """A mark that changes whenever a *layer* of the store changes (a cache key).
 
-    Embedded store: each layer's ``last_change`` in ``gpkg_contents`` and the newest
-    import, read without opening (so without migrating) the file; PostgreSQL store:
-    :meth:`~ctxmap.store.postgis.PgStore.layers_version`. Writing the audit log or
+    Embedded store: :func:`~ctxmap.store.geopackage.gpkg_layers_version`, read without
+    opening (so without migrating) the file; PostgreSQL store:
+    :meth:`~ctxmap.store.postgis.PostGISStore.layers_version`. Writing the audit log or
     contexts does not change it. ``""`` when the store cannot be read.
     """
     resolved = resolve_target(target)
     if isinstance(resolved, str):
         try:
-            return PgStore(resolved, create=False).layers_version()
+            return PostGISStore(resolved, create=False).layers_version()
         except CtxmapError:
             return ""
-    try:
-        con = sqlite3.connect(f"file:{resolved}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error:
-        return ""
-    try:
-        marks = ",".join("?" * len(LAYER_KINDS))
-        last = con.execute(
-            f"SELECT group_concat(table_name || last_change) FROM gpkg_contents "
-            f"WHERE table_name IN ({marks})",
-            LAYER_KINDS,
-        ).fetchone()[0]
-        imports = con.execute("SELECT max(id) FROM ctxmap_imports").fetchone()[0]
-    except sqlite3.Error:
-        try:
-            return f"mtime {os.stat(resolved).st_mtime_ns}"
-        except OSError:
-            return ""
-    finally:
-        con.close()
-    return f"{last}|{imports}"
+    return gpkg_layers_version(resolved)

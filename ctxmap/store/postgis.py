@@ -1,6 +1,7 @@
 """The shared store: the same layers and import log as the embedded store, in PostgreSQL/PostGIS.
 
-:class:`PgStore` has the public layer API of :class:`ctxmap.store.geopackage.Store` (``read``,
+:class:`PostGISStore` implements the :class:`ctxmap.store.protocol.Store` protocol, as
+:class:`ctxmap.store.geopackage.GeoPackageStore` does (``read``,
 ``write``, ``counts``, ``imports``, ``schema_version``, ``transaction``), so every command
 and page works on either; :func:`ctxmap.store.opening.open_store` picks one from a path or a
 ``postgresql://`` URL.
@@ -33,10 +34,9 @@ it commits.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -47,12 +47,19 @@ import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
+from sqlalchemy import Connection, Engine
 
 from ctxmap.errors import StoreError
-from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS, LayerSchema
-from ctxmap.store.geopackage import ImportRecord, check_writable, read_columns, replaced_levels
-
-ProgressFn = Callable[[int, int], None]
+from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, LayerSchema
+from ctxmap.store.engine import records_engine
+from ctxmap.store.layer_rows import (
+    check_writable,
+    layer_frame,
+    read_columns,
+    replaced_levels,
+    value_columns,
+)
+from ctxmap.store.protocol import ImportRecord, ProgressFn, os_user
 
 #: URL schemes that mean "a PostgreSQL server".
 PG_SCHEMES: Final = ("postgresql", "postgres")
@@ -299,7 +306,7 @@ PG_MIGRATIONS: list[Callable[[psycopg.Connection[Any], int], None]] = [
 # --------------------------------------------------------------------------- the store
 
 
-class PgStore:
+class PostGISStore:
     """A ctxmap store in a PostgreSQL database with PostGIS (created and migrated on open).
 
     Parameters
@@ -319,7 +326,7 @@ class PgStore:
     Attributes
     ----------
     path
-        The URL with the password hidden, for messages (as ``Store.path``).
+        The URL with the password hidden, for messages (as ``GeoPackageStore.path``).
     """
 
     def __init__(
@@ -340,10 +347,11 @@ class PgStore:
         self.url = url
         self.schema = schema
         self.path = f"{redact_url(url)} (schema {schema})"
+        self._engine: Engine | None = None
         self._migrate(create, int(metric_srid))
 
     def __repr__(self) -> str:
-        return f"PgStore({self.path!r})"
+        return f"PostGISStore({self.path!r})"
 
     # -- connections -------------------------------------------------------------------
 
@@ -372,6 +380,29 @@ class PgStore:
                 yield con
         finally:
             con.close()
+
+    def current_user(self) -> str:
+        """Who a write is recorded as when no user is given: the operating-system user."""
+        return os_user()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine of the records tables (made on first use)."""
+        if self._engine is None:
+            self._engine = records_engine("postgresql+psycopg://", self.connect)
+        return self._engine
+
+    @contextmanager
+    def records(self) -> Iterator[Connection]:
+        """A connection for reading the records tables (each statement on its own)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            yield con
+
+    @contextmanager
+    def records_transaction(self) -> Iterator[Connection]:
+        """One write transaction on the records tables."""
+        with self.engine.begin() as con:
+            yield con
 
     def _migrate(self, create: bool, metric_srid: int) -> None:
         con = self.connect()
@@ -461,27 +492,89 @@ class PgStore:
     # -- layers ------------------------------------------------------------------------
 
     def read(self, kind: str, *, columns: list[str] | None = None,
-             where: sql.Composable | None = None,
-             params: tuple[Any, ...] = ()) -> gpd.GeoDataFrame:
+             where_in: Mapping[str, Sequence[Any]] | None = None) -> gpd.GeoDataFrame:
         """Read one layer as a GeoDataFrame in EPSG:4326 with its canonical columns.
 
-        Rows with no location come back with a null geometry. ``where`` (an SQL
-        condition, with ``params``) filters in the database.
+        Rows with no location come back with a null geometry. ``where_in`` keeps, in
+        the database, the rows whose column value is one of the given values (e.g.
+        ``{"category": ["Drugs"], "month": ["2019-01"]}``).
         """
         schema, names = read_columns(kind, columns)
+        filters = dict(where_in or {})
+        unknown = [c for c in filters if c not in schema.column_names]
+        if unknown:
+            raise ValueError(f"cannot filter {kind} by {unknown}; expected some of "
+                             f"{schema.column_names}")
+        where = sql.SQL(" AND ").join(
+            sql.SQL("{} = ANY(%s)").format(sql.Identifier(c)) for c in filters)
         query = sql.SQL("SELECT ST_AsBinary(geom), {cols} FROM {t}{where} ORDER BY fid").format(
             cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
             t=sql.Identifier(kind),
-            where=sql.SQL(" WHERE ") + where if where is not None else sql.SQL(""),
+            where=sql.SQL(" WHERE ") + where if filters else sql.SQL(""),
         )
         con = self.connect()
         try:
             with con.cursor(binary=True) as cur:
-                cur.execute(query, params)
+                cur.execute(query, [list(v) for v in filters.values()])
                 rows = cur.fetchall()
         finally:
             con.close()
-        return frame_from_rows(schema, names, rows)
+        wkb = np.array([None if r[0] is None else bytes(r[0]) for r in rows], dtype=object)
+        geoms = shapely.from_wkb(wkb) if rows else np.array([], dtype=object)
+        return layer_frame(schema, names, geoms, [r[1:] for r in rows])
+
+    def count_incidents_within(self, points: np.ndarray, srid: int, categories: list[str],
+                               months: list[str] | None, radius_m: float) -> np.ndarray:
+        """Count the incidents within ``radius_m`` of each point, by category, in PostGIS.
+
+        Parameters
+        ----------
+        points
+            Shapely points in the metric CRS ``srid`` (metres).
+        srid
+            Their EPSG code. When it is the store's :attr:`metric_srid` the GiST index
+            on ``incidents.geom_m`` is used; otherwise incidents are projected in the
+            query (correct, without the index).
+        categories
+            Categories to count, in column order.
+        months
+            ``YYYY-MM`` months to count, or ``None`` for every month.
+        radius_m
+            Radius in metres; distance ``<= radius_m`` counts (``ST_DWithin``).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(points), len(categories))`` integer counts. Incidents with no
+            location never count.
+        """
+        out = np.zeros((len(points), len(categories)), dtype=np.int64)
+        if len(points) == 0 or not categories:
+            return out
+        ewkb = shapely.to_wkb(shapely.set_srid(points, srid), hex=True, include_srid=True)
+        if srid == self.metric_srid:
+            inc_geom: sql.Composable = sql.SQL("i.geom_m")
+        else:
+            inc_geom = sql.SQL("ST_Transform(i.geom, {})").format(sql.Literal(srid))
+        where = [sql.SQL("i.category = ANY(%(cats)s)")]
+        args: dict[str, Any] = {"cats": list(categories), "r": float(radius_m)}
+        if months is not None:
+            where.append(sql.SQL("i.month = ANY(%(months)s)"))
+            args["months"] = list(months)
+        query = sql.SQL(
+            "SELECT p.k, i.category, count(*) FROM ctxmap_places p JOIN incidents i "
+            "ON ST_DWithin({g}, p.g, %(r)s) WHERE {where} GROUP BY p.k, i.category"
+        ).format(g=inc_geom, where=sql.SQL(" AND ").join(where))
+        col = {c: j for j, c in enumerate(categories)}
+        with self.transaction() as con:
+            con.execute("CREATE TEMP TABLE ctxmap_places (k integer, g geometry) ON COMMIT DROP")
+            with con.cursor() as cur, cur.copy("COPY ctxmap_places (k, g) FROM STDIN") as copy:
+                for k, g in enumerate(ewkb):
+                    copy.write_row((k, g))
+            con.execute("ANALYZE ctxmap_places")
+            for k, cat, n in con.execute(query, args).fetchall():
+                out[int(k), col[cat]] = int(n)
+        return out
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows, mapped rows and rows without a location, per layer."""
@@ -526,7 +619,8 @@ class PgStore:
     ) -> ImportRecord:
         """Write a layer in one transaction: all rows or, on any failure, none.
 
-        Same contract as :meth:`ctxmap.store.geopackage.Store.write`: ``mode="replace"`` drops the
+        Same contract as :meth:`ctxmap.store.geopackage.GeoPackageStore.write`:
+        ``mode="replace"`` drops the
         layer's rows first (for ``areas`` only the levels being written), ``"append"``
         adds rows and updates rows whose ``id`` is stored; when an ``id`` repeats in
         ``gdf`` the last row's values win. Rows go in with ``COPY``; ``progress(done,
@@ -549,7 +643,7 @@ class PgStore:
                 " imported_at, imported_by) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
                 (kind, file, sha256 or "", n, mapped, n - mapped, mode,
                  dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                 user or _current_user()),
+                 user or self.current_user()),
             ).fetchone()[0])
             touch_layers(con)
             direct = mode == "replace" and kind != "areas"
@@ -605,25 +699,6 @@ class PgStore:
 # --------------------------------------------------------------------------- helpers
 
 
-def frame_from_rows(schema: LayerSchema, names: list[str],
-                    rows: list[tuple[Any, ...]]) -> gpd.GeoDataFrame:
-    """Build a layer GeoDataFrame from ``(wkb, *values)`` rows, typed as the embedded store's."""
-    wkb = np.array([None if r[0] is None else bytes(r[0]) for r in rows], dtype=object)
-    geoms = shapely.from_wkb(wkb) if len(rows) else np.array([], dtype=object)
-    data = {n: pd.Series([r[i + 1] for r in rows], dtype="object") for i, n in enumerate(names)}
-    frame = pd.DataFrame(data, columns=names)
-    for c in schema.columns:
-        if c.name not in frame.columns:
-            continue
-        if c.dtype == "bool":
-            frame[c.name] = frame[c.name].map(
-                lambda v: None if v is None else bool(v)).astype("boolean")
-        elif c.dtype == "float":
-            frame[c.name] = pd.to_numeric(frame[c.name]).astype("float64")
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
-                            crs=STORAGE_CRS)
-
-
 def _last_of_each_id(ids: pd.Series) -> np.ndarray:
     """Positions of the last row of each id, in the order each id first appears."""
     values = pd.Series(ids.astype(object).to_numpy())
@@ -634,29 +709,11 @@ def _last_of_each_id(ids: pd.Series) -> np.ndarray:
     return pos[np.argsort(codes[pos], kind="stable")]
 
 
-def _clean(values: list[Any], dtype: str) -> list[Any]:
-    out = [None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
-           else v for v in values]
-    if dtype == "bool":
-        return [None if v is None else bool(v) for v in out]
-    if dtype == "float":
-        return [None if v is None else float(v) for v in out]
-    if dtype == "int":
-        return [None if v is None else int(v) for v in out]
-    return [None if v is None else str(v) for v in out]
-
-
 def copy_rows(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> list[tuple[Any, ...]]:
     """Rows ``(hex EWKB or None, *canonical values)`` ready for ``COPY`` into a layer table."""
     geoms = shapely.set_srid(gdf.geometry.to_numpy(), 4326)
     ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True, output_dimension=2)
-    cols: list[list[Any]] = [list(ewkb)]
-    for c in schema.columns:
-        if c.name in gdf.columns:
-            cols.append(_clean(gdf[c.name].astype("object").tolist(), c.dtype))
-        else:
-            cols.append([None] * len(gdf))
-    return list(zip(*cols, strict=True))
+    return list(zip(list(ewkb), *value_columns(gdf, schema), strict=True))
 
 
 @contextmanager
@@ -705,10 +762,3 @@ def _ensure_postgis(con: psycopg.Connection[Any], url: str) -> None:
             f"({str(exc).strip().splitlines()[0]}); expected a database where an "
             "administrator ran: CREATE EXTENSION postgis"
         ) from None
-
-
-def _current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

@@ -43,9 +43,9 @@ def _free_port() -> int:
 
 
 def _tiny_store(path: Path) -> Path:
-    from ctxmap.store.geopackage import Store
+    from ctxmap.store.geopackage import GeoPackageStore
 
-    store = Store(path)
+    store = GeoPackageStore(path)
     areas = gpd.GeoDataFrame(
         {
             "id": ["D1", "W1", "W2"],

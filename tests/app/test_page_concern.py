@@ -77,9 +77,9 @@ def test_contexts_are_ranked_with_the_places(store_copy):
 
     from ctxmap.cases.repository import create_context
     from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
-    from ctxmap.store.geopackage import Store
+    from ctxmap.store.geopackage import GeoPackageStore
 
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     area = box(1.290, 52.625, 1.300, 52.632)
     create_context(store, "w", name="Drawn area context", kind="street",
                    referral_date="2019-01-05", referral_reason="r", geometry=area)

@@ -12,14 +12,14 @@ from streamlit.testing.v1 import AppTest
 
 from ctxmap.cases.repository import list_contexts, load_bundle
 from ctxmap.cases.sample_context import add_sample_context
-from ctxmap.store.geopackage import DEFAULT_STORE_PATH, Store
+from ctxmap.store.geopackage import DEFAULT_STORE_PATH, GeoPackageStore
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "contexts.py")
 
 
-def _small_store(path: Path) -> Store:
+def _small_store(path: Path) -> GeoPackageStore:
     """A tiny store: one home (home-cs-01), two safe places, incidents, a district."""
-    store = Store(path)
+    store = GeoPackageStore(path)
     home = gpd.GeoDataFrame(
         {"id": ["home-cs-01"], "name": ["Test home"], "category": ["supported living (16+)"],
          "fictional": [True]}, geometry=[Point(1.30, 52.63)], crs="EPSG:4326")
@@ -48,8 +48,8 @@ def store_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "copy.gpkg"
     if DEFAULT_STORE_PATH.exists():
         shutil.copy(DEFAULT_STORE_PATH, path)
-        Store(path)  # migrate
-        add_sample_context(Store(path))
+        GeoPackageStore(path)  # migrate
+        add_sample_context(GeoPackageStore(path))
     else:
         _small_store(path)
     monkeypatch.setenv("CTXMAP_STORE", str(path))
@@ -74,10 +74,10 @@ def test_creating_a_context_through_the_form_persists_it(store_copy: Path) -> No
     at.button(key="ref_submit").click().run()
     assert not at.exception, at.exception
     assert not _errors(at), _errors(at)
-    frame = list_contexts(Store(store_copy))
+    frame = list_contexts(GeoPackageStore(store_copy))
     row = frame[frame["name"] == "Bus station underpass"]
     assert len(row) == 1
-    bundle = load_bundle(Store(store_copy), row["id"].iloc[0])
+    bundle = load_bundle(GeoPackageStore(store_copy), row["id"].iloc[0])
     assert bundle.context.kind == "transport hub"
     assert [y.yp_ref for y in bundle.young_people] == ["YP-0101"]
     assert at.selectbox(key="ctx_selected").value == row["id"].iloc[0]
@@ -92,7 +92,7 @@ def test_a_name_as_young_person_reference_is_refused_on_the_page(store_copy: Pat
     at.button(key="ref_submit").click().run()
     assert not at.exception
     assert any("looks like a name" in e.value for e in at.error)
-    assert "Park" not in list_contexts(Store(store_copy))["name"].tolist()
+    assert "Park" not in list_contexts(GeoPackageStore(store_copy))["name"].tolist()
 
 
 # --------------------------------------------------------------------------- scope and edits
@@ -111,7 +111,7 @@ def test_a_coordinator_sees_only_the_contexts_they_lead(
         store_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ctxmap.cases.repository import create_context
 
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     mine = create_context(store, "w", name="Park by the river", kind="park",
                           referral_date="2019-01-10", referral_reason="Reports of grooming",
                           geometry="POINT (1.29 52.62)", lead_worker="test coordinator")
@@ -131,16 +131,17 @@ def test_a_coordinator_sees_only_the_contexts_they_lead(
 def test_an_analyst_sees_every_context(store_copy: Path) -> None:
     from ctxmap.cases.repository import create_context
 
-    create_context(Store(store_copy), "w", name="Park", kind="park", referral_date="2019-01-10",
+    create_context(GeoPackageStore(store_copy), "w", name="Park", kind="park",
+                   referral_date="2019-01-10",
                    referral_reason="r", geometry="POINT (1.29 52.62)", lead_worker="someone")
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     (listing,) = _frames_with(at, "lead_worker")
-    assert sorted(listing["id"]) == sorted(list_contexts(Store(store_copy))["id"])
+    assert sorted(listing["id"]) == sorted(list_contexts(GeoPackageStore(store_copy))["id"])
     assert not any("only the contexts you lead" in i.value for i in at.info)
 
 
 def test_assessment_entry_edited_and_deleted_on_the_page(store_copy: Path) -> None:
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     first = load_bundle(store, "ctx-0001").assessment[0]
     n = len(load_bundle(store, "ctx-0001").assessment)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
@@ -174,7 +175,7 @@ def test_assessment_entry_edited_and_deleted_on_the_page(store_copy: Path) -> No
 def test_assessment_edit_conflict_names_who_changed_it(store_copy: Path) -> None:
     from ctxmap.cases.repository import update_record
 
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     first = load_bundle(store, "ctx-0001").assessment[0]
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.selectbox(key="as_pick").set_value(first.id).run()
@@ -200,7 +201,7 @@ def test_assessment_edit_conflict_names_who_changed_it(store_copy: Path) -> None
 
 
 def test_a_rating_picked_from_the_layers_is_stored_at_the_place(store_copy: Path) -> None:
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     safe = store.read("safe_places")
     target = safe[safe["name"].notna()].iloc[0]
     before = len(load_bundle(store, "ctx-0001").safety_ratings)
@@ -221,7 +222,7 @@ def test_a_rating_picked_from_the_layers_is_stored_at_the_place(store_copy: Path
 
 
 def test_a_rating_at_a_clicked_point(store_copy: Path) -> None:
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.radio(key="rate_how").set_value("Click on the map").run()
     assert not at.exception, at.exception
@@ -244,7 +245,7 @@ def test_pooled_safety_map_counts_and_suppression_in_the_meeting_view(
 
     from ctxmap.cases.repository import safety_ratings_layer
 
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     raw = safety_ratings_layer(store)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     (pooled,) = _frames_with(at, "counts hidden")
@@ -273,7 +274,7 @@ def test_overview_edit_does_not_overwrite_a_change_saved_in_between(store_copy: 
     """The overview form saves against the version read when it was shown, not a re-read."""
     from ctxmap.cases.repository import get_context, update_record
 
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert at.selectbox(key="ctx_selected").value == "ctx-0001"
     before = get_context(store, "ctx-0001")

@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 from ctxmap.cases.repository import get_context, history, update_record
 from ctxmap.cases.sample_context import add_sample_context
 from ctxmap.privacy.audit import read_log
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.migrate import migrate_store
-from ctxmap.store.postgis import PgStore
+from ctxmap.store.postgis import PostGISStore
 from tests.app.test_pages import map_payload, metric
 from tests.store.test_pgstore import fresh_schema
 
@@ -27,17 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def pg_sample(sample_store_path: Path, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PgStore, Store]]:
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PostGISStore, GeoPackageStore]]:
     """(the PostGIS store holding the migrated sample with its context, the GeoPackage copy)."""
     copy = tmp_path / "sample.gpkg"
     shutil.copy(sample_store_path, copy)
-    gpkg = Store(copy)
+    gpkg = GeoPackageStore(copy)
     add_sample_context(gpkg)
     with fresh_schema() as (url, schema):
         monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
         migrate_store(copy, url)
         monkeypatch.setenv("CTXMAP_STORE", url)
-        yield PgStore(url, schema=schema), gpkg
+        yield PostGISStore(url, schema=schema), gpkg
 
 
 def _run(page: str) -> AppTest:

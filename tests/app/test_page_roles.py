@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ctxmap.privacy.roles import User
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from tests.app.test_browser import app_url  # noqa: F401  (a fixture)
 from tests.privacy.test_meeting import coordinate_pairs, near
 
@@ -59,7 +59,7 @@ def test_meeting_viewer_sees_only_the_masked_map(store_copy):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(f"pages/{page}")
     payload = _payload(at)
-    homes = Store(store_copy, create=False).read("homes")
+    homes = GeoPackageStore(store_copy, create=False).read("homes")
     for name in homes["name"]:
         assert json.dumps(name)[1:-1] not in payload and name not in payload
     assert_no_home_coordinates(payload, homes)
@@ -70,7 +70,8 @@ def test_meeting_viewer_cannot_leave_the_meeting_view(store_copy):
     at = _app(User("mv", "meeting viewer", "test"), view="normal")
     assert _pages(at) == {"map.py"}
     assert not [b for b in at.button if b.label == "Leave meeting view"]
-    assert_no_home_coordinates(_payload(at), Store(store_copy, create=False).read("homes"))
+    homes = GeoPackageStore(store_copy, create=False).read("homes")
+    assert_no_home_coordinates(_payload(at), homes)
 
 
 def test_coordinator_pages(store_copy):
@@ -112,17 +113,18 @@ def test_audit_page_for_analyst_records_the_read(store_copy):
     assert not at.exception, at.exception
     from ctxmap.privacy.audit import read_log
 
-    assert "read audit log" in read_log(Store(store_copy, create=False))["action"].tolist()
+    log = read_log(GeoPackageStore(store_copy, create=False))
+    assert "read audit log" in log["action"].tolist()
 
 
 def test_unmasked_view_is_audited_once(store_copy):
     from ctxmap.privacy.audit import read_log
 
-    before = len(read_log(Store(store_copy, create=False)))
+    before = len(read_log(GeoPackageStore(store_copy, create=False)))
     at = AppTest.from_file(str(ROOT / "pages" / "map.py"), default_timeout=60)
     at.run()
     at.run()
-    log = read_log(Store(store_copy, create=False))
+    log = read_log(GeoPackageStore(store_copy, create=False))
     new = log.iloc[: len(log) - before]
     assert new["action"].tolist() == ["view unmasked"]
     assert new["legal_basis"].iloc[0] == "public task"

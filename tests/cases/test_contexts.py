@@ -30,7 +30,7 @@ from ctxmap.cases.repository import (
 from ctxmap.cases.validation import check_yp_ref
 from ctxmap.errors import ConflictError, InputError
 from ctxmap.store import dbapi as dbapi
-from ctxmap.store.geopackage import MIGRATIONS, Store
+from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
 
 HOME = Point(1.30, 52.63)
 
@@ -41,7 +41,7 @@ def store(both_stores):
     return both_stores
 
 
-def _ctx(store: Store, **kw: object) -> Context:
+def _ctx(store: GeoPackageStore, **kw: object) -> Context:
     args: dict[str, object] = dict(name="Park", kind="park", referral_date="2019-01-02",
                                    referral_reason="Young people approached", geometry=HOME)
     args.update(kw)
@@ -65,7 +65,7 @@ def test_name_is_called_a_name() -> None:
         check_yp_ref("Rosie")
 
 
-def test_create_and_read_back(store: Store) -> None:
+def test_create_and_read_back(store: GeoPackageStore) -> None:
     c = _ctx(store, young_people=["YP-0001"])
     assert c.id == "ctx-0001" and c.version == 1 and c.status == "referred"
     assert c.geometry.equals_exact(HOME, 1e-9)
@@ -74,7 +74,7 @@ def test_create_and_read_back(store: Store) -> None:
     assert _ctx(store).id == "ctx-0002"
 
 
-def test_non_online_context_needs_location(store: Store) -> None:
+def test_non_online_context_needs_location(store: GeoPackageStore) -> None:
     with pytest.raises(InputError, match="needs a location"):
         _ctx(store, geometry=None)
     assert _ctx(store, geometry=None, kind="online space").geometry is None
@@ -83,12 +83,12 @@ def test_non_online_context_needs_location(store: Store) -> None:
 @pytest.mark.parametrize("field,value", [("kind", "flat"), ("referral_date", "02/01/2019"),
                                          ("referral_reason", "  "), ("status", "open"),
                                          ("radius_m", -5), ("geometry", Point(400000, 300000))])
-def test_validation_refuses_bad_fields(store: Store, field: str, value: object) -> None:
+def test_validation_refuses_bad_fields(store: GeoPackageStore, field: str, value: object) -> None:
     with pytest.raises(InputError):
         _ctx(store, **{field: value})
 
 
-def test_database_constraints_hold_without_python_checks(store: Store) -> None:
+def test_database_constraints_hold_without_python_checks(store: GeoPackageStore) -> None:
     c = _ctx(store, young_people=["YP-0001"])
     con = dbapi.connect(store)
     try:
@@ -121,7 +121,7 @@ def test_database_constraints_hold_without_python_checks(store: Store) -> None:
         con.close()
 
 
-def test_history_is_append_only(store: Store) -> None:
+def test_history_is_append_only(store: GeoPackageStore) -> None:
     c = _ctx(store)
     con = dbapi.connect(store)
     try:
@@ -137,7 +137,7 @@ def test_history_is_append_only(store: Store) -> None:
     assert c.id
 
 
-def test_update_logs_each_field_and_bumps_version(store: Store) -> None:
+def test_update_logs_each_field_and_bumps_version(store: GeoPackageStore) -> None:
     c = _ctx(store)
     c2 = update_record(store, "context", c.id, 1, "w2", status="assessing", name="Park 2",
                           lead_agency="")
@@ -152,7 +152,7 @@ def test_update_logs_each_field_and_bumps_version(store: Store) -> None:
     assert same.version == 2
 
 
-def test_conflicting_update_raises_and_names_who(store: Store) -> None:
+def test_conflicting_update_raises_and_names_who(store: GeoPackageStore) -> None:
     c = _ctx(store)
     update_record(store, "context", c.id, c.version, "alice", status="assessing")
     with pytest.raises(ConflictError, match="alice") as err:
@@ -161,7 +161,7 @@ def test_conflicting_update_raises_and_names_who(store: Store) -> None:
     assert get_context(store, c.id).status == "assessing"
 
 
-def test_conflict_on_child_record(store: Store) -> None:
+def test_conflict_on_child_record(store: GeoPackageStore) -> None:
     c = _ctx(store)
     a = add_record(store, "action", c.id, "w1", partner="Local police", what="Patrol",
                       due_date="2019-02-01")
@@ -176,7 +176,7 @@ def test_conflict_on_child_record(store: Store) -> None:
     assert load_bundle(store, c.id).actions == ()
 
 
-def test_child_records_and_bundle(store: Store) -> None:
+def test_child_records_and_bundle(store: GeoPackageStore) -> None:
     c = _ctx(store, young_people=["YP-0001"])
     add_record(store, "assessment", c.id, "w", side="place", factor="risk", text="Dark path",
                   source="Visit", source_grade="A", info_grade="1", recorded_on="2019-01-03")
@@ -217,7 +217,7 @@ def test_overdue_actions() -> None:
     assert frame["id"].iloc[0] == 1 and frame["overdue"].sum() == 1
 
 
-def test_list_contexts_counts_open_and_overdue(store: Store) -> None:
+def test_list_contexts_counts_open_and_overdue(store: GeoPackageStore) -> None:
     c = _ctx(store)
     for due, status in (("2019-01-01", "not started"), ("2019-01-01", "done"),
                         ("2030-01-01", "in progress")):
@@ -234,7 +234,7 @@ def test_migration_upgrades_a_base_store_and_keeps_its_data(tmp_path: Path,
 
     path = tmp_path / "old.gpkg"
     monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:1])
-    old = Store(path)
+    old = GeoPackageStore(path)
     assert old.schema_version == 1
     homes = gpd.GeoDataFrame({"id": ["h1"], "name": ["A home"]}, geometry=[HOME],
                              crs="EPSG:4326")
@@ -243,13 +243,13 @@ def test_migration_upgrades_a_base_store_and_keeps_its_data(tmp_path: Path,
     assert not con.execute("SELECT 1 FROM sqlite_master WHERE name='ctx_contexts'").fetchone()
     con.close()
     monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS)
-    new = Store(path)
+    new = GeoPackageStore(path)
     assert new.schema_version == len(MIGRATIONS)
     assert new.read("homes")["id"].tolist() == ["h1"]
     assert len(new.imports()) == 1
     assert list_partners(new)[:len(SEED_PARTNERS)] == list(SEED_PARTNERS)
     _ctx(new)
-    assert Store(path).schema_version == len(MIGRATIONS)  # reopening runs nothing again
+    assert GeoPackageStore(path).schema_version == len(MIGRATIONS)  # reopening runs nothing again
 
 
 def test_context_evidence_matches_brute_force() -> None:

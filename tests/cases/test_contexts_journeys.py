@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from ctxmap.cases.repository import history, list_contexts, load_bundle
 from ctxmap.reports.pack import make_pack
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from tests.privacy.test_meeting import coordinate_pairs, near
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "contexts.py")
@@ -29,7 +29,7 @@ def _ok(at: AppTest) -> None:
 
 
 def test_referral_to_review_and_pack(store_copy: Path) -> None:
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     homes = store.read("homes")
     home = homes[homes["id"] == HOME_ID].geometry.iloc[0]
     at = AppTest.from_file(PAGE, default_timeout=90).run()
@@ -133,7 +133,7 @@ def test_contexts_as_places_points_areas_and_no_online_spaces(tmp_path: Path) ->
     from ctxmap.cases.repository import create_context
     from ctxmap.cases.scope import contexts_as_places
 
-    store = Store(tmp_path / "s.gpkg")
+    store = GeoPackageStore(tmp_path / "s.gpkg")
     # an L-shaped area: its centroid is outside it, its representative point is inside
     ell = Polygon([(1.30, 52.60), (1.32, 52.60), (1.32, 52.605), (1.305, 52.605),
                    (1.305, 52.62), (1.30, 52.62)])
@@ -159,7 +159,7 @@ def test_contexts_for_user_scopes_coordinators(tmp_path: Path) -> None:
     from ctxmap.cases.repository import create_context
     from ctxmap.cases.scope import contexts_for_user
 
-    store = Store(tmp_path / "s.gpkg")
+    store = GeoPackageStore(tmp_path / "s.gpkg")
     for i, lead in enumerate(["ana@example.org", "Bob", " ANA@example.org ", ""]):
         create_context(store, "w", name=f"Place {i}", kind="park", referral_date="2019-01-01",
                        referral_reason="r", geometry="POINT (1.3 52.6)", lead_worker=lead)

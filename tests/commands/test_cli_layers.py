@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ctxmap.cli import main
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from tests.layers.test_readers import ASB, GOOD, HEADER, NOLOC
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_whole_force_file_never_seen_by_the_sample(tmp_path, capsys):
     assert "total rows: 5869" in out
     store = tmp_path / "s.gpkg"
     assert main(["import", str(FORCE_FILE), "--layer", "incidents", "--store", str(store)]) == 0
-    counts = Store(store).counts()["incidents"]
+    counts = GeoPackageStore(store).counts()["incidents"]
     assert counts["rows"] == 5869 and counts["unmapped"] > 100
 
 

@@ -11,14 +11,14 @@ from ctxmap.cases.repository import add_record, load_bundle, update_record
 from ctxmap.cases.sample_context import SAMPLE_CONTEXT_ID
 from ctxmap.maps.assets import external_references
 from ctxmap.reports.pack import make_pack, review_svg
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from tests.app.test_page_contexts import _small_store
 
 EVIL = '<script>alert("x")</script>'
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store(tmp_path_factory: pytest.TempPathFactory) -> GeoPackageStore:
     s = _small_store(tmp_path_factory.mktemp("pack") / "s.gpkg")
     b = load_bundle(s, SAMPLE_CONTEXT_ID)
     update_record(s, "context", b.context.id, b.context.version, "w", name="Home " + EVIL)
@@ -27,7 +27,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return s
 
 
-def test_full_pack_is_self_contained_and_escaped(store: Store) -> None:
+def test_full_pack_is_self_contained_and_escaped(store: GeoPackageStore) -> None:
     page = make_pack(store, SAMPLE_CONTEXT_ID, tiles_url="")
     assert EVIL not in page and "&lt;script&gt;alert(" in page
     assert external_references(page) == []
@@ -35,9 +35,9 @@ def test_full_pack_is_self_contained_and_escaped(store: Store) -> None:
     assert "srcdoc=" in page
 
 
-def test_partner_pack_hides_what_consent_does_not_allow_and_masks_the_home(store: Store) -> (
-    None
-):
+def test_partner_pack_hides_what_consent_does_not_allow_and_masks_the_home(
+    store: GeoPackageStore,
+) -> None:
     home = store.read("homes").geometry.iloc[0]
     page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Local police", tiles_url="")
     assert "YP-0002" not in page  # not linked for the police
@@ -51,14 +51,14 @@ def test_partner_pack_hides_what_consent_does_not_allow_and_masks_the_home(store
     assert re.search(r"distances left out", page)
 
 
-def test_partner_pack_for_cs_team_shows_consented_items(store: Store) -> None:
+def test_partner_pack_for_cs_team_shows_consented_items(store: GeoPackageStore) -> None:
     page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Contextual Safeguarding team",
                      include_map=False)
     assert "YP-0001" in page and "YP-0002" in page and "Men wait there at night" in page
     assert "Our safety and wellbeing plan" in page
 
 
-def test_unknown_partner_refused(store: Store) -> None:
+def test_unknown_partner_refused(store: GeoPackageStore) -> None:
     from ctxmap.errors import InputError
 
     with pytest.raises(InputError, match="partner list"):
@@ -80,7 +80,7 @@ def test_review_svg_has_one_bar_per_month() -> None:
     assert svg.count("<rect") == 4 and "plan start 2018-12" in svg
 
 
-def test_pack_written_file(tmp_path: Path, store: Store) -> None:
+def test_pack_written_file(tmp_path: Path, store: GeoPackageStore) -> None:
     from ctxmap.reports.pack import write_pack
 
     out = write_pack(tmp_path / "p.html", make_pack(store, SAMPLE_CONTEXT_ID, include_map=False))

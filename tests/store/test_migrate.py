@@ -23,9 +23,9 @@ from ctxmap.errors import InputError
 from ctxmap.layers.conform import empty_layer
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.privacy.audit import read_log, record
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.migrate import dump_layer, dump_records, layer_checksum, migrate_store
-from ctxmap.store.postgis import PgStore
+from ctxmap.store.postgis import PostGISStore
 from tests.store.test_pgstore import fresh_schema, incidents
 
 
@@ -36,8 +36,8 @@ def pg_schema():
 
 
 
-def filled_store(path) -> Store:
-    s = Store(path)
+def filled_store(path) -> GeoPackageStore:
+    s = GeoPackageStore(path)
     s.write("incidents", incidents(30), file="a.csv", sha256="abc", user="analyst1")
     s.write("incidents", incidents(10, start=25), file="b.csv", mode="append", user="a2")
     sq = Polygon([(1.2, 52.6), (1.3, 52.6), (1.3, 52.7), (1.2, 52.7)])
@@ -97,16 +97,16 @@ def test_gpkg_to_postgis_and_back_loses_nothing(pg_schema, tmp_path, monkeypatch
     assert {c.kind: c.rows for c in report.layers}["incidents"] == 35
     assert report.imports == 4
     assert "ctxmap_test:***@" in report.target  # the password is never shown
-    pg = PgStore(url)
+    pg = PostGISStore(url)
     assert_same_store(src, pg)
     back = tmp_path / "back.gpkg"
     assert main(["migrate-store", "--from", url, "--to", str(back)]) == 0
-    assert_same_store(src, Store(back))
+    assert_same_store(src, GeoPackageStore(back))
     # the next import continues the import numbering of the source
-    rec = PgStore(url).write("incidents", incidents(1, start=99), file="c", mode="append")
+    rec = PostGISStore(url).write("incidents", incidents(1, start=99), file="c", mode="append")
     assert rec.import_id == 5
     # ... and so do the records' ids, and the history stays append-only
-    pg = PgStore(url)
+    pg = PostGISStore(url)
     n = add_record(pg, "review_note", "ctx-0001", "w", kind="other", text="t",
                       noted_on="2019-04-01")
     ids = history(pg)["id"].tolist()
@@ -123,17 +123,17 @@ def test_refuses_non_empty_target_unless_force(pg_schema, tmp_path, monkeypatch,
     url, schema = pg_schema
     monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
     src = filled_store(tmp_path / "a.gpkg")
-    PgStore(url).write("incidents", incidents(3, start=500), file="other.csv")
+    PostGISStore(url).write("incidents", incidents(3, start=500), file="other.csv")
     assert main(["migrate-store", "--from", str(src.path), "--to", url]) == 1
     err = capsys.readouterr().err
     assert "not empty" in err and "--force" in err
-    assert sorted(PgStore(url).read("incidents")["id"]) == ["i500", "i501", "i502"]
+    assert sorted(PostGISStore(url).read("incidents")["id"]) == ["i500", "i501", "i502"]
     assert main(["migrate-store", "--from", str(src.path), "--to", url, "--force"]) == 0
-    assert_same_store(src, PgStore(url))
+    assert_same_store(src, PostGISStore(url))
     # append-only records are never overwritten, even with --force
     assert main(["migrate-store", "--from", str(src.path), "--to", url, "--force"]) == 1
     assert "append-only" in capsys.readouterr().err
-    assert_same_store(src, PgStore(url))
+    assert_same_store(src, PostGISStore(url))
 
 
 def test_refusals_between_files(tmp_path):
@@ -144,7 +144,7 @@ def test_refusals_between_files(tmp_path):
         migrate_store(tmp_path / "missing.gpkg", tmp_path / "b.gpkg")
     assert not (tmp_path / "missing.gpkg").exists()
     migrate_store(src.path, tmp_path / "b.gpkg")
-    assert_same_store(src, Store(tmp_path / "b.gpkg"))
+    assert_same_store(src, GeoPackageStore(tmp_path / "b.gpkg"))
 
 
 def test_checksum_sees_every_change():

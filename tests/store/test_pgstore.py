@@ -20,9 +20,9 @@ from shapely.geometry import Point, Polygon
 from ctxmap.errors import StoreError
 from ctxmap.layers.conform import empty_layer
 from ctxmap.store import postgis as pgstore
-from ctxmap.store.geopackage import Store
+from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.opening import describe_target, open_store, resolve_target
-from ctxmap.store.postgis import PG_MIGRATIONS, PgStore, redact_url
+from ctxmap.store.postgis import PG_MIGRATIONS, PostGISStore, redact_url
 
 DEFAULT_PG_URL = "postgresql://ctxmap_test:ctxmap_test@127.0.0.1:54329/ctxmap_test"
 
@@ -60,9 +60,9 @@ def pg_schema() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def pg_store(pg_schema: tuple[str, str]) -> PgStore:
+def pg_store(pg_schema: tuple[str, str]) -> PostGISStore:
     url, schema = pg_schema
-    return PgStore(url, schema=schema)
+    return PostGISStore(url, schema=schema)
 
 
 def incidents(n: int, start: int = 0) -> gpd.GeoDataFrame:
@@ -78,7 +78,7 @@ def incidents(n: int, start: int = 0) -> gpd.GeoDataFrame:
     return out[list(g.columns)]
 
 
-def test_layout_types_and_indexes(pg_store: PgStore):
+def test_layout_types_and_indexes(pg_store: PostGISStore):
     con = pg_store.connect()
     try:
         types = dict(con.execute(
@@ -96,7 +96,7 @@ def test_layout_types_and_indexes(pg_store: PgStore):
     assert any("areas_geom_gix" in d and "gist (geom)" in d for d in indexes)
 
 
-def test_geom_m_is_the_projected_point(pg_store: PgStore):
+def test_geom_m_is_the_projected_point(pg_store: PostGISStore):
     g = incidents(6)
     pg_store.write("incidents", g, file="a")
     con = pg_store.connect()
@@ -113,7 +113,7 @@ def test_geom_m_is_the_projected_point(pg_store: PgStore):
     assert nulls[0] == 2
 
 
-def test_polygon_refused_in_point_layer(pg_store: PgStore):
+def test_polygon_refused_in_point_layer(pg_store: PostGISStore):
     g = incidents(2)
     g.loc[1, "geometry"] = Polygon([(1.2, 52.6), (1.3, 52.6), (1.3, 52.7)])
     with pytest.raises(psycopg.Error):
@@ -121,19 +121,19 @@ def test_polygon_refused_in_point_layer(pg_store: PgStore):
     assert pg_store.counts()["incidents"]["rows"] == 0
 
 
-def test_duplicate_ids_in_one_file_last_wins(pg_store: PgStore, tmp_path):
+def test_duplicate_ids_in_one_file_last_wins(pg_store: PostGISStore, tmp_path):
     g = incidents(4)
     g.loc[2, "id"] = "i0"
     g.loc[2, "category"] = "Robbery"
     pg_store.write("incidents", g, file="a")
-    gp = Store(tmp_path / "s.gpkg")
+    gp = GeoPackageStore(tmp_path / "s.gpkg")
     gp.write("incidents", g, file="a")
     a, b = pg_store.read("incidents"), gp.read("incidents")
     assert list(a["id"]) == list(b["id"]) == ["i0", "i1", "i3"]
     assert list(a["category"]) == list(b["category"])
 
 
-def test_bulk_write_rebuilds_indexes(pg_store: PgStore, monkeypatch):
+def test_bulk_write_rebuilds_indexes(pg_store: PostGISStore, monkeypatch):
     monkeypatch.setattr(pgstore, "BULK_ROWS", 10)
     calls: list[tuple[int, int]] = []
     pg_store.write("incidents", incidents(25), file="a", batch_size=10,
@@ -154,23 +154,23 @@ def test_bulk_write_rebuilds_indexes(pg_store: PgStore, monkeypatch):
 def test_migrations_and_refuse_newer(pg_schema):
     url, schema = pg_schema
     with pytest.raises(StoreError, match="no ctxmap store"):
-        PgStore(url, schema=schema, create=False)
-    s = PgStore(url, schema=schema)
+        PostGISStore(url, schema=schema, create=False)
+    s = PostGISStore(url, schema=schema)
     assert s.schema_version == len(PG_MIGRATIONS)
     s.write("incidents", incidents(3), file="a")
-    assert len(PgStore(url, schema=schema, create=False).read("incidents")) == 3
+    assert len(PostGISStore(url, schema=schema, create=False).read("incidents")) == 3
     con = s.connect()
     with con:
         con.execute("UPDATE ctxmap_meta SET value = '999' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(StoreError, match="newer"):
-        PgStore(url, schema=schema)
+        PostGISStore(url, schema=schema)
 
 
 def test_bad_password_message_hides_it():
     url = pg_url().replace("ctxmap_test:ctxmap_test@", "ctxmap_test:s3cret-pw@")
     with pytest.raises(StoreError) as err:
-        PgStore(url)
+        PostGISStore(url)
     assert "s3cret-pw" not in str(err.value) and "***" in str(err.value)
 
 
@@ -194,7 +194,7 @@ def test_open_store_one_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("CTXMAP_STORE", str(tmp_path / "env.gpkg"))
     assert resolve_target(None) == tmp_path / "env.gpkg"
     s = open_store(None)
-    assert isinstance(s, Store) and s.path == tmp_path / "env.gpkg"
+    assert isinstance(s, GeoPackageStore) and s.path == tmp_path / "env.gpkg"
 
 
 def test_open_store_gives_pgstore_for_url(pg_schema, monkeypatch):
@@ -202,4 +202,4 @@ def test_open_store_gives_pgstore_for_url(pg_schema, monkeypatch):
     monkeypatch.setenv("CTXMAP_STORE", url)
     monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
     s = open_store(None)
-    assert isinstance(s, PgStore) and "ctxmap_test:***@" in s.path and s.schema == schema
+    assert isinstance(s, PostGISStore) and "ctxmap_test:***@" in s.path and s.schema == schema

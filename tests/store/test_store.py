@@ -17,7 +17,7 @@ from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import StoreError
 from ctxmap.layers.conform import empty_layer
-from ctxmap.store.geopackage import MIGRATIONS, Store
+from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def digest(path: Path) -> str:
 
 
 def test_round_trip_keeps_rows_without_location(tmp_path):
-    s = Store(tmp_path / "s.gpkg")
+    s = GeoPackageStore(tmp_path / "s.gpkg")
     g = incidents(10)
     rec = s.write("incidents", g, file="a.csv")
     assert (rec.rows, rec.mapped, rec.unmapped) == (10, 8, 2)
@@ -53,7 +53,7 @@ def test_round_trip_keeps_rows_without_location(tmp_path):
 
 
 def test_store_is_a_geopackage_gdal_can_read(tmp_path):
-    s = Store(tmp_path / "s.gpkg")
+    s = GeoPackageStore(tmp_path / "s.gpkg")
     s.write("incidents", incidents(6), file="a.csv")
     layers = dict(pyogrio.list_layers(s.path))
     assert {"homes", "incidents", "areas", "safe_places", "youth_centres"} <= set(layers)
@@ -62,7 +62,7 @@ def test_store_is_a_geopackage_gdal_can_read(tmp_path):
 
 
 def test_replace_and_append_upsert(tmp_path):
-    s = Store(tmp_path / "s.gpkg")
+    s = GeoPackageStore(tmp_path / "s.gpkg")
     s.write("incidents", incidents(5), file="a.csv")
     s.write("incidents", incidents(5, start=3), file="b.csv", mode="append")
     assert sorted(s.read("incidents")["id"]) == [f"i{i}" for i in range(8)]
@@ -80,7 +80,7 @@ def test_replacing_wards_keeps_lsoas(tmp_path):
                               "source": "t"}, geometry=[sq] * len(ids), crs="EPSG:4326")
         return g[list(base.columns)]
 
-    s = Store(tmp_path / "s.gpkg")
+    s = GeoPackageStore(tmp_path / "s.gpkg")
     s.write("areas", areas("lsoa", ["L1", "L2"]), file="l")
     s.write("areas", areas("ward", ["W1"]), file="w")
     s.write("areas", areas("ward", ["W2"]), file="w2")
@@ -88,7 +88,7 @@ def test_replacing_wards_keeps_lsoas(tmp_path):
 
 
 def test_failed_import_leaves_store_unchanged(tmp_path):
-    s = Store(tmp_path / "s.gpkg")
+    s = GeoPackageStore(tmp_path / "s.gpkg")
     s.write("incidents", incidents(5), file="a.csv")
     before = digest(s.path)
     bad = incidents(5, start=10)
@@ -101,24 +101,25 @@ def test_failed_import_leaves_store_unchanged(tmp_path):
 
 def test_killed_import_midway_leaves_store_unchanged(tmp_path):
     path = tmp_path / "s.gpkg"
-    s = Store(path)
+    s = GeoPackageStore(path)
     s.write("incidents", incidents(50), file="a.csv")
     before = digest(path)
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from tests.store.test_store import incidents
-        from ctxmap.store.geopackage import Store
+        from ctxmap.store.geopackage import GeoPackageStore
         def crash(done, total):
             if done >= total // 2:
                 os._exit(9)  # the process dies mid-transaction, no cleanup at all
-        Store({str(path)!r}).write("incidents", incidents(4000, start=100), file="big.csv",
+        GeoPackageStore({str(path)!r}).write("incidents", incidents(4000, start=100),
+                                             file="big.csv",
                                    mode="replace", batch_size=500, progress=crash)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     # SQLite's rollback journal restores the last committed state on next open.
-    after = Store(path)
+    after = GeoPackageStore(path)
     assert sorted(after.read("incidents")["id"]) == sorted(f"i{i}" for i in range(50))
     assert len(after.imports()) == 1
     con = sqlite3.connect(path)
@@ -129,29 +130,29 @@ def test_killed_import_midway_leaves_store_unchanged(tmp_path):
 
 def test_migrations_upgrade_and_refuse_newer(tmp_path):
     path = tmp_path / "s.gpkg"
-    s = Store(path)
+    s = GeoPackageStore(path)
     assert s.schema_version == len(MIGRATIONS)
     s.write("incidents", incidents(3), file="a.csv")
-    Store(path)  # reopening runs nothing new and loses nothing
-    assert len(Store(path).read("incidents")) == 3
+    GeoPackageStore(path)  # reopening runs nothing new and loses nothing
+    assert len(GeoPackageStore(path).read("incidents")) == 3
     con = sqlite3.connect(path)
     with con:
         con.execute("UPDATE ctxmap_meta SET value='999' WHERE key='schema_version'")
     con.close()
     with pytest.raises(StoreError, match="newer"):
-        Store(path)
+        GeoPackageStore(path)
 
 
 def test_not_a_store(tmp_path):
     p = tmp_path / "x.gpkg"
     p.write_text("hello, not sqlite")
     with pytest.raises(StoreError, match="not a ctxmap store"):
-        Store(p)
+        GeoPackageStore(p)
     with pytest.raises(StoreError, match="no store"):
-        Store(tmp_path / "missing.gpkg", create=False)
+        GeoPackageStore(tmp_path / "missing.gpkg", create=False)
 
 
 def test_refuses_wrong_crs(tmp_path):
     g = incidents(2).to_crs(27700)
     with pytest.raises(ValueError, match="EPSG:4326"):
-        Store(tmp_path / "s.gpkg").write("incidents", g, file="x")
+        GeoPackageStore(tmp_path / "s.gpkg").write("incidents", g, file="x")

@@ -22,8 +22,8 @@ from ctxmap.analysis.concern import ConcernParams, rank_places
 from ctxmap.analysis.concern_pg import count_within_db, rank_places_pg
 from ctxmap.layers.conform import empty_layer
 from ctxmap.layers.schemas import POLICE_UK_CATEGORIES
-from ctxmap.store.geopackage import Store
-from ctxmap.store.postgis import PgStore
+from ctxmap.store.geopackage import GeoPackageStore
+from ctxmap.store.postgis import PostGISStore
 from tests.store.test_pgstore import fresh_schema, incidents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,15 +39,15 @@ def pg_schema():
 def any_store(request, tmp_path):
     """A fresh, empty store of each kind."""
     if request.param == "gpkg":
-        return Store(tmp_path / "s.gpkg")
+        return GeoPackageStore(tmp_path / "s.gpkg")
     url, schema = request.getfixturevalue("pg_schema")
-    return PgStore(url, schema=schema)
+    return PostGISStore(url, schema=schema)
 
 
 def reopen(store):
-    if isinstance(store, PgStore):
-        return PgStore(store.url, schema=store.schema, create=False)
-    return Store(store.path, create=False)
+    if isinstance(store, PostGISStore):
+        return PostGISStore(store.url, schema=store.schema, create=False)
+    return GeoPackageStore(store.path, create=False)
 
 
 def snapshot(store):
@@ -137,16 +137,16 @@ def test_failed_import_leaves_store_unchanged(any_store):
 def test_killed_import_midway_leaves_store_unchanged(any_store):
     any_store.write("incidents", incidents(50), file="a.csv")
     before = snapshot(any_store)
-    if isinstance(any_store, PgStore):
-        opener = f"PgStore({any_store.url!r}, schema={any_store.schema!r})"
+    if isinstance(any_store, PostGISStore):
+        opener = f"PostGISStore({any_store.url!r}, schema={any_store.schema!r})"
     else:
-        opener = f"Store({str(any_store.path)!r})"
+        opener = f"GeoPackageStore({str(any_store.path)!r})"
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from tests.store.test_pgstore import incidents
-        from ctxmap.store.postgis import PgStore
-        from ctxmap.store.geopackage import Store
+        from ctxmap.store.postgis import PostGISStore
+        from ctxmap.store.geopackage import GeoPackageStore
         def crash(done, total):
             if done >= total // 2:
                 os._exit(9)  # the process dies mid-transaction, no cleanup at all
@@ -199,9 +199,9 @@ def random_layers(seed: int, n_inc: int = 400, n_places: int = 25):
 def test_concern_counts_in_postgis_equal_embedded(pg_schema, tmp_path, seed):
     url, schema = pg_schema
     inc, places = random_layers(seed)
-    pg = PgStore(url, schema=schema)
+    pg = PostGISStore(url, schema=schema)
     pg.write("incidents", inc, file="r")
-    gp = Store(tmp_path / "s.gpkg")
+    gp = GeoPackageStore(tmp_path / "s.gpkg")
     gp.write("incidents", inc, file="r")
     places = places.assign(layer="safe_places")
     area = box(1.20, 52.59, 1.34, 52.68)

@@ -1,0 +1,89 @@
+"""SQLAlchemy engines over a store's own connections, for the records tables.
+
+The records (contexts, consent, history, audit, ...) are read and written with
+SQLAlchemy Core on both databases. :func:`records_engine` wraps the store's own
+``connect`` (so a GeoPackage connection has foreign keys on and a PostgreSQL one the
+store's schema on its search path) and:
+
+* on SQLite, lets SQLAlchemy own the transaction and starts every write transaction
+  with ``BEGIN IMMEDIATE`` (the writer lock is taken at once, as for the layers);
+  a connection with ``isolation_level="AUTOCOMMIT"`` (reads) begins none;
+* turns a refused write (a broken constraint, or an append-only trigger's message)
+  into :class:`RecordRefusedError`, whose message starts like SQLite's
+  (``UNIQUE constraint failed: ...``, ``FOREIGN KEY constraint failed: ...``,
+  ``CHECK constraint failed: ...``, ``NOT NULL constraint failed: ...``) on both
+  databases, so callers outside the store never see a driver's exception.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, Final
+
+import psycopg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.pool import NullPool
+
+from ctxmap.errors import StoreError
+
+#: PostgreSQL error classes and the SQLite words for them.
+_SQLSTATE_PREFIX: Final = {
+    "23505": "UNIQUE constraint failed",
+    "23503": "FOREIGN KEY constraint failed",
+    "23514": "CHECK constraint failed",
+    "23502": "NOT NULL constraint failed",
+}
+
+
+class RecordRefusedError(StoreError):
+    """The store refused a records write: a constraint or an append-only rule said no."""
+
+
+def _refusal(exc: BaseException) -> RecordRefusedError | None:
+    """The :class:`RecordRefusedError` for a driver error, or ``None`` if it is not a refusal."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return RecordRefusedError(str(exc))
+    if not isinstance(exc, psycopg.Error):
+        return None
+    diag = exc.diag
+    message = (diag.message_primary or str(exc)).strip()
+    if diag.message_detail:
+        message = f"{message} ({diag.message_detail})"
+    state = exc.sqlstate or ""
+    if state in _SQLSTATE_PREFIX:
+        return RecordRefusedError(f"{_SQLSTATE_PREFIX[state]}: {message}")
+    if state == "P0001" or isinstance(exc, psycopg.IntegrityError):  # a trigger's RAISE
+        return RecordRefusedError(message)
+    return None
+
+
+def _on_error(context: ExceptionContext) -> None:
+    refused = _refusal(context.original_exception)
+    if refused is not None:
+        raise refused from None
+
+
+def records_engine(url: str, connect: Callable[[], Any]) -> Engine:
+    """An engine whose connections come from ``connect`` (one per use, closed after).
+
+    Parameters
+    ----------
+    url
+        ``"sqlite://"`` or ``"postgresql+psycopg://"`` (the dialect; the database is
+        whatever ``connect`` opens).
+    connect
+        The store's own ``connect``: a :mod:`sqlite3` connection in autocommit mode
+        (``isolation_level=None``), or a :mod:`psycopg` connection.
+    """
+    engine = create_engine(url, creator=connect, poolclass=NullPool)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "handle_error", _on_error)
+    return engine
