@@ -17,10 +17,15 @@ from ctxmap.analysis.concern import (
     rank_places,
 )
 from ctxmap.analysis.density import kernel_density
-from ctxmap.analysis.filters import categories_available, months_available
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places
-from ctxmap.analysis.periods import format_period, month_index, previous_period
+from ctxmap.analysis.periods import (
+    categories_available,
+    format_period,
+    month_index,
+    months_available,
+    previous_period,
+)
 from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.drawing import draw_map

@@ -9,10 +9,9 @@ import streamlit as st
 
 from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.density import kernel_density
-from ctxmap.analysis.filters import categories_available, months_available
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.incident_index import IncidentIndex
-from ctxmap.analysis.periods import format_period
+from ctxmap.analysis.periods import categories_available, format_period, months_available
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.drawing import draw_map, layers_map
 from ctxmap.app.meeting import meeting_view

@@ -21,9 +21,7 @@ Method (stated in every output)
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,7 +29,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import (
@@ -41,6 +38,7 @@ from ctxmap.analysis.areas import (
     common_crs,
     metric_crs_for,
 )
+from ctxmap.analysis.counting import clipped_circle_km2, count_within, pairs_within, points_xy
 from ctxmap.analysis.periods import (
     Period,
     check_categories,
@@ -50,11 +48,13 @@ from ctxmap.analysis.periods import (
     month_codes,
     month_index,
     month_range,
-    parse_month,
     previous_period,
     select_incidents,
 )
+from ctxmap.analysis.reasons import PlaceResult, ReasonSettings, reason
+from ctxmap.analysis.statistics import benjamini_hochberg, poisson_excess_p
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 
 Correction = Literal["fdr_bh", "none"]
@@ -62,7 +62,6 @@ _CORRECTION_NAMES: dict[str, str] = {
     "fdr_bh": "Benjamini–Hochberg adjusted p",
     "none": "no multiple-testing correction",
 }
-_CHUNK = 512
 
 #: Counts incidents near places somewhere else (e.g. in PostGIS, :mod:`ctxmap.analysis.concern_pg`):
 #: ``counter(px, py, metric_crs, categories, period, radius_m)`` returns the
@@ -153,208 +152,7 @@ class PlaceBreakdown:
     radius_m: float
 
 
-# --------------------------------------------------------------------------- joins
-
-
-def _spatial_order(x: np.ndarray, y: np.ndarray, cell: float) -> np.ndarray:
-    """Return an order that puts nearby points together (row-major over ``cell`` squares)."""
-    if len(x) == 0:
-        return np.zeros(0, dtype=np.int64)
-    gx = np.floor((x - x.min()) / cell)
-    gy = np.floor((y - y.min()) / cell)
-    return np.lexsort((gx, gy))
-
-
-def pairs_within(
-    px: np.ndarray,
-    py: np.ndarray,
-    ix: np.ndarray,
-    iy: np.ndarray,
-    radius: float,
-    chunk: int = _CHUNK,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(place_positions, incident_positions)`` of every pair within ``radius``.
-
-    Uses a spatial index (shapely ``STRtree``, as ``GeoDataFrame.sindex``) over the
-    incidents: each chunk of places queries the index with its circles' bounding boxes,
-    then keeps pairs with ``sqrt(dx² + dy²) <= radius`` — the same test as GEOS
-    ``dwithin``, so points exactly on the circle count. Coordinates must be metric.
-
-    Yields
-    ------
-    tuple of numpy.ndarray
-        Positions into ``px``/``py`` and into ``ix``/``iy`` (one chunk of places at a time).
-    """
-    px, py, ix, iy = (np.asarray(a, dtype=float) for a in (px, py, ix, iy))
-    if len(px) == 0 or len(ix) == 0:
-        return
-    tree = shapely.STRtree(shapely.points(ix, iy))
-    r = float(radius)
-    for start in range(0, len(px), chunk):
-        sl = slice(start, start + chunk)
-        cx, cy = px[sl], py[sl]
-        boxes = shapely.box(cx - r, cy - r, cx + r, cy + r)
-        a, b = tree.query(boxes)
-        dx = ix[b] - cx[a]
-        dy = iy[b] - cy[a]
-        keep = np.sqrt(dx * dx + dy * dy) <= r
-        yield a[keep] + start, b[keep]
-
-
-def count_within(
-    px: np.ndarray,
-    py: np.ndarray,
-    ix: np.ndarray,
-    iy: np.ndarray,
-    codes: np.ndarray,
-    n_codes: int,
-    radius: float,
-) -> np.ndarray:
-    """Count incidents within ``radius`` of each place, by code (e.g. category).
-
-    Parameters
-    ----------
-    px, py
-        Place coordinates (metric CRS).
-    ix, iy
-        Incident coordinates (same CRS); every one must be located.
-    codes
-        Code 0..n_codes-1 of each incident (codes < 0 are not counted).
-    n_codes
-        Number of codes.
-    radius
-        Radius in CRS units (metres); distance ``<= radius`` counts.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(px), n_codes)`` integer counts. Chunks of places run in parallel threads
-        (the index query and numpy release the GIL).
-    """
-    n_places = len(px)
-    out = np.zeros(n_places * n_codes, dtype=np.int64)
-    if n_places == 0 or len(ix) == 0 or n_codes == 0:
-        return out.reshape(n_places, n_codes)
-    ix, iy = np.asarray(ix, float), np.asarray(iy, float)
-    order = _spatial_order(ix, iy, float(radius))
-    ix, iy, cc = ix[order], iy[order], np.asarray(codes, dtype=np.int64)[order]
-    px, py = np.asarray(px, float), np.asarray(py, float)
-    porder = _spatial_order(px, py, float(radius))
-    spx, spy = px[porder], py[porder]
-    tree = shapely.STRtree(shapely.points(ix, iy))
-    r = float(radius)
-
-    def work(start: int) -> np.ndarray:
-        sl = slice(start, start + _CHUNK)
-        cx, cy = spx[sl], spy[sl]
-        a, b = tree.query(shapely.box(cx - r, cy - r, cx + r, cy + r))
-        dx = ix[b] - cx[a]
-        dy = iy[b] - cy[a]
-        keep = (np.sqrt(dx * dx + dy * dy) <= r) & (cc[b] >= 0)
-        place = porder[a[keep] + start]
-        return np.bincount(place * n_codes + cc[b[keep]], minlength=n_places * n_codes)
-
-    workers = max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        for part in pool.map(work, range(0, n_places, _CHUNK)):
-            out += part
-    return out.reshape(n_places, n_codes)
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Return Benjamini–Hochberg adjusted p-values; NaN entries stay NaN and are not counted."""
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = stats.false_discovery_control(p[ok], method="bh")
-    return out
-
-
-def _located(geoms: gpd.GeoSeries) -> np.ndarray:
-    return geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
-
-
-def _xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    arr = geoms.to_numpy()
-    return shapely.get_x(arr).astype(float), shapely.get_y(arr).astype(float)
-
-
-def clipped_circle_km2(
-    px: np.ndarray, py: np.ndarray, radius: float, area: BaseGeometry
-) -> np.ndarray:
-    """Return the area (km²) of each circle of ``radius`` clipped to ``area`` (metric CRS).
-
-    The exact circle area ``pi r²`` times the fraction of a 64-sided polygon circle that
-    lies inside ``area`` (computed vectorised with ``shapely.intersection``).
-    """
-    full = math.pi * radius * radius / 1e6
-    if len(px) == 0:
-        return np.zeros(0)
-    circles = shapely.buffer(shapely.points(px, py), radius, quad_segs=16)
-    shapely.prepare(area)
-    inside = shapely.contains(area, circles)
-    frac = np.ones(len(px))
-    edge = ~inside
-    if edge.any():
-        cut = shapely.intersection(circles[edge], area)
-        frac[edge] = shapely.area(cut) / shapely.area(circles[edge])
-    return full * frac
-
-
-def _fmt_p(p: float) -> str:
-    # a p-value that underflows to 0.0 is smaller than any double, not zero
-    return "< 1e-300" if p == 0 else f"= {p:.2g}"
-
-
-def _breakdown_text(counts: np.ndarray, cats: list[str]) -> str:
-    pairs = [(int(n), c) for n, c in zip(counts, cats, strict=True) if n > 0]
-    pairs.sort(key=lambda t: (-t[0], t[1]))
-    return ", ".join(f"{n} {c.lower()}" for n, c in pairs)
-
-
-def _reason(
-    n: int,
-    expected: float,
-    ratio: float,
-    p: float,
-    q: float,
-    flagged: bool,
-    counts: np.ndarray,
-    cats: list[str],
-    params: ConcernParams,
-    period_text: str,
-    area_name: str,
-) -> str:
-    word = "incident" if n == 1 else "incidents"
-    head = f"{n} {word} within {params.radius_m:g} m in {period_text}"
-    detail = _breakdown_text(counts, cats)
-    tail = f"; {detail}" if detail else ""
-    if not np.isfinite(expected) or expected <= 0:
-        return (
-            f"{head}{tail}. Not flagged: no baseline, the circle lies outside {area_name} "
-            "(study area)."
-        )
-    main = (
-        f"{head}, {ratio:.1f} times what an area that size in {area_name} averages "
-        f"(expected {expected:.1f}){tail}."
-    )
-    test = f"one-sided Poisson p {_fmt_p(p)}"
-    if params.correction == "fdr_bh":
-        test += f", Benjamini–Hochberg adjusted p {_fmt_p(q)}"
-    decisive = q if params.correction == "fdr_bh" else p
-    if flagged:
-        return f"{main} Flagged: {test} <= {params.alpha:g}."
-    if n < params.min_incidents:
-        return (
-            f"{main} Not flagged: fewer than {params.min_incidents} incidents "
-            f"({test})."
-        )
-    sign = ">" if decisive > params.alpha else "<="
-    return f"{main} Not flagged: {test} {sign} {params.alpha:g}."
 
 
 def _period_of(selected: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
@@ -442,16 +240,16 @@ def rank_places(
     cats = list(params.categories) if params.categories is not None else sorted(
         selected["category"].dropna().astype(str).unique()
     )
-    inc_loc = _located(selected.geometry)
-    place_loc = _located(places.geometry)
+    inc_loc = located_mask(selected.geometry)
+    place_loc = located_mask(places.geometry)
     metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[place_loc])
 
     sel_located = selected.geometry[inc_loc]
-    ix, iy = _xy(sel_located.to_crs(metric))
+    ix, iy = points_xy(sel_located.to_crs(metric))
     px_all = np.full(len(places), np.nan)
     py_all = np.full(len(places), np.nan)
     if place_loc.any():
-        px_all[place_loc], py_all[place_loc] = _xy(places.geometry[place_loc].to_crs(metric))
+        px_all[place_loc], py_all[place_loc] = points_xy(places.geometry[place_loc].to_crs(metric))
     px, py = px_all[place_loc], py_all[place_loc]
 
     codes = pd.Categorical(
@@ -480,22 +278,21 @@ def rank_places(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(has_base, total / np.where(has_base, expected, 1.0), np.nan)
     p = np.full(len(places), np.nan)
-    p[has_base] = stats.poisson.sf(total[has_base] - 1, expected[has_base])
+    p[has_base] = poisson_excess_p(total[has_base], expected[has_base])
     q = benjamini_hochberg(p) if params.correction == "fdr_bh" else p.copy()
     decisive = q if params.correction == "fdr_bh" else p
     flagged = has_base & (decisive <= params.alpha) & (total >= params.min_incidents)
 
     period_text = format_period(period)
-    reasons = []
-    for k in range(len(places)):
-        if not place_loc[k]:
-            reasons.append("The place has no location, so nothing can be counted near it.")
-            continue
-        reasons.append(
-            _reason(int(total[k]), float(expected[k]), float(ratio[k]), float(p[k]),
-                    float(q[k]), bool(flagged[k]), counts[k], cats, params, period_text,
-                    sa.name)
-        )
+    settings = ReasonSettings(cats, params.radius_m, params.alpha, params.min_incidents,
+                              params.correction, period_text, sa.name)
+    reasons = [
+        reason(PlaceResult(int(total[k]), float(expected[k]), float(ratio[k]), float(p[k]),
+                           float(q[k]), bool(flagged[k]), counts[k]), settings)
+        if place_loc[k]
+        else "The place has no location, so nothing can be counted near it."
+        for k in range(len(places))
+    ]
 
     out = base.copy()
     out["incidents"] = total
@@ -598,11 +395,11 @@ def place_breakdown(
     cats = list(params.categories) if params.categories is not None else sorted(
         selected["category"].dropna().astype(str).unique()
     )
-    loc = _located(selected.geometry)
+    loc = located_mask(selected.geometry)
     metric = metric_crs_for(gpd.GeoSeries([point], crs=crs))
     pt_m = gpd.GeoSeries([point], crs=crs).to_crs(metric).iloc[0]
     located = selected.loc[loc]
-    ix, iy = _xy(located.geometry.to_crs(metric))
+    ix, iy = points_xy(located.geometry.to_crs(metric))
     hits = np.zeros(0, dtype=np.int64)
     for _, b in pairs_within(np.array([pt_m.x]), np.array([pt_m.y]), ix, iy, params.radius_m):
         hits = np.concatenate([hits, b])
@@ -651,14 +448,14 @@ def place_trends(
     prev = previous_period(period)
     span = (prev[0], period[1])
     selected = select_incidents(incidents, span, params.categories)
-    inc_loc = _located(selected.geometry)
-    place_loc = _located(places.geometry)
+    inc_loc = located_mask(selected.geometry)
+    place_loc = located_mask(places.geometry)
     n_months = month_index(span[1]) - month_index(span[0]) + 1
     counts = np.zeros((len(places), n_months), dtype=np.int64)
     if inc_loc.any() and place_loc.any():
         metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[place_loc])
-        ix, iy = _xy(selected.geometry[inc_loc].to_crs(metric))
-        px, py = _xy(places.geometry[place_loc].to_crs(metric))
+        ix, iy = points_xy(selected.geometry[inc_loc].to_crs(metric))
+        px, py = points_xy(places.geometry[place_loc].to_crs(metric))
         codes = month_codes(selected["month"].to_numpy()[inc_loc]) - month_index(span[0])
         counts[place_loc] = count_within(px, py, ix, iy, codes, n_months, params.radius_m)
     del crs
@@ -670,12 +467,6 @@ __all__ = [
     "ConcernParams",
     "Counter",
     "PlaceBreakdown",
-    "benjamini_hochberg",
-    "clipped_circle_km2",
-    "count_within",
-    "format_period",
-    "pairs_within",
-    "parse_month",
     "place_breakdown",
     "place_trends",
     "rank_places",

@@ -25,12 +25,11 @@ import numpy as np
 import shapely
 from esda.getisord import G_Local
 from libpysal.weights import W
-from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_crs_for
-from ctxmap.analysis.concern import benjamini_hochberg
 from ctxmap.analysis.periods import Period, select_incidents
+from ctxmap.analysis.statistics import benjamini_hochberg, normal_two_sided_p
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import STORAGE_CRS
 
@@ -173,7 +172,7 @@ def gistar_hotspots(
         z = np.asarray(g.Zs, dtype=float)
     else:
         z = np.zeros(len(cells))
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = normal_two_sided_p(z)
     q = benjamini_hochberg(p)
     bins, labels = classify(z, q)
     grid = gpd.GeoDataFrame(

@@ -4,8 +4,8 @@ Built once per layer (the dashboard caches it): each incident's month and catego
 integer codes and its metric coordinates. A filter is then a boolean mask computed from
 the codes, and the counts and map cells of a filter come from ``bincount`` over the
 mask, never from a filtered copy of the frame. The results equal
-:func:`ctxmap.analysis.filters.filter_incidents` +
-:func:`ctxmap.analysis.filters.summarise_incidents` +
+:func:`ctxmap.analysis.periods.filter_incidents` +
+:func:`ctxmap.analysis.periods.summarise_incidents` +
 :func:`ctxmap.maps.layers.aggregate_incidents` (tested).
 """
 
@@ -18,8 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ctxmap.analysis.filters import IncidentSummary
-from ctxmap.analysis.periods import month_range
+from ctxmap.analysis.periods import IncidentSummary, month_range
 from ctxmap.maps.layers import (
     DEFAULT_MAX_CELLS,
     DEFAULT_MIN_CELL_M,
@@ -70,7 +69,7 @@ class IncidentIndex:
         months: tuple[str, str] | None = None,
         categories: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Rows a filter keeps: the rule of :func:`ctxmap.analysis.filters.filter_incidents`."""
+        """Rows a filter keeps: the rule of :func:`ctxmap.analysis.periods.filter_incidents`."""
         keep = np.ones(len(self.month_codes), dtype=bool)
         if months is not None:
             in_range = set(month_range(*months))
@@ -83,7 +82,7 @@ class IncidentIndex:
         return keep
 
     def summary(self, keep: np.ndarray) -> IncidentSummary:
-        """What :func:`ctxmap.analysis.filters.summarise_incidents` says of the kept rows."""
+        """What :func:`ctxmap.analysis.periods.summarise_incidents` says of the kept rows."""
         n_cat = len(self.categories) + 1  # the last slot: no category
         codes = np.where(self.category_codes < 0, n_cat - 1, self.category_codes)
         mapped = np.bincount(codes[keep & self.located], minlength=n_cat)

@@ -1,4 +1,7 @@
-"""Months and periods: select incidents by month and type, count them by month, compare periods.
+"""Months, periods and incident filters: select incidents, count them by month, compare periods.
+
+The one place for month handling (parsing, ranges, wording), for what the incident filter
+offers (months and categories present) and for what a filter keeps and shows.
 
 Months are ``"YYYY-MM"`` strings (as police.uk publishes them). A *period* is an inclusive
 pair ``(first_month, last_month)``. The *previous period* of a period is the run of months
@@ -9,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import located_mask
 
 Period = tuple[str, str]
 
@@ -257,3 +262,88 @@ def compare_periods(
         pct = np.where(prev > 0, 100.0 * (cur - prev) / np.where(prev > 0, prev, 1), np.nan)
     out["change_pct"] = pct
     return out
+
+
+# --------------------------------------------------------------------------- the incident filter
+
+
+def _is_month(value: str) -> bool:
+    """True when ``value`` is a month ``YYYY-MM`` (what :func:`parse_month` accepts)."""
+    return _MONTH_RE.match(str(value).strip()) is not None
+
+
+def months_available(incidents: pd.DataFrame) -> list[str]:
+    """Sorted distinct months (``YYYY-MM``) present in ``incidents``."""
+    if incidents.empty:
+        return []
+    months = incidents["month"].dropna().astype(str).unique()
+    return sorted(m for m in months if _is_month(m))
+
+
+def categories_available(incidents: pd.DataFrame) -> list[str]:
+    """Sorted distinct categories present in ``incidents``."""
+    if incidents.empty:
+        return []
+    return sorted(incidents["category"].dropna().astype(str).unique().tolist())
+
+
+def filter_incidents(
+    incidents: gpd.GeoDataFrame,
+    *,
+    months: tuple[str, str] | None = None,
+    categories: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Keep incidents whose month is in the inclusive range and whose category is chosen.
+
+    Parameters
+    ----------
+    incidents
+        Incidents with ``month`` and ``category`` columns (rows with no location kept).
+    months
+        ``(first, last)`` as ``YYYY-MM``, inclusive; ``None`` keeps every month.
+    categories
+        Categories to keep; ``None`` keeps every category (an empty list keeps none).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A filtered copy with the input's index.
+    """
+    if categories is not None and not list(categories):
+        return incidents.iloc[0:0].copy()
+    return select_incidents(incidents, months, categories)
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What a filtered incident layer holds.
+
+    Attributes
+    ----------
+    total
+        Incidents matching the filter.
+    mapped
+        Of those, incidents with a location (drawn on the map).
+    unmapped
+        Of those, incidents with no location (counted, not mapped).
+    by_category
+        One row per category: ``category``, ``mapped``, ``no_location``, ``total``,
+        largest first.
+    """
+
+    total: int
+    mapped: int
+    unmapped: int
+    by_category: pd.DataFrame
+
+
+def summarise_incidents(incidents: gpd.GeoDataFrame) -> IncidentSummary:
+    """Count a (filtered) incident layer: shown, without location, per category."""
+    located = pd.Series(located_mask(incidents), index=incidents.index)
+    frame = pd.DataFrame({"category": incidents["category"].astype("object"),
+                          "mapped": located.astype(int), "no_location": (~located).astype(int)})
+    by = frame.groupby("category", dropna=False)[["mapped", "no_location"]].sum()
+    by["total"] = by["mapped"] + by["no_location"]
+    by = by.sort_values(["total", "mapped"], ascending=False).reset_index()
+    mapped = int(located.sum())
+    return IncidentSummary(len(incidents), mapped, len(incidents) - mapped, by)

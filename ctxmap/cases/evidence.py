@@ -11,9 +11,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
+from ctxmap.analysis.statistics import poisson_excess_p
 from ctxmap.cases.records import DEFAULT_RADIUS_M, context_area
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
@@ -116,7 +116,7 @@ def context_evidence(
     InputError
         If a layer is not in EPSG:4326 or the radius is not positive.
     """
-    from ctxmap.analysis.filters import filter_incidents
+    from ctxmap.analysis.periods import filter_incidents
 
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"radius {radius_m!r} m; expected a number of metres > 0")
@@ -238,7 +238,7 @@ def _hotspot(geometry: BaseGeometry, area: BaseGeometry, layers: Mapping[str, gp
         pts) else 0
     share = area_m.intersection(sa).area / sa.area if sa.area > 0 else float("nan")
     expected = n_sa * share
-    p = float(stats.poisson.sf(count - 1, expected)) if expected > 0 else float("nan")
+    p = float(poisson_excess_p(count, expected)) if expected > 0 else float("nan")
     rr = count / expected if expected > 0 else float("nan")
     return {"incidents": count, "expected": expected, "rate_ratio": rr, "p_value": p,
             "flagged": bool(expected > 0 and p <= alpha and count >= min_incidents),

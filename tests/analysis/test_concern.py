@@ -10,12 +10,12 @@ from shapely.geometry import Point, box
 from ctxmap.analysis.areas import StudyArea, category_column
 from ctxmap.analysis.concern import (
     ConcernParams,
-    benjamini_hochberg,
-    count_within,
     place_breakdown,
     place_trends,
     rank_places,
 )
+from ctxmap.analysis.counting import count_within
+from ctxmap.analysis.statistics import benjamini_hochberg
 from ctxmap.errors import InputError
 
 X0, Y0 = 620000.0, 308000.0  # Norwich, British National Grid

@@ -1,0 +1,42 @@
+"""Statistical tests the analyses share: Poisson excess, normal z, Benjamini–Hochberg.
+
+One definition each, so that a place's p-value means the same in the ranking of
+locations of concern, in a context's evidence and in the hotspot grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def poisson_excess_p(observed: np.ndarray | int, expected: np.ndarray | float) -> np.ndarray:
+    """One-sided Poisson p-value of seeing at least ``observed`` when ``expected`` are expected.
+
+    ``P(X >= observed | expected)`` = ``scipy.stats.poisson.sf(observed - 1, expected)``.
+    Vectorised; ``expected`` must be > 0 (callers leave places with no baseline out).
+    """
+    return np.asarray(stats.poisson.sf(np.asarray(observed) - 1, expected), dtype=float)
+
+
+def normal_two_sided_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of standard normal z-scores: ``2 * P(Z >= |z|)``."""
+    return np.asarray(2.0 * stats.norm.sf(np.abs(z)), dtype=float)
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Return Benjamini–Hochberg adjusted p-values; NaN entries stay NaN and are not counted."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def format_p(p: float) -> str:
+    """Return ``"= 0.012"`` (2 significant digits), or ``"< 1e-300"`` for a p that underflowed.
+
+    A p-value that underflows to 0.0 is smaller than any double, not zero.
+    """
+    return "< 1e-300" if p == 0 else f"= {p:.2g}"
