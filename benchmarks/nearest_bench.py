@@ -17,7 +17,8 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from ctxmap.nearby.nearest import nearest_k
-from ctxmap.nearby.network import WalkNetwork, multi_source_walk, to_networkx
+from ctxmap.nearby.network import WalkNetwork, to_networkx
+from ctxmap.nearby.walking import multi_source_walk
 
 E0, N0 = 615000.0, 300000.0
 rng = np.random.default_rng(0)
@@ -99,7 +100,7 @@ def bench_walk(n: int = 200, n_sources: int = 100, n_targets: int = 2_000) -> No
         ok &= bool(np.isclose(min(lengths[int(s)] for s in src), dist[tg]))
     print(f"walking distance to the nearest of {n_sources} sources for {n_targets:,} targets, "
           f"grid of {net.n_nodes:,} nodes / {net.n_edges:,} edges")
-    print(f"  one multi-source Dijkstra (ctxmap.nearby.network.multi_source_walk): {t_multi:8.3f} s"
+    print(f"  one multi-source Dijkstra (ctxmap.nearby.walking.multi_source_walk): {t_multi:8.3f} s"
           f"   agrees with networkx: {ok}")
     print(f"  per pair, networkx dijkstra_path_length (measured on {pairs} pairs, extrapolated "
           f"to {n_sources * n_targets:,}): {t_pair_nx:10.1f} s")

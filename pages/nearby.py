@@ -29,8 +29,9 @@ from ctxmap.maps.layers import build_map
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage, open_places
 from ctxmap.nearby.hours import LOCAL_TZ
 from ctxmap.nearby.nearest import filter_places, nearest_places
-from ctxmap.nearby.network import WalkNetwork, estimate_basis, load_network
+from ctxmap.nearby.network import WalkNetwork, load_network
 from ctxmap.nearby.origins import Origin, from_place, lookup_postcode, parse_point
+from ctxmap.nearby.walking import estimate_basis
 from ctxmap.reports import card as card
 from ctxmap.store.opening import open_store
 from ctxmap.text import clean_text

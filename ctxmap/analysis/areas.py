@@ -21,6 +21,7 @@ from ctxmap.analysis.periods import (
 )
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import located_mask
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def metric_crs_for(*layers: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
     for layer in layers:
         frame = layer if isinstance(layer, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=layer)
         geom = frame.geometry
-        located = geom[geom.notna() & ~geom.is_empty]
+        located = geom[located_mask(geom)]
         if len(located):
             # the located extent (as a box) decides, as it would for every row
             extent = gpd.GeoDataFrame(geometry=[shapely.box(*located.total_bounds)],
@@ -125,13 +126,14 @@ def study_area(
             chosen = areas.loc[(level == "district").to_numpy()]
             how = "district boundary"
         geom = shapely.union_all(chosen.geometry.dropna().to_numpy())
-        names = chosen["name"].dropna().astype(str) if "name" in chosen.columns else []
+        names = (chosen["name"].dropna().astype(str) if "name" in chosen.columns
+                 else pd.Series([], dtype=object))
         name = names.iloc[0] if len(chosen) == 1 and len(names) == 1 else "the study area"
         return StudyArea(geom, crs, name=name, description=f"{how} ({len(chosen)} area(s))")
     if incidents is None:
         raise InputError("no areas and no incidents to make a study area from")
     crs = common_crs(incidents)
-    located = incidents.geometry[incidents.geometry.notna() & ~incidents.geometry.is_empty]
+    located = incidents.geometry[located_mask(incidents)]
     if located.empty:
         raise InputError("no areas and no located incidents to make a study area from")
     metric = metric_crs_for(located)
@@ -184,7 +186,7 @@ def assign_to_areas(points: gpd.GeoSeries, areas: gpd.GeoSeries) -> np.ndarray:
     first of them (so nothing is counted twice); null points get -1.
     """
     out = np.full(len(points), -1, dtype=np.int64)
-    located = points.notna().to_numpy() & ~points.is_empty.to_numpy()
+    located = located_mask(points)
     if not located.any() or len(areas) == 0:
         return out
     pts = points.to_numpy()[located]
@@ -243,7 +245,7 @@ def area_counts(
             found = sorted(areas["level"].dropna().astype(str).unique())
             raise InputError(f"no areas of level {level!r}; the areas have levels {found}")
     sel = select_incidents(incidents, period, categories)
-    located = sel.geometry.notna().to_numpy() & ~sel.geometry.is_empty.to_numpy()
+    located = located_mask(sel)
     metric = crs if not located.any() else metric_crs_for(sel)
     pos = assign_to_areas(sel.geometry.to_crs(metric), chosen.geometry.to_crs(metric))
     cats = list(categories) if categories is not None else sorted(
@@ -314,7 +316,7 @@ def area_trends(
     common_crs(areas, incidents)
     chosen = areas if level is None else areas.loc[(areas["level"].astype(str) == level).to_numpy()]
     sel = select_incidents(incidents, span, categories)
-    located = sel.geometry.notna().to_numpy() & ~sel.geometry.is_empty.to_numpy()
+    located = located_mask(sel)
     metric = metric_crs_for(sel) if located.any() else common_crs(areas)
     pos = assign_to_areas(sel.geometry.to_crs(metric), chosen.geometry.to_crs(metric))
     ok = pos >= 0

@@ -23,6 +23,7 @@ from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_c
 from ctxmap.analysis.hotspots import square_grid
 from ctxmap.analysis.periods import Period, select_incidents
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 
 
@@ -79,7 +80,7 @@ def kernel_density(
     sa = as_study_area(study_area, crs)
     sel = select_incidents(incidents, period, categories)
     geoms = sel.geometry
-    located = geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
+    located = located_mask(geoms)
     area_series = gpd.GeoSeries([sa.geometry], crs=crs)
     metric = metric_crs_for(geoms[located], area_series)
     area_m = area_series.to_crs(metric).iloc[0]
@@ -94,8 +95,8 @@ def kernel_density(
     cells, rows, cols, x0, y0, n_cols = square_grid(area_m, float(cell_m))
     pad = int(np.ceil(4.0 * h / cell_m))
     n_rows = int(rows.max()) + 1 if len(rows) else 1
-    gx = np.floor((x - x0) / cell_m).astype(np.int64) + pad
-    gy = np.floor((y - y0) / cell_m).astype(np.int64) + pad
+    gx, gy = grid_cells(x, y, cell_m, origin=(x0, y0))
+    gx, gy = gx + pad, gy + pad
     shape = (n_rows + 2 * pad, n_cols + 2 * pad)
     if shape[0] * shape[1] > 4_000_000:
         raise InputError(

@@ -31,6 +31,7 @@ from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_c
 from ctxmap.analysis.periods import Period, select_incidents
 from ctxmap.analysis.statistics import benjamini_hochberg, normal_two_sided_p
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 
 #: Confidence levels and the adjusted p-value each needs.
@@ -55,11 +56,9 @@ def square_grid(
     InputError
         If ``cell_m`` is not > 0 or the grid would have more than ``MAX_CELLS`` cells.
     """
-    if not (cell_m > 0):
-        raise InputError(f"cell size {cell_m!r} m; expected a number of metres > 0")
     minx, miny, maxx, maxy = area.bounds
-    x0 = np.floor(minx / cell_m) * cell_m
-    y0 = np.floor(miny / cell_m) * cell_m
+    i0, j0 = grid_cells(minx, miny, cell_m)  # raises unless cell_m > 0
+    x0, y0 = float(i0) * cell_m, float(j0) * cell_m
     n_cols = max(1, int(np.ceil((maxx - x0) / cell_m)))
     n_rows = max(1, int(np.ceil((maxy - y0) / cell_m)))
     if n_cols * n_rows > MAX_CELLS:
@@ -141,7 +140,7 @@ def gistar_hotspots(
     sa = as_study_area(study_area, crs)
     sel = select_incidents(incidents, period, categories)
     geoms = sel.geometry
-    located = geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
+    located = located_mask(geoms)
     area_series = gpd.GeoSeries([sa.geometry], crs=crs)
     metric = metric_crs_for(geoms[located], area_series)
     area_m = area_series.to_crs(metric).iloc[0]
@@ -154,8 +153,9 @@ def gistar_hotspots(
     n_rows_full = int(rows.max()) + 1 if len(rows) else 0
     lookup = np.full(max(n_rows_full, 1) * n_cols, -1, dtype=np.int64)
     lookup[rows * n_cols + cols] = np.arange(len(cells))
-    cc = np.clip(np.floor((x - x0) / cell_m).astype(np.int64), 0, n_cols - 1)
-    rr = np.clip(np.floor((y - y0) / cell_m).astype(np.int64), 0, max(n_rows_full - 1, 0))
+    gx, gy = grid_cells(x, y, cell_m, origin=(x0, y0))
+    cc = np.clip(gx, 0, n_cols - 1)
+    rr = np.clip(gy, 0, max(n_rows_full - 1, 0))
     pos = lookup[rr * n_cols + cc]
     counts = np.bincount(pos[pos >= 0], minlength=len(cells)).astype(float)
 

@@ -38,7 +38,8 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.periods import month_from_index, month_index
 from ctxmap.errors import InputError
-from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.crs import analysis_crs, require_display_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, STORAGE_CRS
 
 CAVEATS: Final[tuple[str, ...]] = (
@@ -180,8 +181,7 @@ def before_after(
         If the CRS is not EPSG:4326, the start is not a date, or the data has no
         month before or no month from the start.
     """
-    if incidents.crs is None or not incidents.crs.equals(STORAGE_CRS):
-        raise InputError(f"incidents are in {incidents.crs}; expected {STORAGE_CRS}")
+    require_display_crs(incidents, "the incidents layer")
     start = str(plan_start)[:7]
     s_idx = month_index(start)
     months = sorted(incidents["month"].dropna().astype(str).unique())
@@ -201,7 +201,7 @@ def before_after(
         sorted(incidents["category"].dropna().astype(str).unique()))
     sel = incidents[incidents["month"].astype(str).isin(before + after)
                     & incidents["category"].astype(str).isin(cats)]
-    located = sel.geometry.notna() & ~sel.geometry.is_empty
+    located = located_mask(sel)
     unlocated = int((~located).sum())
     sel = sel[located]
     crs = analysis_crs(sel) if len(sel) else analysis_crs(

@@ -65,7 +65,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
                    f"{', '.join(POLICE_UK_CATEGORIES)})")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``concern`` and ``hotspots`` sub-commands."""
     p = sub.add_parser(
         "concern",

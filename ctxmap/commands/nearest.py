@@ -16,13 +16,7 @@ from ctxmap.layers.schemas import PLACE_KINDS
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
 from ctxmap.nearby.hours import LOCAL_TZ, cli_value, parse_when
 from ctxmap.nearby.nearest import filter_places, nearest_places
-from ctxmap.nearby.network import (
-    DEFAULT_CACHE_DIR,
-    DEFAULT_DETOUR,
-    DEFAULT_SPEED_KMH,
-    WalkNetwork,
-    load_network,
-)
+from ctxmap.nearby.network import DEFAULT_CACHE_DIR, WalkNetwork, load_network
 from ctxmap.nearby.origins import (
     Origin,
     from_bng,
@@ -31,6 +25,7 @@ from ctxmap.nearby.origins import (
     lookup_postcode,
     parse_point,
 )
+from ctxmap.nearby.walking import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
 
 #: Columns written by ``nearest``, in order.
 NEAREST_CSV_COLUMNS: tuple[str, ...] = (
@@ -101,7 +96,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE.csv", required=True, help="CSV to write")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``nearest`` and ``coverage`` sub-commands."""
     p = sub.add_parser(
         "nearest",

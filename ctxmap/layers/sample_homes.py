@@ -30,6 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import SCHEMAS, STORAGE_CRS
 
 #: ``source`` of every sample home.
@@ -167,9 +168,7 @@ def _check_inputs(lsoas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None) -
 
 
 def _located_points(incidents: gpd.GeoDataFrame, crs: str) -> gpd.GeoSeries:
-    geoms = incidents.geometry
-    keep = geoms.notna() & ~geoms.is_empty
-    return incidents.geometry[keep].to_crs(crs)
+    return incidents.geometry[located_mask(incidents)].to_crs(crs)
 
 
 def _centre(polys: gpd.GeoSeries, incidents_m: gpd.GeoSeries | None) -> BaseGeometry:

@@ -21,11 +21,11 @@ from ctxmap.errors import InputError
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.nearby.hours import open_state
 from ctxmap.nearby.nearest import _ids, _text, metric_crs, metric_xy
-from ctxmap.nearby.network import (
+from ctxmap.nearby.network import WalkNetwork
+from ctxmap.nearby.walking import (
     DEFAULT_DETOUR,
     DEFAULT_SPEED_KMH,
     NETWORK_BASIS,
-    WalkNetwork,
     estimate_basis,
     metres_per_minute,
     reachable_area,
@@ -90,7 +90,8 @@ def _nearest_walk(
     best, first = dist[:, 0], idx[:, 0].copy()
     # Equal distances: the lowest place id wins, as in ctxmap.nearby.nearest.nearest_k.
     ids = _ids(sources)[pos].astype(str)
-    maybe_tied = np.flatnonzero(dist[:, -1] <= best * (1 + 1e-12) + 1e-9) if q > 1 else []
+    maybe_tied = (np.flatnonzero(dist[:, -1] <= best * (1 + 1e-12) + 1e-9) if q > 1
+                  else np.zeros(0, dtype=np.int64))
     for i in maybe_tied:
         d_all = np.hypot(sx - tx[i], sy - ty[i])
         tied = np.flatnonzero(d_all <= best[i] * (1 + 1e-12) + 1e-9)

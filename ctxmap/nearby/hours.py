@@ -36,7 +36,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.easter import easter
-from opening_hours import OpeningHours, ParserError, State
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stubs lack it
 
 from ctxmap.errors import InputError
 

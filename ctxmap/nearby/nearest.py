@@ -20,19 +20,20 @@ from scipy.spatial import cKDTree
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.nearby.hours import LOCAL_TZ, OpenState, open_state
-from ctxmap.nearby.network import (
+from ctxmap.nearby.network import WalkNetwork
+from ctxmap.nearby.origins import Origin
+from ctxmap.nearby.walking import (
     DEFAULT_DETOUR,
     DEFAULT_SPEED_KMH,
     NETWORK_BASIS,
-    WalkNetwork,
     estimate_basis,
     estimate_walk_m,
     metres_per_minute,
     walk_from,
 )
-from ctxmap.nearby.origins import Origin
 
 #: Columns of :func:`nearest_k`.
 NEAREST_K_COLUMNS: tuple[str, ...] = ("origin", "rank", "place", "place_id", "distance_m")
@@ -80,16 +81,12 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> str:
     return analysis_crs(gdf)
 
 
-def _located(geoms: gpd.GeoSeries) -> np.ndarray:
-    return np.asarray(geoms.notna() & ~geoms.is_empty)
-
-
 def metric_xy(gdf: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return x, y in ``crs`` and a mask of located rows.
 
     Non-point geometries are represented by a point inside them.
     """
-    ok = _located(gdf.geometry)
+    ok = located_mask(gdf.geometry)
     x = np.full(len(gdf), np.nan)
     y = np.full(len(gdf), np.nan)
     if ok.any():
@@ -140,8 +137,8 @@ def nearest_k(origins: gpd.GeoDataFrame, places: gpd.GeoDataFrame, k: int) -> pd
         raise InputError(f"k must be a whole number of at least 1; got {k!r}")
     _check_crs(origins, places)
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in NEAREST_K_COLUMNS})
-    p_ok = _located(places.geometry)
-    o_ok = _located(origins.geometry)
+    p_ok = located_mask(places.geometry)
+    o_ok = located_mask(origins.geometry)
     if not p_ok.any() or not o_ok.any():
         return empty.astype({"rank": int, "distance_m": float})
     crs = metric_crs(places[p_ok])
@@ -280,12 +277,12 @@ def nearest_places(
         raise InputError("the places have no CRS; expected one (e.g. EPSG:4326)")
     per_min = metres_per_minute(speed_kmh)
     moment = when if when is not None else _now()
-    located = _located(places.geometry)
+    located = located_mask(places.geometry)
     unlocated = int((~located).sum())
     cand = places[located].copy()
     if open_only and len(cand):
-        states = [open_state(h, moment) for h in _text(cand, "opening_hours")]
-        cand = cand[np.asarray(states) == "open"]
+        open_now = [open_state(h, moment) for h in _text(cand, "opening_hours")]
+        cand = cand[np.asarray(open_now) == "open"]
     crs = network.crs if network is not None else None
     if crs is None:
         here = gpd.GeoDataFrame(

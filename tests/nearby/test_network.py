@@ -12,12 +12,9 @@ from ctxmap.nearby.network import (
     cache_path,
     is_walkable,
     load_network,
-    multi_source_walk,
-    reachable_area,
     to_networkx,
-    walk_from,
-    walk_to_nearest,
 )
+from ctxmap.nearby.walking import multi_source_walk, reachable_area, walk_from, walk_to_nearest
 
 OSM = Path(__file__).resolve().parents[1] / "data" / "osm"
 PBF = OSM / "pyrosm_test.osm.pbf"  # real OSM data (Kouvola, Finland), see LICENSE.md

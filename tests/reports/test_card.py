@@ -15,8 +15,8 @@ from ctxmap.errors import InputError
 from ctxmap.maps.assets import external_references
 from ctxmap.nearby.coverage import coverage_area, home_coverage
 from ctxmap.nearby.nearest import nearest_places
-from ctxmap.nearby.network import NETWORK_BASIS, estimate_basis
 from ctxmap.nearby.origins import from_place
+from ctxmap.nearby.walking import NETWORK_BASIS, estimate_basis
 from ctxmap.reports.card import (
     TABLE_COLUMNS,
     card_file_name,
