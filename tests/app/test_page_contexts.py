@@ -291,3 +291,27 @@ def test_overview_edit_does_not_overwrite_a_change_saved_in_between(store_copy: 
     at.text_area(key="ov_reason_ctx-0001").input("My change, after reading theirs")
     at.button(key="ov_save").click().run()
     assert get_context(store, "ctx-0001").referral_reason == "My change, after reading theirs"
+
+
+# --------------------------------------------------------------------------- one save helper
+
+
+def test_a_consent_form_with_one_bad_row_saves_nothing_and_keeps_the_error(
+        store_copy: Path) -> None:
+    """One category already recorded: no category is saved, and the error does not flash."""
+    store = Store(store_copy)
+    before = load_bundle(store, "ctx-0001").consents
+    assert ("YP-0002", "Local area coordinator", "safety plan") in {
+        (c.yp_ref, c.partner, c.category) for c in before}
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="con_yp").set_value("YP-0002")
+    at.selectbox(key="con_partner").set_value("Local area coordinator")
+    at.multiselect(key="con_cats").set_value(["assessment", "safety plan"])
+    at.selectbox(key="con_basis").set_value("consent")
+    at.button(key="con_add").click().run()
+    assert not at.exception, at.exception
+    assert any("already recorded" in e for e in _errors(at)), _errors(at)
+    assert load_bundle(store, "ctx-0001").consents == before  # "assessment" not saved either
+    at.run()  # the next run (any widget change) still says why nothing was saved
+    assert any("already recorded" in e for e in _errors(at)), _errors(at)
+    assert load_bundle(store, "ctx-0001").consents == before
