@@ -42,7 +42,7 @@ from ctxmap.cases.repository import (
 from ctxmap.cases.scope import COORDINATOR_ROLE
 from ctxmap.cases.tables import SIDE_LABELS, entry_label, referral_places, young_people_refs
 from ctxmap.maps.interactive import drawing_map
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 
 COLLECTIVE: Final = "(collective)"
 _WHERE: Final = ("A place on the map", "What I drew on the map", "No location (online space)")
@@ -56,7 +56,7 @@ class ContextPage:
     ``bundle`` is the chosen context with its records (None while referring a new one).
     """
 
-    store: AnyStore
+    store: Store
     user: str
     role: str
     today: dt.date

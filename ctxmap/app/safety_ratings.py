@@ -34,14 +34,14 @@ from ctxmap.cases.tables import pooled_table
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.maps.interactive import clicked_place_group
 from ctxmap.maps.layers import build_map
-from ctxmap.store.opening import AnyStore
+from ctxmap.store.protocol import Store
 
 PICK, CLICK = "Pick a place", "Click on the map"
 #: Session-state key of the clicked point (WKT).
 KEY_CLICKED: Final = "ctx_clicked"
 
 
-def pooled_safety_map(store: AnyStore) -> None:
+def pooled_safety_map(store: Store) -> None:
     """The pooled safety map of every context (small counts hidden in shared views)."""
     st.markdown("**Safety map: every context, over time (pooled)**")
     shared = meeting_view()

@@ -299,7 +299,7 @@ def test_overview_edit_does_not_overwrite_a_change_saved_in_between(store_copy: 
 def test_a_consent_form_with_one_bad_row_saves_nothing_and_keeps_the_error(
         store_copy: Path) -> None:
     """One category already recorded: no category is saved, and the error does not flash."""
-    store = Store(store_copy)
+    store = GeoPackageStore(store_copy)
     before = load_bundle(store, "ctx-0001").consents
     assert ("YP-0002", "Local area coordinator", "safety plan") in {
         (c.yp_ref, c.partner, c.category) for c in before}
