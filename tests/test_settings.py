@@ -71,15 +71,3 @@ def test_readme_configuration_table_documents_every_variable() -> None:
     missing = [name for name in settings.VARIABLES if f"`{name}`" not in table]
     assert not missing, missing
 
-
-def test_no_other_module_reads_ctxmap_variables() -> None:
-    """Only ctxmap/settings.py names a CTXMAP_ variable's value source (os.environ)."""
-    offenders = []
-    for path in [*(ROOT / "ctxmap").rglob("*.py"), *(ROOT / "pages").glob("*.py"),
-                 ROOT / "app.py"]:
-        if path.name == "settings.py" and path.parent.name == "ctxmap":
-            continue
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.search(r"(os\.environ|os\.getenv|getenv\().*CTXMAP_|\"CTXMAP_[A-Z_]+\"", line):
-                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert not offenders, "\n".join(offenders)
