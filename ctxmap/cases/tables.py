@@ -12,8 +12,11 @@ import geopandas as gpd
 import pandas as pd
 
 from ctxmap.cases.records import ASSESSMENT_SIDES, AssessmentEntry, ContextBundle, assessment_frame
+from ctxmap.cases.repository import get_context, list_contexts
+from ctxmap.errors import CtxmapError
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
+from ctxmap.store.protocol import Store
 
 #: Short names of the three sides of an assessment.
 SIDE_LABELS: Final[dict[str, str]] = {"young_people": "Young people",
@@ -73,3 +76,21 @@ def pooled_table(pooled: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(pooled.drop(columns="geometry")).rename(columns={
         "place_label": "place", "ratings": "all ratings", "rating": "mostly",
         "hidden": "counts hidden"})
+
+
+def located_contexts(store: Store) -> pd.DataFrame:
+    """Contexts with a location, each at a point inside it: ``id, name, lon, lat``.
+
+    Empty when the store has none (or cannot list them).
+    """
+    rows: list[dict[str, object]] = []
+    try:
+        for cid in list_contexts(store)["id"].tolist():
+            ctx = get_context(store, str(cid))
+            if ctx.geometry is None or ctx.geometry.is_empty:
+                continue
+            pt = ctx.geometry.representative_point()
+            rows.append({"id": ctx.id, "name": ctx.name, "lon": pt.x, "lat": pt.y})
+    except CtxmapError:
+        return pd.DataFrame(columns=["id", "name", "lon", "lat"])
+    return pd.DataFrame(rows, columns=["id", "name", "lon", "lat"])

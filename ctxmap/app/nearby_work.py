@@ -1,0 +1,98 @@
+"""The Nearby page's cached work: the walking network, nearest places, coverage and the card.
+
+Keyed by the store and its layers' version plus hashable questions
+(:class:`ctxmap.nearby.query.NearestQuery`); frames passed with a leading underscore
+are not hashed (they follow from the key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Final
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from ctxmap.cases.tables import located_contexts
+from ctxmap.errors import CtxmapError
+from ctxmap.nearby.coverage import coverage_area, home_coverage
+from ctxmap.nearby.network import WalkNetwork, load_network
+from ctxmap.nearby.origins import Origin
+from ctxmap.nearby.query import NearestQuery, answer
+from ctxmap.nearby.walking import estimate_basis
+from ctxmap.reports import card
+from ctxmap.store.opening import open_store
+
+#: The street network file (an OpenStreetMap extract) walks follow, when set.
+NETWORK_ENV: Final = "CTXMAP_NETWORK"
+
+
+@st.cache_resource(show_spinner=False)
+def _network(path: str, mtime: float) -> WalkNetwork:
+    # runs once per file: the progress lines show while the network is built
+    with st.status("Building the walking network (only the first time)…") as status:
+        net = load_network(path, progress=lambda stage, n: status.write(f"{n:,} {stage}"))
+        status.update(label="Walking network ready", state="complete")
+    return net
+
+
+def walking_network() -> tuple[WalkNetwork | None, str]:
+    """The network of ``$CTXMAP_NETWORK`` and its cache key, said on the page.
+
+    ``(None, "")`` when it is not set or cannot be used (walks are then estimated).
+    """
+    network: WalkNetwork | None = None
+    key = ""
+    path = os.environ.get(NETWORK_ENV, "").strip()
+    if path:
+        try:
+            network = _network(path, os.stat(path).st_mtime)
+            key = f"{path}:{network.file_hash}"
+        except (CtxmapError, OSError) as exc:
+            st.error(f"The street network in ${NETWORK_ENV} could not be used: {exc}")
+    if network is None:
+        st.info(card.estimate_notice(estimate_basis())
+                + f" To use real walks, set ${NETWORK_ENV} to an OpenStreetMap extract "
+                "(.osm.pbf or .osm) of the area before starting ctxmap.")
+    else:
+        st.caption(f"Walking distances follow the streets of {network.source} "
+                   f"({network.n_edges:,} street segments).")
+    return network, key
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def contexts_with_location(store: str, version: float) -> pd.DataFrame:
+    """Contexts with a location: id, name, lon, lat (empty when the store has none)."""
+    return located_contexts(open_store(store, create=False))
+
+
+@st.cache_data(show_spinner="Finding the nearest places…", max_entries=64)
+def nearest(store: str, version: float, query: NearestQuery, _places: gpd.GeoDataFrame,
+            _network: WalkNetwork | None) -> gpd.GeoDataFrame:
+    """The answer to ``query`` (``_places`` and ``_network`` follow from the other keys)."""
+    return answer(query, _places, _network)
+
+
+@st.cache_data(show_spinner="Working out coverage…", max_entries=16)
+def coverage(store: str, version: float, minutes: float, when_iso: str | None,
+             network_key: str, _layers: dict[str, gpd.GeoDataFrame],
+             _network: WalkNetwork | None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Each home's walk to help, and the area within ``minutes`` of a safe place."""
+    when = dt.datetime.fromisoformat(when_iso) if when_iso else None
+    safe = _layers["safe_places"]
+    table = home_coverage(_layers["homes"], safe, _layers["youth_centres"], minutes=minutes,
+                          when=when, network=_network)
+    area = coverage_area(safe, minutes=minutes, when=when, network=_network)
+    return table, area
+
+
+@st.cache_data(show_spinner="Making the card…", max_entries=16)
+def card_html(key: tuple[object, ...], label: str, when_iso: str, _rows: gpd.GeoDataFrame,
+              _origin: Origin, _places: gpd.GeoDataFrame) -> str:
+    """The printable "safe places near …" card (HTML)."""
+    m = card.nearby_map(_origin, _rows, places=_places)
+    basis = str(_rows["walk_basis"].iloc[0]) if len(_rows) else estimate_basis()
+    return card.safe_places_card_html(label, _rows, m, dt.datetime.fromisoformat(when_iso),
+                                      basis)
