@@ -33,21 +33,22 @@ import pandas as pd
 from ctxmap.cases.records import Consent, ContextBundle
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import STORAGE_CRS
+from ctxmap.store import vocabularies as vocab
 
-CONSENT_CATEGORIES: Final[dict[str, str]] = {
-    "link": "That the young person is linked to this context",
-    "assessment": "Assessment entries about the young person",
-    "safety plan": "The safety and wellbeing plan written with the young people",
-    "safety map": "The young person's red/amber/green ratings of places",
-    "views": "The young person's views recorded in reviews",
-}
+CONSENT_CATEGORIES: Final[dict[str, str]] = dict(zip(vocab.CONSENT_CATEGORIES, (
+    "That the young person is linked to this context",
+    "Assessment entries about the young person",
+    "The safety and wellbeing plan written with the young people",
+    "The young person's red/amber/green ratings of places",
+    "The young person's views recorded in reviews",
+), strict=True))
 #: Lawful bases for sharing (UK GDPR Article 6), as recorded.
-LEGAL_BASES: Final[dict[str, str]] = {
-    "consent": "Consent of the young person (UK GDPR Art. 6(1)(a))",
-    "legal obligation": "Legal obligation (Art. 6(1)(c))",
-    "vital interests": "Vital interests: to protect life (Art. 6(1)(d))",
-    "public task": "Public task, e.g. safeguarding duties (Art. 6(1)(e))",
-}
+LEGAL_BASES: Final[dict[str, str]] = dict(zip(vocab.SHARING_BASES, (
+    "Consent of the young person (UK GDPR Art. 6(1)(a))",
+    "Legal obligation (Art. 6(1)(c))",
+    "Vital interests: to protect life (Art. 6(1)(d))",
+    "Public task, e.g. safeguarding duties (Art. 6(1)(e))",
+), strict=True))
 #: Cell size (metres) to which a home's location is masked in a partner's view.
 HOME_MASK_CELL_M: Final = 250.0
 

@@ -18,7 +18,6 @@ from ctxmap.cases.records import DEFAULT_RADIUS_M, context_area
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, STORAGE_CRS
-from ctxmap.store import dbapi as dbapi
 
 # --------------------------------------------------------------------------- evidence
 

@@ -22,43 +22,51 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.store import dbapi as dbapi
+from ctxmap.store import vocabularies as vocab
+from ctxmap.store.records import (
+    RecordsTable,
+    ctx_actions,
+    ctx_assessment,
+    ctx_consent,
+    ctx_contexts,
+    ctx_review_notes,
+    ctx_safety_ratings,
+    ctx_young_people,
+)
 
-CONTEXT_KINDS: Final[tuple[str, ...]] = (
-    "home", "park", "school", "transport hub", "street", "business", "online space", "other",
-)
-CONTEXT_STATUSES: Final[tuple[str, ...]] = (
-    "referred", "assessing", "planning", "active plan", "review", "closed",
-)
-#: The three sides of the context (neighbourhood/location) assessment triangle.
-ASSESSMENT_SIDES: Final[dict[str, str]] = {
-    "young_people": "Young people in the context: their collective strengths and needs",
-    "guardianship": "Guardianship: capable adults present (staff, residents, businesses)",
-    "place": "The place: resources, physical environment, policies and wider systems",
-}
-FACTORS: Final[tuple[str, ...]] = ("risk", "vulnerability", "protective")
+# The case vocabularies are the store's CHECK lists (defined once, with the tables).
+from ctxmap.store.vocabularies import ACTION_STATUSES as ACTION_STATUSES
+from ctxmap.store.vocabularies import CONTEXT_KINDS as CONTEXT_KINDS
+from ctxmap.store.vocabularies import CONTEXT_STATUSES as CONTEXT_STATUSES
+from ctxmap.store.vocabularies import FACTORS as FACTORS
+from ctxmap.store.vocabularies import RATINGS as RATINGS
+from ctxmap.store.vocabularies import REVIEW_NOTE_KINDS as REVIEW_NOTE_KINDS
+
+#: What the assessment triangle's sides, the grades and the consent vocabularies mean
+#: (the codes are the store's CHECK lists, :mod:`ctxmap.store.vocabularies`).
+ASSESSMENT_SIDES: Final[dict[str, str]] = dict(zip(vocab.ASSESSMENT_SIDES, (
+    "Young people in the context: their collective strengths and needs",
+    "Guardianship: capable adults present (staff, residents, businesses)",
+    "The place: resources, physical environment, policies and wider systems",
+), strict=True))
 #: Source reliability (simplified from the 5x5x5 / 3x5x2 intelligence grading).
-SOURCE_GRADES: Final[dict[str, str]] = {
-    "A": "Always reliable (e.g. direct observation by a professional)",
-    "B": "Mostly reliable",
-    "C": "Sometimes reliable",
-    "D": "Unreliable",
-    "E": "Untested source",
-}
+SOURCE_GRADES: Final[dict[str, str]] = dict(zip(vocab.SOURCE_GRADES, (
+    "Always reliable (e.g. direct observation by a professional)",
+    "Mostly reliable",
+    "Sometimes reliable",
+    "Unreliable",
+    "Untested source",
+), strict=True))
 #: Information reliability: how sure we are of this piece of information.
-INFO_GRADES: Final[dict[str, str]] = {
-    "1": "Known to be true without reservation",
-    "2": "Known personally to the source but not to the recorder",
-    "3": "Not known personally to the source but corroborated",
-    "4": "Cannot be judged (an association, not a fact)",
-    "5": "Suspected to be false",
-}
-ACTION_STATUSES: Final[tuple[str, ...]] = ("not started", "in progress", "done", "cancelled")
+INFO_GRADES: Final[dict[str, str]] = dict(zip(vocab.INFO_GRADES, (
+    "Known to be true without reservation",
+    "Known personally to the source but not to the recorder",
+    "Not known personally to the source but corroborated",
+    "Cannot be judged (an association, not a fact)",
+    "Suspected to be false",
+), strict=True))
+#: Action statuses that count as open (not done, not cancelled).
 OPEN_ACTION_STATUSES: Final[tuple[str, ...]] = ("not started", "in progress")
-RATINGS: Final[tuple[str, ...]] = ("red", "amber", "green")
-REVIEW_NOTE_KINDS: Final[tuple[str, ...]] = (
-    "staff confidence", "young people views", "partner feedback", "other",
-)
 #: Partners seeded by the migration (from the case study), in display order.
 SEED_PARTNERS: Final[tuple[str, ...]] = (
     "Contextual Safeguarding team",
@@ -215,21 +223,21 @@ class ContextBundle:
     location_masked: bool = False
 
 
-# entity name -> (table, record class, fields a user may change)
-ENTITIES: Final[dict[str, tuple[str, type, tuple[str, ...]]]] = {
-    "context": ("ctx_contexts", Context, (
+#: entity name -> (table, record class, fields a user may change)
+ENTITIES: Final[dict[str, tuple[RecordsTable, type, tuple[str, ...]]]] = {
+    "context": (ctx_contexts, Context, (
         "name", "kind", "geometry", "referral_date", "referral_reason", "referring_agency",
         "lead_agency", "lead_worker", "status", "radius_m", "plan_start", "safety_plan")),
-    "young_person": ("ctx_young_people", YoungPersonLink, ("linked_on",)),
-    "assessment": ("ctx_assessment", AssessmentEntry, (
+    "young_person": (ctx_young_people, YoungPersonLink, ("linked_on",)),
+    "assessment": (ctx_assessment, AssessmentEntry, (
         "side", "factor", "text", "source", "source_grade", "info_grade", "yp_ref",
         "recorded_on")),
-    "action": ("ctx_actions", Action, (
+    "action": (ctx_actions, Action, (
         "partner", "what", "owner", "due_date", "status", "notes")),
-    "consent": ("ctx_consent", Consent, ("legal_basis", "given_on", "withdrawn_on")),
-    "safety_rating": ("ctx_safety_ratings", SafetyRating, (
+    "consent": (ctx_consent, Consent, ("legal_basis", "given_on", "withdrawn_on")),
+    "safety_rating": (ctx_safety_ratings, SafetyRating, (
         "place_label", "rating", "geometry", "rated_on", "comment")),
-    "review_note": ("ctx_review_notes", ReviewNote, ("kind", "text", "noted_on", "yp_ref")),
+    "review_note": (ctx_review_notes, ReviewNote, ("kind", "text", "noted_on", "yp_ref")),
 }
 #: Entities whose rows may be deleted (the deletion is kept in the history).
 DELETABLE: Final[tuple[str, ...]] = ("assessment", "action", "safety_rating", "review_note",

@@ -11,9 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import geopandas as gpd
 import pandas as pd
@@ -24,6 +23,7 @@ from ctxmap.cases.records import (
     DEFAULT_RADIUS_M,
     DELETABLE,
     ENTITIES,
+    OPEN_ACTION_STATUSES,
     RATINGS,
     SEED_PARTNERS,
     Context,
@@ -36,16 +36,23 @@ from ctxmap.cases.records import (
 from ctxmap.cases.validation import check_date, check_text, check_yp_ref, validate_fields
 from ctxmap.errors import ConflictError, InputError, StoreError
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.store import dbapi as dbapi
-from ctxmap.store.dbapi import AnyConnection, read_sql, store_name
+from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.protocol import Store
+from ctxmap.store.records import (
+    RecordsConnection,
+    ctx_actions,
+    ctx_contexts,
+    ctx_history,
+    ctx_partners,
+    ctx_safety_ratings,
+)
 
 # --------------------------------------------------------------------------- store access
 
 
-def _row_to(cls: type, row: sqlite3.Row) -> Any:
+def _row_to(cls: type, row: Mapping[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
-    data = {k: row[k] for k in row.keys() if k in names}  # noqa: SIM118
+    data = {k: v for k, v in row.items() if k in names}
     if "geometry" in names:
         wkt = row["geometry_wkt"]
         data["geometry"] = shapely.from_wkt(wkt) if wkt else None
@@ -62,30 +69,27 @@ def _to_sql(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def connect_rows(store: Store) -> AnyConnection:
-    """A connection to ``store`` whose rows are read by column name."""
-    con = dbapi.connect(store)
-    con.row_factory = sqlite3.Row
-    return con
+def store_name(store: Store) -> str:
+    """A short name of the store for messages (file name, or URL without password)."""
+    path = store.path
+    return str(getattr(path, "name", path))
 
 
-def _log(con: AnyConnection, context_id: str | None, entity: str, entity_id: object,
+def _log(con: RecordsConnection, context_id: str | None, entity: str, entity_id: object,
          action: str, user: str, at: str, changes: Sequence[tuple[str, Any, Any]] = ()) -> None:
     user = check_text(user, "user", required=True, max_len=200)
+    row = {"context_id": context_id, "entity": entity, "entity_id": str(entity_id),
+           "action": action, "changed_by": user, "changed_at": at}
     if not changes:
-        con.execute("INSERT INTO ctx_history (context_id, entity, entity_id, action, field, "
-                    "old_json, new_json, changed_by, changed_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (context_id, entity, str(entity_id), action, None, None, None, user, at))
+        con.execute(ctx_history.insert(), [{**row, "field": None, "old_json": None,
+                                            "new_json": None}])
         return
-    con.executemany(
-        "INSERT INTO ctx_history (context_id, entity, entity_id, action, field, old_json, "
-        "new_json, changed_by, changed_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        [(context_id, entity, str(entity_id), action, f,
-          json.dumps(jsonable(o), ensure_ascii=False),
-          json.dumps(jsonable(n), ensure_ascii=False), user, at) for f, o, n in changes])
+    con.execute(ctx_history.insert(), [
+        {**row, "field": f, "old_json": json.dumps(jsonable(o), ensure_ascii=False),
+         "new_json": json.dumps(jsonable(n), ensure_ascii=False)} for f, o, n in changes])
 
 
-def _integrity(exc: sqlite3.IntegrityError, what: str) -> InputError:
+def _integrity(exc: RecordRefusedError, what: str) -> InputError:
     msg = str(exc)
     if "UNIQUE" in msg:
         return InputError(f"{what}: that record already exists ({msg})")
@@ -95,68 +99,95 @@ def _integrity(exc: sqlite3.IntegrityError, what: str) -> InputError:
     return InputError(f"{what}: the store refused it ({msg})")
 
 
+def _touch(con: RecordsConnection, context_id: str, user: str, at: str) -> None:
+    con.execute(ctx_contexts.update().where(ctx_contexts.c.id == context_id)
+                .values(updated_at=at, updated_by=user))
+
+
 def list_partners(store: Store) -> list[str]:
     """Partner names: the case study's seeded partners first, then the rest A–Z."""
-    con = dbapi.connect(store)
-    try:
-        rows = con.execute("SELECT name, seeded FROM ctx_partners").fetchall()
-    finally:
-        con.close()
-    seeded = [p for p in SEED_PARTNERS if any(r[0] == p for r in rows)]
-    rest = sorted(r[0] for r in rows if r[0] not in seeded)
-    return seeded + rest
+    with store.records() as con:
+        names = set(con.execute(ctx_partners.select().with_only_columns(ctx_partners.c.name))
+                    .scalars())
+    seeded = [p for p in SEED_PARTNERS if p in names]
+    return seeded + sorted(names - set(seeded))
 
 
 def add_partner(store: Store, name: str, user: str, description: str = "") -> str:
     """Add a partner to the list (kept in the history); return its name."""
     name = check_text(name, "partner name", required=True, max_len=200)
-    with dbapi.transaction(store) as con:
+    with store.records_transaction() as con:
         try:
-            con.execute("INSERT INTO ctx_partners (name, description) VALUES (?, ?)",
-                        (name, check_text(description, "description")))
-        except sqlite3.IntegrityError as exc:
+            con.execute(ctx_partners.insert().values(
+                name=name, description=check_text(description, "description")))
+        except RecordRefusedError as exc:
             raise _integrity(exc, f"partner {name!r}") from None
         _log(con, None, "partner", name, "create", user, now_utc(), [("name", None, name)])
     return name
 
 
-def create_context(store: Store, user: str, *, name: str, kind: str, referral_date: object,
-                   referral_reason: str, geometry: BaseGeometry | str | None = None,
-                   place_layer: str | None = None, place_id: str | None = None,
-                   radius_m: float = DEFAULT_RADIUS_M, referring_agency: str = "",
-                   lead_agency: str = "", lead_worker: str = "", status: str = "referred",
-                   plan_start: object = None, safety_plan: str = "",
-                   young_people: Sequence[str] = (), context_id: str | None = None,
-                   at: str | None = None) -> Context:
+class ContextFields(TypedDict, total=False):
+    """The fields :func:`create_context` takes (the first four are required)."""
+
+    name: Required[str]
+    kind: Required[str]
+    referral_date: Required[object]
+    referral_reason: Required[str]
+    geometry: BaseGeometry | str | None
+    place_layer: str | None
+    place_id: str | None
+    radius_m: float
+    referring_agency: str
+    lead_agency: str
+    lead_worker: str
+    status: str
+    plan_start: object
+    safety_plan: str
+    young_people: Sequence[str]
+    context_id: str | None
+    at: str | None
+
+
+#: What :func:`create_context` records when a field is not given.
+_CONTEXT_DEFAULTS: dict[str, Any] = {
+    "geometry": None, "radius_m": DEFAULT_RADIUS_M, "referring_agency": "",
+    "lead_agency": "", "lead_worker": "", "status": "referred", "plan_start": None,
+    "safety_plan": ""}
+
+
+def create_context(store: Store, user: str, **fields: Unpack[ContextFields]) -> Context:
     """Refer a context of concern; return it as stored (version 1).
 
-    ``geometry`` is the place's point or the drawn polygon in EPSG:4326 (only an
-    ``online space`` may have none). ``young_people`` are pseudonymous references
-    linked at once. Every field is checked (:func:`validate_fields`).
+    ``fields`` are those of :class:`ContextFields`: ``name``, ``kind``,
+    ``referral_date`` and ``referral_reason`` are required. ``geometry`` is the place's
+    point or the drawn polygon in EPSG:4326 (only an ``online space`` may have none);
+    ``place_layer``/``place_id`` name the map place it was referred from;
+    ``young_people`` are pseudonymous references linked at once; ``context_id`` and
+    ``at`` (the time recorded) default to the next free id and now. Every field is
+    checked (:func:`validate_fields`).
     """
-    values = validate_fields("context", {
-        "name": name, "kind": kind, "referral_date": referral_date,
-        "referral_reason": referral_reason, "geometry": geometry, "radius_m": radius_m,
-        "referring_agency": referring_agency, "lead_agency": lead_agency,
-        "lead_worker": lead_worker, "status": status, "plan_start": plan_start,
-        "safety_plan": safety_plan})
+    given: dict[str, Any] = dict(fields)
+    place_layer, place_id = given.pop("place_layer", None), given.pop("place_id", None)
+    young_people = given.pop("young_people", ())
+    context_id, at = given.pop("context_id", None), given.pop("at", None) or now_utc()
+    values = validate_fields("context", {**_CONTEXT_DEFAULTS, **given})
     if values["geometry"] is None and values["kind"] != "online space":
-        raise InputError(f"a {kind} context needs a location; expected a point or an area "
-                         "(only an online space may have none)")
+        raise InputError(f"a {values['kind']} context needs a location; expected a point or "
+                         "an area (only an online space may have none)")
     if (place_layer is None) != (place_id is None):
         raise InputError("place_layer and place_id go together; expected both or neither")
     refs = [check_yp_ref(r) for r in young_people]
-    at = at or now_utc()
-    with dbapi.transaction(store) as con:
+    with store.records_transaction() as con:
         if context_id is None:
-            context_id = next_context_id(r[0] for r in con.execute("SELECT id FROM ctx_contexts"))
+            context_id = next_context_id(
+                con.execute(ctx_contexts.select().with_only_columns(ctx_contexts.c.id))
+                .scalars())
         row = {"id": context_id, **_to_sql(values), "place_layer": place_layer,
                "place_id": place_id, "version": 1, "created_at": at, "created_by": user,
                "updated_at": at, "updated_by": user}
         try:
-            con.execute(f"INSERT INTO ctx_contexts ({', '.join(row)}) VALUES "
-                        f"({', '.join('?' * len(row))})", list(row.values()))
-        except sqlite3.IntegrityError as exc:
+            con.execute(ctx_contexts.insert().values(**row))
+        except RecordRefusedError as exc:
             raise _integrity(exc, f"context {context_id}") from None
         _log(con, context_id, "context", context_id, "create", user, at,
              [(k, None, v) for k, v in {**values, "place_layer": place_layer,
@@ -170,11 +201,9 @@ def create_context(store: Store, user: str, *, name: str, kind: str, referral_da
 
 def get_context(store: Store, context_id: str) -> Context:
     """Read one context; :class:`InputError` if there is none with that id."""
-    con = connect_rows(store)
-    try:
-        row = con.execute("SELECT * FROM ctx_contexts WHERE id = ?", (context_id,)).fetchone()
-    finally:
-        con.close()
+    with store.records() as con:
+        row = con.execute(ctx_contexts.select().where(ctx_contexts.c.id == context_id)
+                          ).mappings().first()
     if row is None:
         raise InputError(f"no context {context_id!r} in {store_name(store)}; expected an id "
                          "from `python -m ctxmap contexts`")
@@ -187,37 +216,39 @@ def list_contexts(store: Store, today: dt.date | None = None) -> pd.DataFrame:
     Columns: ``id, name, kind, status, referral_date, lead_agency, open_actions,
     overdue_actions, version``.
     """
-    today = today or dt.date.today()
-    con = dbapi.connect(store)
-    try:
-        frame = read_sql(
-            con, "SELECT c.id, c.name, c.kind, c.status, c.referral_date, c.lead_agency, "
-            "(SELECT count(*) FROM ctx_actions a WHERE a.context_id = c.id AND a.status IN "
-            "('not started', 'in progress')) AS open_actions, "
-            "(SELECT count(*) FROM ctx_actions a WHERE a.context_id = c.id AND a.status IN "
-            "('not started', 'in progress') AND a.due_date < ?) AS overdue_actions, "
-            "c.version FROM ctx_contexts c ORDER BY c.referral_date DESC, c.id DESC",
-            (today.isoformat(),))
-    finally:
-        con.close()
-    return frame
+    day = (today or dt.date.today()).isoformat()
+    c, a = ctx_contexts.c, ctx_actions.c
+    with store.records() as con:
+        contexts = con.execute(ctx_contexts.select().with_only_columns(
+            c.id, c.name, c.kind, c.status, c.referral_date, c.lead_agency, c.version)
+            .order_by(c.referral_date.desc(), c.id.desc())).all()
+        open_actions = con.execute(ctx_actions.select().with_only_columns(
+            a.context_id, a.due_date).where(a.status.in_(OPEN_ACTION_STATUSES))).all()
+    n_open: dict[str, int] = {}
+    n_overdue: dict[str, int] = {}
+    for context_id, due in open_actions:
+        n_open[context_id] = n_open.get(context_id, 0) + 1
+        if due is not None and due < day:
+            n_overdue[context_id] = n_overdue.get(context_id, 0) + 1
+    rows = [(r.id, r.name, r.kind, r.status, r.referral_date, r.lead_agency,
+             n_open.get(r.id, 0), n_overdue.get(r.id, 0), r.version) for r in contexts]
+    return pd.DataFrame(rows, columns=["id", "name", "kind", "status", "referral_date",
+                                       "lead_agency", "open_actions", "overdue_actions",
+                                       "version"])
 
 
-def _insert_child(con: AnyConnection, entity: str, context_id: str | None,
+def _insert_child(con: RecordsConnection, entity: str, context_id: str | None,
                   values: Mapping[str, Any], user: str, at: str) -> int:
     table = ENTITIES[entity][0]
-    row = {"context_id": context_id, **_to_sql(values)}
     try:
-        cur = con.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES "
-                          f"({', '.join('?' * len(row))})", list(row.values()))
-    except sqlite3.IntegrityError as exc:
+        result = con.execute(table.insert().values(context_id=context_id, **_to_sql(values)))
+    except RecordRefusedError as exc:
         raise _integrity(exc, f"cannot add the {entity.replace('_', ' ')}") from None
-    new_id = int(cur.lastrowid or 0)
+    new_id = int(result.inserted_primary_key[0])
     _log(con, context_id, entity, new_id, "create", user, at,
          [(k, None, v) for k, v in values.items() if v not in (None, "")])
     if context_id is not None:
-        con.execute("UPDATE ctx_contexts SET updated_at = ?, updated_by = ? WHERE id = ?",
-                    (at, user, context_id))
+        _touch(con, context_id, user, at)
     return new_id
 
 
@@ -251,28 +282,31 @@ def add_record(store: Store, entity: str, context_id: str | None, user: str,
     if context_id is not None:
         get_context(store, context_id)
     at = at or now_utc()
-    with dbapi.transaction(store) as con:
+    with store.records_transaction() as con:
         new_id = _insert_child(con, entity, context_id, clean, user, at)
     return get_record(store, entity, new_id)
 
 
-def get_record(store: Store, entity: str, record_id: int) -> Any:
-    """Read one child record (see :func:`add_record`)."""
-    table, cls, _ = ENTITIES[entity]
-    con = connect_rows(store)
-    try:
-        row = con.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
-    finally:
-        con.close()
+def _read_row(con: RecordsConnection, entity: str, record_id: object) -> Mapping[str, Any]:
+    table = ENTITIES[entity][0]
+    row = con.execute(table.select().where(table.c.id == record_id)).mappings().first()
     if row is None:
         raise InputError(f"no {entity.replace('_', ' ')} with id {record_id!r}")
-    return _row_to(cls, row)
+    return row
 
 
-def _last_change(con: AnyConnection, entity: str, entity_id: object) -> tuple[str, str]:
-    row = con.execute("SELECT changed_by, changed_at FROM ctx_history WHERE entity = ? AND "
-                      "entity_id = ? ORDER BY id DESC LIMIT 1", (entity, str(entity_id))
-                      ).fetchone()
+def get_record(store: Store, entity: str, record_id: int) -> Any:
+    """Read one child record (see :func:`add_record`)."""
+    with store.records() as con:
+        row = _read_row(con, entity, record_id)
+    return _row_to(ENTITIES[entity][1], row)
+
+
+def _last_change(con: RecordsConnection, entity: str, entity_id: object) -> tuple[str, str]:
+    h = ctx_history.c
+    row = con.execute(ctx_history.select().with_only_columns(h.changed_by, h.changed_at)
+                      .where(h.entity == entity, h.entity_id == str(entity_id))
+                      .order_by(h.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row else ("someone", "an unknown time")
 
 
@@ -283,6 +317,19 @@ def _conflict(entity: str, entity_id: object, read: int, now: int, by: str, at: 
         f"{entity.replace('_', ' ')} {entity_id} was changed by {by} at {at} after you read "
         f"it (you read version {read}, it is now version {now}); your change was not saved: "
         "reload it and apply your change again")
+
+
+def _check_version(con: RecordsConnection, entity: str, record_id: object,
+                   row: Mapping[str, Any], expected: int) -> Any:
+    """The record in ``row`` if it is still at version ``expected``, else ConflictError."""
+    current = _row_to(ENTITIES[entity][1], row)
+    if current.version != expected:
+        if entity == "context":
+            by, when = row["updated_by"], row["updated_at"]
+        else:
+            by, when = _last_change(con, entity, record_id)
+        raise _conflict(entity, record_id, expected, current.version, by, when)
+    return current
 
 
 def update_record(store: Store, entity: str, record_id: object, expected_version: int,
@@ -314,7 +361,7 @@ def update_record(store: Store, entity: str, record_id: object, expected_version
     """
     if entity not in ENTITIES:
         raise InputError(f"unknown record kind {entity!r}; expected one of {', '.join(ENTITIES)}")
-    table, cls, editable = ENTITIES[entity]
+    table, _, editable = ENTITIES[entity]
     bad = [k for k in changes if k not in editable]
     if bad:
         raise InputError(f"cannot change {bad} of a {entity.replace('_', ' ')}; expected some "
@@ -322,42 +369,32 @@ def update_record(store: Store, entity: str, record_id: object, expected_version
     partners = list_partners(store) if "partner" in changes else None
     clean = validate_fields(entity, changes, partners)
     at = at or now_utc()
-    with dbapi.transaction(store) as con:
-        con.row_factory = sqlite3.Row
-        row = con.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise InputError(f"no {entity.replace('_', ' ')} with id {record_id!r}")
-        current = _row_to(cls, row)
-        if current.version != int(expected_version):
-            if entity == "context":
-                by, when = row["updated_by"], row["updated_at"]
-            else:
-                by, when = _last_change(con, entity, record_id)
-            raise _conflict(entity, record_id, int(expected_version), current.version, by, when)
+    expected = int(expected_version)
+    with store.records_transaction() as con:
+        row = _read_row(con, entity, record_id)
+        current = _check_version(con, entity, record_id, row, expected)
         diff = field_changes(dataclasses.asdict(current) | {"geometry": getattr(
             current, "geometry", None)}, clean)
         if not diff:
             return current
         sets = _to_sql({f: n for f, _, n in diff})
-        extra = ", updated_at = ?, updated_by = ?" if entity == "context" else ""
-        params: list[Any] = [*sets.values(), *((at, user) if entity == "context" else ())]
+        if entity == "context":
+            sets |= {"updated_at": at, "updated_by": user}
         try:
-            cur = con.execute(
-                f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in sets)}, "
-                f"version = version + 1{extra} WHERE id = ? AND version = ?",
-                [*params, record_id, int(expected_version)])
-        except sqlite3.IntegrityError as exc:
+            result = con.execute(
+                table.update().where(table.c.id == record_id, table.c.version == expected)
+                .values(**sets, version=table.c.version + 1))
+        except RecordRefusedError as exc:
             raise _integrity(exc, f"cannot change the {entity.replace('_', ' ')}") from None
-        if cur.rowcount != 1:  # pragma: no cover - guarded by the immediate transaction
+        if result.rowcount != 1:  # pragma: no cover - guarded by the immediate transaction
             raise StoreError(f"{entity} {record_id} changed while saving; reload and retry")
         ctx_id = record_id if entity == "context" else row["context_id"]
         _log(con, ctx_id, entity, record_id, "update", user, at, diff)
         if entity != "context" and ctx_id is not None:
-            con.execute("UPDATE ctx_contexts SET updated_at = ?, updated_by = ? WHERE id = ?",
-                        (at, user, ctx_id))
+            _touch(con, ctx_id, user, at)
     if entity == "context":
         return get_context(store, str(record_id))
-    return get_record(store, entity, int(record_id))  # type: ignore[arg-type]
+    return get_record(store, entity, int(record_id))  # type: ignore[call-overload]
 
 
 def delete_record(store: Store, entity: str, record_id: int, expected_version: int,
@@ -370,20 +407,14 @@ def delete_record(store: Store, entity: str, record_id: int, expected_version: i
     if entity not in DELETABLE:
         raise InputError(f"a {entity.replace('_', ' ')} cannot be deleted; expected one of "
                          f"{', '.join(DELETABLE)} (close a context, withdraw a consent)")
-    table, cls, _ = ENTITIES[entity]
+    table = ENTITIES[entity][0]
     at = now_utc()
-    with dbapi.transaction(store) as con:
-        con.row_factory = sqlite3.Row
-        row = con.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise InputError(f"no {entity.replace('_', ' ')} with id {record_id!r}")
-        current = _row_to(cls, row)
-        if current.version != int(expected_version):
-            by, when = _last_change(con, entity, record_id)
-            raise _conflict(entity, record_id, int(expected_version), current.version, by, when)
+    with store.records_transaction() as con:
+        row = _read_row(con, entity, record_id)
+        current = _check_version(con, entity, record_id, row, int(expected_version))
         try:
-            con.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))
-        except sqlite3.IntegrityError as exc:
+            con.execute(table.delete().where(table.c.id == record_id))
+        except RecordRefusedError as exc:
             raise _integrity(exc, f"cannot delete the {entity.replace('_', ' ')}") from None
         old = {k: v for k, v in dataclasses.asdict(current).items()
                if k not in ("id", "context_id", "version")}
@@ -393,28 +424,32 @@ def delete_record(store: Store, entity: str, record_id: int, expected_version: i
              [(k, v, None) for k, v in old.items() if v not in (None, "")])
 
 
+#: The records under a context and their order in a bundle.
+_BUNDLE_ORDER: dict[str, tuple[str, ...]] = {
+    "young_person": ("yp_ref",), "assessment": ("side", "factor", "id"), "action": ("id",),
+    "consent": ("yp_ref", "partner", "category"), "safety_rating": ("rated_on", "id"),
+    "review_note": ("noted_on", "id")}
+
+
 def load_bundle(store: Store, context_id: str) -> ContextBundle:
     """A context and every record under it (the full, unfiltered view)."""
     context = get_context(store, context_id)
-    con = connect_rows(store)
-    try:
-        def rows(entity: str, order: str = "id") -> tuple[Any, ...]:
+    records: dict[str, tuple[Any, ...]] = {}
+    with store.records() as con:
+        for entity, order in _BUNDLE_ORDER.items():
             table, cls, _ = ENTITIES[entity]
-            cur = con.execute(f"SELECT * FROM {table} WHERE context_id = ? ORDER BY {order}",
-                              (context_id,))
-            return tuple(_row_to(cls, r) for r in cur.fetchall())
-
-        return ContextBundle(
-            context=context,
-            young_people=rows("young_person", "yp_ref"),
-            assessment=rows("assessment", "side, factor, id"),
-            actions=rows("action"),
-            consents=rows("consent", "yp_ref, partner, category"),
-            safety_ratings=rows("safety_rating", "rated_on, id"),
-            review_notes=rows("review_note", "noted_on, id"),
-        )
-    finally:
-        con.close()
+            rows = con.execute(table.select().where(table.c.context_id == context_id)
+                               .order_by(*(table.c[o] for o in order))).mappings()
+            records[entity] = tuple(_row_to(cls, r) for r in rows)
+    return ContextBundle(
+        context=context,
+        young_people=records["young_person"],
+        assessment=records["assessment"],
+        actions=records["action"],
+        consents=records["consent"],
+        safety_ratings=records["safety_rating"],
+        review_notes=records["review_note"],
+    )
 
 
 def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
@@ -423,15 +458,16 @@ def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
     Columns: ``id, context_id, entity, entity_id, action, field, old, new, changed_by,
     changed_at`` (``old``/``new`` are JSON text).
     """
-    con = dbapi.connect(store)
-    try:
-        sql = ("SELECT id, context_id, entity, entity_id, action, field, old_json AS old, "
-               "new_json AS new, changed_by, changed_at FROM ctx_history")
-        if context_id is None:
-            return read_sql(con, sql + " ORDER BY id")
-        return read_sql(con, sql + " WHERE context_id = ? ORDER BY id", (context_id,))
-    finally:
-        con.close()
+    h = ctx_history.c
+    query = ctx_history.select().with_only_columns(
+        h.id, h.context_id, h.entity, h.entity_id, h.action, h.field,
+        h.old_json.label("old"), h.new_json.label("new"), h.changed_by, h.changed_at,
+    ).order_by(h.id)
+    if context_id is not None:
+        query = query.where(h.context_id == context_id)
+    with store.records() as con:
+        result = con.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataFrame:
@@ -440,19 +476,15 @@ def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataF
     Columns: ``id, context_id, place_label, rating, rated_on, comment, geometry``. The
     young person's reference is left out: the pooled layer shows places, not people.
     """
-    con = connect_rows(store)
-    try:
-        sql = "SELECT * FROM ctx_safety_ratings"
-        params: tuple[Any, ...] = ()
-        if since is not None:
-            sql += " WHERE rated_on >= ?"
-            params = (check_date(since, "since"),)
-        rows = con.execute(sql + " ORDER BY rated_on, id", params).fetchall()
-    finally:
-        con.close()
+    r = ctx_safety_ratings.c
+    query = ctx_safety_ratings.select().order_by(r.rated_on, r.id)
+    if since is not None:
+        query = query.where(r.rated_on >= check_date(since, "since"))
+    with store.records() as con:
+        rows = con.execute(query).mappings().all()
     cols = ["id", "context_id", "place_label", "rating", "rated_on", "comment"]
-    frame = pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
-    geoms = [shapely.from_wkt(r["geometry_wkt"]) for r in rows]
+    frame = pd.DataFrame([{c: row[c] for c in cols} for row in rows], columns=cols)
+    geoms = [shapely.from_wkt(row["geometry_wkt"]) for row in rows]
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
                             crs=STORAGE_CRS)
 

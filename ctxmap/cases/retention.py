@@ -5,9 +5,9 @@ either keeps it (nothing happens) or deletes it. Deletion removes the context an
 every row under it (young-person links, assessment, actions, consent, safety
 ratings, review notes, and its history) from the store file itself, with SQLite's
 ``secure_delete`` so the bytes are overwritten, in one transaction together with an
-audit-log entry. Contexts are otherwise never deleted (see :mod:`ctxmap.cases.contexts`):
+audit-log entry. Contexts are otherwise never deleted (see :mod:`ctxmap.cases.repository`):
 the store's triggers allow it only for a context registered for erasure in the same
-transaction (:data:`RETENTION_MIGRATION`).
+transaction (:func:`ctxmap.store.erasure.erasing`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ import pandas as pd
 
 from ctxmap.errors import InputError
 from ctxmap.privacy.audit import record_in
-from ctxmap.store import dbapi as dbapi
-from ctxmap.store.dbapi import read_sql
+from ctxmap.store.erasure import erasing, reclaim_space
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import RETENTION_MIGRATION
+from ctxmap.store.records import (
+    RECORD_TABLES,
+    RecordsTable,
+    ctx_contexts,
+    ctx_history,
+    ctx_retention_erasing,
+    ctx_young_people,
+)
 
 #: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
 #: to what the organisation's retention schedule says).
@@ -34,7 +40,11 @@ RETENTION_ENV: Final = "CTXMAP_RETENTION_DAYS"
 
 
 #: Tables removed last, in this order (the others refer to them).
-_LAST: Final = ("ctx_young_people", "ctx_history", "ctx_contexts")
+_LAST: Final = (ctx_young_people, ctx_history, ctx_contexts)
+#: Every records table with rows under a context, in the order they are erased.
+ERASED_TABLES: Final[tuple[RecordsTable, ...]] = (*sorted(
+    (t for t in RECORD_TABLES if "context_id" in t.c and t not in _LAST
+     and t is not ctx_retention_erasing), key=lambda t: t.name), *_LAST)
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
@@ -54,17 +64,20 @@ def closed_contexts(store: Store) -> pd.DataFrame:
     Columns ``id, name, kind, closed_on`` (``YYYY-MM-DD``): the last change of its
     status to ``closed`` in the history, else its last update.
     """
-    con = dbapi.connect(store)
-    try:
-        frame = read_sql(
-            con, "SELECT c.id, c.name, c.kind, c.updated_at, "
-            "(SELECT max(h.changed_at) FROM ctx_history h WHERE h.context_id = c.id "
-            " AND h.entity = 'context' AND h.field = 'status' AND h.new_json = ?) AS closed_at "
-            "FROM ctx_contexts c WHERE c.status = 'closed' ORDER BY c.id",
-            (json.dumps("closed"),),
-        )
-    finally:
-        con.close()
+    c, h = ctx_contexts.c, ctx_history.c
+    with store.records() as con:
+        closed = con.execute(ctx_contexts.select()
+                             .with_only_columns(c.id, c.name, c.kind, c.updated_at)
+                             .where(c.status == "closed").order_by(c.id)).all()
+        closings = con.execute(ctx_history.select()
+                               .with_only_columns(h.context_id, h.changed_at)
+                               .where(h.entity == "context", h.field == "status",
+                                      h.new_json == json.dumps("closed"))).all()
+    closed_at: dict[str, str] = {}
+    for context_id, at in closings:
+        closed_at[context_id] = max(at, closed_at.get(context_id, at))
+    frame = pd.DataFrame(closed, columns=["id", "name", "kind", "updated_at"])
+    frame["closed_at"] = [closed_at.get(i) for i in frame["id"]]
     when = frame["closed_at"].where(frame["closed_at"].notna(), frame["updated_at"])
     frame["closed_on"] = when.astype("object").map(lambda v: str(v)[:10])
     return frame[["id", "name", "kind", "closed_on"]]
@@ -147,58 +160,28 @@ def delete_context(
         raise InputError(f"context {context_id!r} was closed on {row['closed_on'].iloc[0]}, "
                          f"not more than {period} days before {day.isoformat()}; keep it")
     removed: dict[str, int] = {}
-    postgres = dbapi.is_postgres(store)
-    with dbapi.transaction(store) as con:
-        if not postgres:
-            con.execute("PRAGMA secure_delete = ON")
-            con.execute("PRAGMA defer_foreign_keys = ON")
-        columns = dbapi.table_columns(con)
-        with_context = [
-            t for t, cols in columns.items()
-            if t.startswith("ctx_") and t not in _LAST and t != "ctx_retention_erasing"
-            and "context_id" in cols
-        ]
-        con.execute("INSERT INTO ctx_retention_erasing VALUES (?)", (context_id,))
-        for table in [*sorted(with_context), *_LAST]:
-            column = "id" if table == "ctx_contexts" else "context_id"
-            cur = con.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (context_id,))
-            removed[table] = cur.rowcount
-        con.execute("DELETE FROM ctx_retention_erasing WHERE context_id = ?", (context_id,))
+    with erasing(store, context_id) as con:
+        for table in ERASED_TABLES:
+            column = table.c.id if table is ctx_contexts else table.c.context_id
+            removed[table.name] = con.execute(table.delete().where(column == context_id)
+                                              ).rowcount
         total = sum(removed.values())
         record_in(con, user, "retention delete",
                   f"context {context_id}: {total} rows erased after the {period}-day period",
                   legal_basis, role=role)
-    if postgres:
-        _vacuum(store, [*sorted(with_context), *_LAST])
+    reclaim_space(store, ERASED_TABLES)
     return removed
 
 
-def _vacuum(store: Store, tables: list[str]) -> None:
-    """PostgreSQL: rewrite the erased tables so the deleted rows leave the data files.
-
-    ``VACUUM FULL`` copies the live rows into new files and removes the old ones (the
-    counterpart of SQLite's ``secure_delete``). The write-ahead log and backups still
-    hold the rows until they are recycled (see docs/scale.md).
-    """
-    con = dbapi.connect(store)
-    try:
-        for table in tables:
-            con.execute(f'VACUUM FULL "{table}"')
-    finally:
-        con.close()
-
-
 def _context_ids(store: Store) -> list[str]:
-    con = dbapi.connect(store)
-    try:
-        return [r[0] for r in con.execute("SELECT id FROM ctx_contexts")]
-    finally:
-        con.close()
+    with store.records() as con:
+        return list(con.execute(ctx_contexts.select().with_only_columns(ctx_contexts.c.id))
+                    .scalars())
 
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
-    "RETENTION_MIGRATION",
+    "ERASED_TABLES",
     "closed_contexts",
     "delete_context",
     "due_for_review",

@@ -15,12 +15,11 @@ from typing import Final
 
 from shapely.geometry import Point
 
-from ctxmap.cases.repository import add_record, create_context, update_record
+from ctxmap.cases.repository import add_record, create_context, store_name, update_record
 from ctxmap.errors import InputError
 from ctxmap.layers.sample_homes import CASE_STUDY_ID
-from ctxmap.store import dbapi as dbapi
-from ctxmap.store.dbapi import store_name
 from ctxmap.store.protocol import Store
+from ctxmap.store.records import ctx_contexts
 
 SAMPLE_CONTEXT_ID: Final = "ctx-0001"
 SAMPLE_USER: Final = "ctxmap sample (fictional worker CS-01)"
@@ -94,13 +93,10 @@ def add_sample_context(store: Store) -> int:
     InputError
         If the case-study home is not in the store.
     """
-    con = dbapi.connect(store)
-    try:
-        if con.execute("SELECT 1 FROM ctx_contexts WHERE id = ?",
-                       (SAMPLE_CONTEXT_ID,)).fetchone():
+    with store.records() as con:
+        if con.execute(ctx_contexts.select().where(ctx_contexts.c.id == SAMPLE_CONTEXT_ID)
+                       ).first():
             return 0
-    finally:
-        con.close()
     homes = store.read("homes")
     home = homes[homes["id"] == CASE_STUDY_ID]
     if home.empty or home.geometry.iloc[0] is None:

@@ -9,10 +9,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from ctxmap.cases.repository import connect_rows, list_contexts
+from ctxmap.cases.repository import list_contexts
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.store import dbapi as dbapi
 from ctxmap.store.protocol import Store
+from ctxmap.store.records import ctx_contexts
 
 # --------------------------------------------------------------------------- scope and places
 # (added for the contexts-of-concern journeys; the functions above are unchanged)
@@ -45,11 +45,10 @@ def contexts_for_user(store: Store, user: str, role: str,
         :func:`list_contexts`'s columns plus ``lead_worker``, same order.
     """
     frame = list_contexts(store, today)
-    con = dbapi.connect(store)
-    try:
-        leads = dict(con.execute("SELECT id, lead_worker FROM ctx_contexts").fetchall())
-    finally:
-        con.close()
+    c = ctx_contexts.c
+    with store.records() as con:
+        leads = dict(con.execute(ctx_contexts.select().with_only_columns(c.id, c.lead_worker))
+                     .all())
     frame = frame.copy()
     frame["lead_worker"] = [str(leads.get(i) or "") for i in frame["id"]]
     if role != COORDINATOR_ROLE:
@@ -75,12 +74,11 @@ def contexts_as_places(store: Store) -> gpd.GeoDataFrame:
         ``layer`` = ``"contexts"`` and ``location`` (``"point"`` or
         ``"representative point of the area"``), ordered by id.
     """
-    con = connect_rows(store)
-    try:
-        rows = con.execute("SELECT id, name, kind, status, geometry_wkt FROM ctx_contexts "
-                           "WHERE geometry_wkt IS NOT NULL ORDER BY id").fetchall()
-    finally:
-        con.close()
+    c = ctx_contexts.c
+    with store.records() as con:
+        rows = con.execute(ctx_contexts.select()
+                           .with_only_columns(c.id, c.name, c.kind, c.status, c.geometry_wkt)
+                           .where(c.geometry_wkt.is_not(None)).order_by(c.id)).mappings().all()
     recs, geoms = [], []
     for r in rows:
         geom = shapely.from_wkt(r["geometry_wkt"])
@@ -100,10 +98,10 @@ def contexts_as_places(store: Store) -> gpd.GeoDataFrame:
 
 def contexts_signature(store: Store) -> str:
     """A text that changes whenever a context is added or changed (a cache key)."""
-    con = dbapi.connect(store)
-    try:
-        n, last, versions = con.execute(
-            "SELECT count(*), max(updated_at), sum(version) FROM ctx_contexts").fetchone()
-    finally:
-        con.close()
-    return f"{n}|{last}|{versions}"
+    c = ctx_contexts.c
+    with store.records() as con:
+        rows = con.execute(ctx_contexts.select().with_only_columns(c.updated_at, c.version)
+                           ).all()
+    last = max((r[0] for r in rows), default=None)
+    versions = sum(r[1] for r in rows) if rows else None
+    return f"{len(rows)}|{last}|{versions}"

@@ -27,7 +27,6 @@ from ctxmap.cases.records import (
     SOURCE_GRADES,
 )
 from ctxmap.errors import InputError
-from ctxmap.store import dbapi as dbapi
 
 _YP_REF = re.compile(r"^YP-[0-9A-Z]{2,12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -14,18 +14,12 @@ from typing import Final
 import pandas as pd
 
 from ctxmap.errors import InputError
-from ctxmap.store import dbapi as dbapi
-from ctxmap.store.dbapi import AnyConnection, read_sql
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import AUDIT_MIGRATION
+from ctxmap.store.records import RecordsConnection, ctxmap_audit
+from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
-LEGAL_BASES: Final[tuple[str, ...]] = (
-    "consent",
-    "public task",
-    "vital interests",
-    "legitimate interests",
-)
+LEGAL_BASES: Final[tuple[str, ...]] = AUDIT_LEGAL_BASES
 #: Actions written to the log.
 ACTIONS: Final[tuple[str, ...]] = (
     "view unmasked",
@@ -99,12 +93,12 @@ def record(
         )
     check_legal_basis(legal_basis)
     check_role(role)
-    with dbapi.transaction(store) as con:
+    with store.records_transaction() as con:
         return record_in(con, user, action, what, legal_basis, role=role, at=at)
 
 
 def record_in(
-    con: AnyConnection,
+    con: RecordsConnection,
     user: str,
     action: str,
     what: str,
@@ -129,12 +123,10 @@ def record_in(
     check_legal_basis(legal_basis)
     check_role(role)
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
-    cur = con.execute(
-        'INSERT INTO ctxmap_audit (at, "user", role, action, what, legal_basis) '
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (when, str(user), role, str(action), str(what), legal_basis),
-    )
-    return int(cur.lastrowid or 0)
+    result = con.execute(ctxmap_audit.insert().values(
+        at=when, user=str(user), role=role, action=str(action), what=str(what),
+        legal_basis=legal_basis))
+    return int(result.inserted_primary_key[0])
 
 
 def read_log(
@@ -149,23 +141,17 @@ def read_log(
     Columns: ``id, at, user, role, action, what, legal_basis``. ``since`` is an ISO
     date or date-time (entries at or after it).
     """
-    sql = ('SELECT id, at, "user", role, action, what, legal_basis FROM ctxmap_audit '
-           "WHERE 1=1")
-    params: list[str] = []
+    log = ctxmap_audit.c
+    query = ctxmap_audit.select().order_by(log.id.desc())
     if user:
-        sql += ' AND "user" = ?'
-        params.append(user)
+        query = query.where(log.user == user)
     if action:
-        sql += " AND action = ?"
-        params.append(action)
+        query = query.where(log.action == action)
     if since:
-        sql += " AND at >= ?"
-        params.append(since)
-    con = dbapi.connect(store)
-    try:
-        return read_sql(con, sql + " ORDER BY id DESC", params)
-    finally:
-        con.close()
+        query = query.where(log.at >= since)
+    with store.records() as con:
+        result = con.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def log_csv(log: pd.DataFrame) -> str:
@@ -190,7 +176,6 @@ def _defuse(value: object) -> object:
 
 __all__ = [
     "ACTIONS",
-    "AUDIT_MIGRATION",
     "LEGAL_BASES",
     "check_legal_basis",
     "log_csv",

@@ -44,6 +44,7 @@ from ctxmap.store.layer_rows import (
     value_rows,
 )
 from ctxmap.store.protocol import ImportRecord, ProgressFn, os_user
+from ctxmap.store.record_migrations import RECORD_MIGRATIONS
 
 #: Where the bundled sample store lives (relative to the repository root).
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -161,23 +162,16 @@ def _create_layer_table(con: sqlite3.Connection, schema: LayerSchema) -> None:
     )
 
 
-def _sql_migration(script: str) -> Callable[[sqlite3.Connection], None]:
-    def migrate(con: sqlite3.Connection) -> None:
-        run_script(con, script)
-
-    return migrate
-
-
-def _all_migrations() -> list[Callable[[sqlite3.Connection], None]]:
-    from ctxmap.store.records import MIGRATION_SQL
-
-    return [_m1_base, *(_sql_migration(sql) for _, sql in MIGRATION_SQL)]
+def _m1_layers(con: Connection) -> None:
+    """Version 1: the GeoPackage registration tables, the metadata, the log and the layers."""
+    _m1_base(con.connection.driver_connection)
 
 
 #: Numbered migrations; migration ``i`` brings a store from version ``i`` to ``i + 1``.
-#: The first creates the layers; the rest are the SQL scripts of
-#: :data:`ctxmap.store.records.MIGRATION_SQL`. A released migration is never edited.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = _all_migrations()
+#: The first creates the layers; the rest are the records migrations both stores run
+#: (:data:`ctxmap.store.record_migrations.RECORD_MIGRATIONS`). A released one is never
+#: edited.
+MIGRATIONS: list[Callable[[Connection], None]] = [_m1_layers, *RECORD_MIGRATIONS]
 
 
 # --------------------------------------------------------------------------- the store
@@ -274,17 +268,15 @@ class GeoPackageStore:
         """Bring the store to the newest schema; an up-to-date store is not written to."""
         if self._current_version() == len(MIGRATIONS):
             return
-        with self.transaction() as con:
-            con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
-            con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
-            has_meta = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'ctxmap_meta'"
-            ).fetchone()
+        with self.engine.begin() as con:
+            con.exec_driver_sql(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+            con.exec_driver_sql(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
+            has_meta = con.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ctxmap_meta'").first()
             version = 0
             if has_meta:
-                row = con.execute(
-                    "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'"
-                ).fetchone()
+                row = con.exec_driver_sql(
+                    "SELECT value FROM ctxmap_meta WHERE key = 'schema_version'").first()
                 version = int(row[0]) if row else 0
             if version > len(MIGRATIONS):
                 raise StoreError(
@@ -293,7 +285,7 @@ class GeoPackageStore:
                 )
             for i in range(version, len(MIGRATIONS)):
                 MIGRATIONS[i](con)
-            con.execute(
+            con.exec_driver_sql(
                 "INSERT OR REPLACE INTO ctxmap_meta VALUES ('schema_version', ?)",
                 (str(len(MIGRATIONS)),),
             )

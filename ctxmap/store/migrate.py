@@ -27,16 +27,17 @@ import numpy as np
 import pandas as pd
 import shapely
 from psycopg import sql
+from sqlalchemy import Connection
 
 from ctxmap.errors import InputError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, schema_for
-from ctxmap.store import dbapi as dbapi
 from ctxmap.store.geopackage import GeoPackageStore, update_extent
 from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import layer_frame, value_rows
 from ctxmap.store.opening import describe_target, open_store, resolve_target
 from ctxmap.store.postgis import PostGISStore, _bulk_indexes, copy_rows
 from ctxmap.store.protocol import Store
+from ctxmap.store.records import GENERATED_ID_TABLES, RECORD_TABLES, RECORDS, ctx_partners
 
 #: The import-log columns both stores hold.
 IMPORT_COLUMNS: Final = ("id", "layer", "file", "sha256", "rows", "mapped", "unmapped",
@@ -44,10 +45,6 @@ IMPORT_COLUMNS: Final = ("id", "layer", "file", "sha256", "rows", "mapped", "unm
 
 ProgressFn = Callable[[str], None]
 
-#: The record tables both stores hold, in an order that satisfies their foreign keys.
-RECORD_TABLES: Final = ("ctx_partners", "ctx_contexts", "ctx_young_people", "ctx_assessment",
-                        "ctx_actions", "ctx_consent", "ctx_safety_ratings", "ctx_review_notes",
-                        "ctx_history", "ctxmap_audit", "ctx_retention_erasing")
 #: Record tables that can never be emptied (triggers refuse deletes).
 APPEND_ONLY: Final = ("ctx_contexts", "ctx_history", "ctxmap_audit")
 
@@ -62,18 +59,14 @@ class TableDump:
 
 
 def dump_records(store: Store) -> list[TableDump]:
-    """Read every contexts/audit table of ``store`` (:data:`RECORD_TABLES`)."""
-    con = dbapi.connect(store)
-    try:
-        out = []
+    """Read every records table of ``store`` (:data:`~ctxmap.store.records.RECORD_TABLES`)."""
+    out = []
+    with store.records() as con:
         for table in RECORD_TABLES:
-            cur = con.execute(f'SELECT * FROM "{table}"')
-            names = tuple(d[0] for d in cur.description or ())
-            rows = [tuple(r) for r in cur.fetchall()]
-            out.append(TableDump(table, names, sorted(rows, key=repr)))
-        return out
-    finally:
-        con.close()
+            result = con.execute(table.select())
+            rows = [tuple(r) for r in result.all()]
+            out.append(TableDump(table.name, tuple(result.keys()), sorted(rows, key=repr)))
+    return out
 
 
 def records_checksum(dump: TableDump) -> str:
@@ -84,18 +77,19 @@ def records_checksum(dump: TableDump) -> str:
     return h.hexdigest()
 
 
-def _load_records(con: Any, records: list[TableDump], postgres: bool) -> None:
+def _load_records(con: Connection, records: list[TableDump]) -> None:
     """Replace the partner list and add every record row, ids kept (in ``con``'s transaction)."""
-    con.execute("DELETE FROM ctx_partners")
+    con.execute(ctx_partners.delete())
     for dump in records:
         if not dump.rows:
             continue
-        cols = ", ".join(f'"{c}"' for c in dump.columns)
-        con.executemany(f'INSERT INTO "{dump.table}" ({cols}) VALUES '
-                        f"({', '.join('?' * len(dump.columns))})", dump.rows)
-        if postgres and "id" in dump.columns and dump.table in dbapi.GENERATED_ID_TABLES:
-            con.execute(f"SELECT setval(pg_get_serial_sequence('{dump.table}', 'id'), "
-                        f'coalesce(max(id), 0) + 1, false) FROM "{dump.table}"')
+        table = RECORDS.tables[dump.table]
+        con.execute(table.insert(), [dict(zip(dump.columns, row, strict=True))
+                                     for row in dump.rows])
+        if con.dialect.name == "postgresql" and table in GENERATED_ID_TABLES:
+            con.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f'coalesce(max(id), 0) + 1, false) FROM "{table.name}"')
 
 
 @dataclass(frozen=True)
@@ -210,8 +204,9 @@ def _records(log: pd.DataFrame) -> list[tuple[Any, ...]]:
 
 def _load_gpkg(store: GeoPackageStore, log: pd.DataFrame, layers: list[LayerDump],
                records: list[TableDump]) -> None:
-    with store.transaction() as con:
-        _load_records(con, records, postgres=False)
+    with store.records_transaction() as records_con:
+        _load_records(records_con, records)
+        con = records_con.connection.driver_connection
         for kind in LAYER_KINDS:
             con.execute(f'DELETE FROM "{kind}"')
         con.execute("DELETE FROM ctxmap_imports")
@@ -236,8 +231,9 @@ def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
              records: list[TableDump]) -> None:
     from ctxmap.store.postgis import touch_layers
 
-    with store.transaction() as con:
-        _load_records(dbapi.PgConnection(con), records, postgres=True)
+    with store.records_transaction() as records_con:
+        _load_records(records_con, records)
+        con = records_con.connection.driver_connection
         touch_layers(con)
         for kind in LAYER_KINDS:
             con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))

@@ -1,226 +1,348 @@
-"""SQL migrations of the store after the base layers (see :mod:`ctxmap.store.geopackage`).
+"""The records tables, defined once (SQLAlchemy Core) for SQLite and PostgreSQL.
 
-Each entry is ``(name, script)``; the store runs the scripts it has not run yet, in
-order, inside one transaction. Append new entries at the end; never edit one that has
-been released, because existing stores have already run it.
+Contexts of concern and everything under them (young-person links, assessment,
+actions, consent, safety ratings, review notes), the partner list, the append-only
+history of every change, the append-only audit log and the retention-erasure register.
+Geometries are WKT in EPSG:4326; every editable row has a ``version`` for optimistic
+concurrency. The CHECK lists come from :mod:`ctxmap.store.vocabularies`.
+
+The few things the two databases spell differently are chosen per dialect here and
+nowhere else: text compares bytewise on both (``COLLATE "C"`` on PostgreSQL, SQLite's
+default), generated ids (``AUTOINCREMENT`` / ``IDENTITY``) and pattern checks (``GLOB``
+/ regular expressions, :class:`Pattern`). The append-only triggers are per-database
+DDL in :mod:`ctxmap.store.record_migrations`.
+
+Callers read and write these tables with the ``Table`` objects' own ``select()``,
+``insert()``, ``update()`` and ``delete()`` on a connection from a store's
+``records()`` or ``records_transaction()``.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-MIGRATION_SQL: Final[list[tuple[str, str]]] = []
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Boolean
 
-# --------------------------------------------------------------------------- contexts (v2)
-# Contexts of concern and everything under them (see ctxmap.cases.contexts). Geometries are
-# WKT in EPSG:4326. Every editable row has a ``version`` for optimistic concurrency.
-# ``ctx_history`` is append-only: triggers abort any UPDATE or DELETE of it.
-_CONTEXTS_V1: Final = """
-CREATE TABLE ctx_partners (
-    name TEXT PRIMARY KEY CHECK (length(trim(name)) > 0),
-    description TEXT NOT NULL DEFAULT '',
-    seeded INTEGER NOT NULL DEFAULT 0 CHECK (seeded IN (0, 1)));
-CREATE TABLE ctx_contexts (
-    id TEXT PRIMARY KEY CHECK (id GLOB 'ctx-[0-9]*'),
-    name TEXT NOT NULL CHECK (length(trim(name)) > 0),
-    kind TEXT NOT NULL CHECK (kind IN ('home', 'park', 'school', 'transport hub', 'street',
-        'business', 'online space', 'other')),
-    geometry_wkt TEXT,
-    place_layer TEXT CHECK (place_layer IS NULL OR place_layer IN
-        ('homes', 'youth_centres', 'safe_places')),
-    place_id TEXT,
-    radius_m REAL NOT NULL DEFAULT 400 CHECK (radius_m > 0 AND radius_m <= 5000),
-    referral_date TEXT NOT NULL CHECK (referral_date GLOB
-        '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    referral_reason TEXT NOT NULL CHECK (length(trim(referral_reason)) > 0),
-    referring_agency TEXT NOT NULL DEFAULT '',
-    lead_agency TEXT NOT NULL DEFAULT '',
-    lead_worker TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'referred' CHECK (status IN ('referred', 'assessing',
-        'planning', 'active plan', 'review', 'closed')),
-    plan_start TEXT CHECK (plan_start IS NULL OR plan_start GLOB
-        '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    safety_plan TEXT NOT NULL DEFAULT '',
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-    updated_at TEXT NOT NULL, updated_by TEXT NOT NULL,
-    CHECK (place_layer IS NULL OR place_id IS NOT NULL),
-    CHECK (kind = 'online space' OR geometry_wkt IS NOT NULL));
-CREATE INDEX ctx_contexts_status ON ctx_contexts (status);
-CREATE TABLE ctx_young_people (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT NOT NULL REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    yp_ref TEXT NOT NULL CHECK (yp_ref GLOB 'YP-[0-9A-Z][0-9A-Z]*'
-        AND yp_ref NOT GLOB '*[^0-9A-Z-]*' AND length(yp_ref) BETWEEN 5 AND 15),
-    linked_on TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    UNIQUE (context_id, yp_ref));
-CREATE TABLE ctx_assessment (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT NOT NULL REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    side TEXT NOT NULL CHECK (side IN ('young_people', 'guardianship', 'place')),
-    factor TEXT NOT NULL CHECK (factor IN ('risk', 'vulnerability', 'protective')),
-    text TEXT NOT NULL CHECK (length(trim(text)) > 0),
-    source TEXT NOT NULL CHECK (length(trim(source)) > 0),
-    source_grade TEXT NOT NULL CHECK (source_grade IN ('A', 'B', 'C', 'D', 'E')),
-    info_grade TEXT NOT NULL CHECK (info_grade IN ('1', '2', '3', '4', '5')),
-    yp_ref TEXT,
-    recorded_on TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    FOREIGN KEY (context_id, yp_ref) REFERENCES ctx_young_people(context_id, yp_ref));
-CREATE INDEX ctx_assessment_context ON ctx_assessment (context_id);
-CREATE TABLE ctx_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT NOT NULL REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    partner TEXT NOT NULL REFERENCES ctx_partners(name) ON UPDATE CASCADE,
-    what TEXT NOT NULL CHECK (length(trim(what)) > 0),
-    owner TEXT NOT NULL DEFAULT '',
-    due_date TEXT CHECK (due_date IS NULL OR due_date GLOB
-        '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    status TEXT NOT NULL DEFAULT 'not started' CHECK (status IN ('not started',
-        'in progress', 'done', 'cancelled')),
-    notes TEXT NOT NULL DEFAULT '',
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1));
-CREATE INDEX ctx_actions_context ON ctx_actions (context_id);
-CREATE TABLE ctx_consent (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT NOT NULL REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    yp_ref TEXT NOT NULL,
-    partner TEXT NOT NULL REFERENCES ctx_partners(name) ON UPDATE CASCADE,
-    category TEXT NOT NULL CHECK (category IN ('link', 'assessment', 'safety plan',
-        'safety map', 'views')),
-    legal_basis TEXT NOT NULL CHECK (legal_basis IN ('consent', 'legal obligation',
-        'vital interests', 'public task')),
-    given_on TEXT NOT NULL CHECK (given_on GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    withdrawn_on TEXT CHECK (withdrawn_on IS NULL OR withdrawn_on >= given_on),
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    UNIQUE (context_id, yp_ref, partner, category),
-    FOREIGN KEY (context_id, yp_ref) REFERENCES ctx_young_people(context_id, yp_ref));
-CREATE INDEX ctx_consent_context ON ctx_consent (context_id);
-CREATE TABLE ctx_safety_ratings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    yp_ref TEXT,
-    place_label TEXT NOT NULL CHECK (length(trim(place_label)) > 0),
-    rating TEXT NOT NULL CHECK (rating IN ('red', 'amber', 'green')),
-    geometry_wkt TEXT NOT NULL,
-    rated_on TEXT NOT NULL CHECK (rated_on GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    comment TEXT NOT NULL DEFAULT '',
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    CHECK (yp_ref IS NULL OR context_id IS NOT NULL),
-    FOREIGN KEY (context_id, yp_ref) REFERENCES ctx_young_people(context_id, yp_ref));
-CREATE INDEX ctx_safety_ratings_context ON ctx_safety_ratings (context_id);
-CREATE TABLE ctx_review_notes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT NOT NULL REFERENCES ctx_contexts(id) ON DELETE RESTRICT,
-    kind TEXT NOT NULL CHECK (kind IN ('staff confidence', 'young people views',
-        'partner feedback', 'other')),
-    yp_ref TEXT,
-    text TEXT NOT NULL CHECK (length(trim(text)) > 0),
-    noted_on TEXT NOT NULL CHECK (noted_on GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
-    FOREIGN KEY (context_id, yp_ref) REFERENCES ctx_young_people(context_id, yp_ref));
-CREATE INDEX ctx_review_notes_context ON ctx_review_notes (context_id);
-CREATE TABLE ctx_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    context_id TEXT,
-    entity TEXT NOT NULL CHECK (entity IN ('context', 'young_person', 'assessment', 'action',
-        'consent', 'safety_rating', 'review_note', 'partner')),
-    entity_id TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
-    field TEXT,
-    old_json TEXT,
-    new_json TEXT,
-    changed_by TEXT NOT NULL CHECK (length(trim(changed_by)) > 0),
-    changed_at TEXT NOT NULL);
-CREATE INDEX ctx_history_context ON ctx_history (context_id, id);
-CREATE TRIGGER ctx_history_no_update BEFORE UPDATE ON ctx_history
-BEGIN
-    SELECT RAISE(ABORT, 'ctx_history is append-only: rows cannot be changed');
-END;
-CREATE TRIGGER ctx_history_no_delete BEFORE DELETE ON ctx_history
-BEGIN
-    SELECT RAISE(ABORT, 'ctx_history is append-only: rows cannot be deleted');
-END;
-CREATE TRIGGER ctx_contexts_no_delete BEFORE DELETE ON ctx_contexts
-BEGIN
-    SELECT RAISE(ABORT, 'contexts are never deleted: set status to closed');
-END;
-INSERT INTO ctx_partners (name, description, seeded) VALUES
-    ('Contextual Safeguarding team', 'Youth workers and social workers', 1),
-    ('Children''s social care', 'Lead for context assessments', 1),
-    ('VCSE substance-misuse service', 'Voluntary and community substance-misuse service', 1),
-    ('Community safety team', 'Security of homes and places, environmental design', 1),
-    ('Local area coordinator', 'Links young people to community resources', 1),
-    ('Community youth centre', 'Safe place to go and youth work', 1),
-    ('Local police', 'Neighbourhood policing and disruption', 1),
-    ('Residents near the place', 'People living and working nearby', 1),
-    ('Local business / apprenticeship provider', 'Employers offering apprenticeships', 1),
-    ('The home''s staff', 'Staff of the home or place of concern', 1),
-    ('The young people themselves', 'Young people in the context', 1),
-    ('School or college', 'Education settings', 1),
-    ('Health (school nurse, CAMHS)', 'Health partners', 1),
-    ('Youth offending service', 'Youth justice', 1),
-    ('Transport operator', 'Bus, rail and station staff', 1),
-    ('Housing provider', 'Landlords and housing officers', 1);
-INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
-    VALUES ('ctx_contexts', 'attributes', 'ctx_contexts', 'contexts of concern'),
-           ('ctx_history', 'attributes', 'ctx_history', 'append-only history of contexts');
-"""
+from ctxmap.store import vocabularies as vocab
 
-MIGRATION_SQL.append(("contexts of concern", _CONTEXTS_V1))
+#: A connection to the records tables (from ``store.records()``), for type hints.
+RecordsConnection = Connection
+#: One records table, for type hints.
+RecordsTable = Table
+
+#: Every records table.
+RECORDS: Final = MetaData()
+
+#: Text that compares and sorts bytewise on both databases (SQLite's default).
+TEXT: Final = Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+_INT: Final = BigInteger().with_variant(Integer(), "sqlite")  # GeoPackage: INTEGER
+_DATE_GLOB: Final = "[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]"
+_DATE_REGEX: Final = "^[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]$"
 
 
-# --------------------------------------------------------------------------- audit (v3)
-#: The store migration that creates the audit table (append-only: triggers refuse
-#: UPDATE and DELETE). Idempotent, so it can also be run on demand.
-AUDIT_MIGRATION: Final[tuple[str, str]] = (
-    "audit log",
+class Pattern(ColumnElement[Boolean]):
+    """``column`` matches a pattern: ``GLOB`` on SQLite, a regular expression on PostgreSQL.
+
+    ``sqlite`` and ``postgresql`` are the whole conditions, one per database (they
+    must accept the same values).
     """
-CREATE TABLE IF NOT EXISTS ctxmap_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    user TEXT NOT NULL CHECK (length(trim(user)) > 0),
-    role TEXT NOT NULL CHECK (role IN ('analyst', 'coordinator', 'meeting viewer')),
-    action TEXT NOT NULL CHECK (length(trim(action)) > 0),
-    what TEXT NOT NULL,
-    legal_basis TEXT NOT NULL CHECK (legal_basis IN ('consent', 'public task',
-        'vital interests', 'legitimate interests')));
-CREATE INDEX IF NOT EXISTS ctxmap_audit_at ON ctxmap_audit (at);
-CREATE TRIGGER IF NOT EXISTS ctxmap_audit_no_update BEFORE UPDATE ON ctxmap_audit
-BEGIN
-    SELECT RAISE(ABORT, 'ctxmap_audit is append-only: entries cannot be changed');
-END;
-CREATE TRIGGER IF NOT EXISTS ctxmap_audit_no_delete BEFORE DELETE ON ctxmap_audit
-BEGIN
-    SELECT RAISE(ABORT, 'ctxmap_audit is append-only: entries cannot be deleted');
-END;
-INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)
-    VALUES ('ctxmap_audit', 'attributes', 'ctxmap_audit', 'append-only audit log');
-""",
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, sqlite: str, postgresql: str) -> None:
+        self.sqlite = sqlite
+        self.postgresql = postgresql
+
+
+@compiles(Pattern)
+def _pattern_sqlite(element: Pattern, compiler: Any, **kw: Any) -> str:
+    return element.sqlite
+
+
+@compiles(Pattern, "postgresql")
+def _pattern_postgresql(element: Pattern, compiler: Any, **kw: Any) -> str:
+    return element.postgresql
+
+
+def _is_date(column: str, *, optional: bool = False) -> CheckConstraint:
+    sqlite = f"{column} GLOB '{_DATE_GLOB}'"
+    pg = f"{column} ~ '{_DATE_REGEX}'"
+    if optional:
+        sqlite, pg = f"{column} IS NULL OR {sqlite}", f"{column} IS NULL OR {pg}"
+    return CheckConstraint(Pattern(sqlite, pg))
+
+
+def _one_of(column: str, values: tuple[str, ...], *, optional: bool = False) -> CheckConstraint:
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    condition = f"{column} IN ({listed})"
+    return CheckConstraint(f"{column} IS NULL OR {condition}" if optional else condition)
+
+
+def _not_blank(column: str) -> CheckConstraint:
+    return CheckConstraint(f"length(trim({column})) > 0")
+
+
+def _id() -> Column[int]:
+    """A generated integer id (``INTEGER PRIMARY KEY AUTOINCREMENT`` / ``IDENTITY``)."""
+    return Column("id", BigInteger().with_variant(Integer(), "sqlite"), Identity(),
+                  primary_key=True)
+
+
+def _context_id(*, nullable: bool = False) -> Column[str]:
+    return Column("context_id", TEXT, ForeignKey("ctx_contexts.id", ondelete="RESTRICT"),
+                  nullable=nullable)
+
+
+def _version() -> Column[int]:
+    return Column("version", _INT, nullable=False, server_default=text("1"))
+
+
+_VERSION_CHECK: Final = "version >= 1"
+_YP: Final = ("context_id", "yp_ref")
+_YP_TARGET: Final = ("ctx_young_people.context_id", "ctx_young_people.yp_ref")
+
+ctx_partners: Final = Table(
+    "ctx_partners", RECORDS,
+    Column("name", TEXT, primary_key=True),
+    Column("description", TEXT, nullable=False, server_default=""),
+    Column("seeded", _INT, nullable=False, server_default=text("0")),
+    _not_blank("name"),
+    CheckConstraint("seeded IN (0, 1)"),
 )
 
-# --------------------------------------------------------------------------- retention (v4)
-#: The store migration that lets a retention erasure (and only that) delete a context
-#: and its history, after the contexts migration. Idempotent.
-RETENTION_MIGRATION: Final[tuple[str, str]] = (
-    "retention erasure",
-    """
-CREATE TABLE IF NOT EXISTS ctx_retention_erasing (context_id TEXT PRIMARY KEY);
-DROP TRIGGER IF EXISTS ctx_contexts_no_delete;
-CREATE TRIGGER ctx_contexts_no_delete BEFORE DELETE ON ctx_contexts
-WHEN NOT EXISTS (SELECT 1 FROM ctx_retention_erasing WHERE context_id = OLD.id)
-BEGIN
-    SELECT RAISE(ABORT, 'contexts are never deleted: set status to closed');
-END;
-DROP TRIGGER IF EXISTS ctx_history_no_delete;
-CREATE TRIGGER ctx_history_no_delete BEFORE DELETE ON ctx_history
-WHEN OLD.context_id IS NULL
-    OR NOT EXISTS (SELECT 1 FROM ctx_retention_erasing WHERE context_id = OLD.context_id)
-BEGIN
-    SELECT RAISE(ABORT, 'ctx_history is append-only: rows cannot be deleted');
-END;
-""",
+ctx_contexts: Final = Table(
+    "ctx_contexts", RECORDS,
+    Column("id", TEXT, primary_key=True),
+    Column("name", TEXT, nullable=False),
+    Column("kind", TEXT, nullable=False),
+    Column("geometry_wkt", TEXT),
+    Column("place_layer", TEXT),
+    Column("place_id", TEXT),
+    Column("radius_m", Float, nullable=False, server_default=text("400")),
+    Column("referral_date", TEXT, nullable=False),
+    Column("referral_reason", TEXT, nullable=False),
+    Column("referring_agency", TEXT, nullable=False, server_default=""),
+    Column("lead_agency", TEXT, nullable=False, server_default=""),
+    Column("lead_worker", TEXT, nullable=False, server_default=""),
+    Column("status", TEXT, nullable=False, server_default="referred"),
+    Column("plan_start", TEXT),
+    Column("safety_plan", TEXT, nullable=False, server_default=""),
+    _version(),
+    Column("created_at", TEXT, nullable=False),
+    Column("created_by", TEXT, nullable=False),
+    Column("updated_at", TEXT, nullable=False),
+    Column("updated_by", TEXT, nullable=False),
+    CheckConstraint(Pattern("id GLOB 'ctx-[0-9]*'", "id ~ '^ctx-[0-9]'")),
+    _not_blank("name"),
+    _one_of("kind", vocab.CONTEXT_KINDS),
+    _one_of("place_layer", vocab.PLACE_LAYERS, optional=True),
+    CheckConstraint("radius_m > 0 AND radius_m <= 5000"),
+    _is_date("referral_date"),
+    _not_blank("referral_reason"),
+    _one_of("status", vocab.CONTEXT_STATUSES),
+    _is_date("plan_start", optional=True),
+    CheckConstraint(_VERSION_CHECK),
+    CheckConstraint("place_layer IS NULL OR place_id IS NOT NULL"),
+    CheckConstraint("kind = 'online space' OR geometry_wkt IS NOT NULL"),
+    Index("ctx_contexts_status", "status"),
 )
 
-MIGRATION_SQL.extend([AUDIT_MIGRATION, RETENTION_MIGRATION])
+ctx_young_people: Final = Table(
+    "ctx_young_people", RECORDS,
+    _id(),
+    _context_id(),
+    Column("yp_ref", TEXT, nullable=False),
+    Column("linked_on", TEXT, nullable=False),
+    _version(),
+    CheckConstraint(Pattern(
+        "yp_ref GLOB 'YP-[0-9A-Z][0-9A-Z]*' AND yp_ref NOT GLOB '*[^0-9A-Z-]*' "
+        "AND length(yp_ref) BETWEEN 5 AND 15",
+        "yp_ref ~ '^YP-[0-9A-Z][0-9A-Z-]*$' AND length(yp_ref) BETWEEN 5 AND 15")),
+    CheckConstraint(_VERSION_CHECK),
+    UniqueConstraint(*_YP),
+    sqlite_autoincrement=True,
+)
+
+ctx_assessment: Final = Table(
+    "ctx_assessment", RECORDS,
+    _id(),
+    _context_id(),
+    Column("side", TEXT, nullable=False),
+    Column("factor", TEXT, nullable=False),
+    Column("text", TEXT, nullable=False),
+    Column("source", TEXT, nullable=False),
+    Column("source_grade", TEXT, nullable=False),
+    Column("info_grade", TEXT, nullable=False),
+    Column("yp_ref", TEXT),
+    Column("recorded_on", TEXT, nullable=False),
+    _version(),
+    _one_of("side", vocab.ASSESSMENT_SIDES),
+    _one_of("factor", vocab.FACTORS),
+    _not_blank("text"),
+    _not_blank("source"),
+    _one_of("source_grade", vocab.SOURCE_GRADES),
+    _one_of("info_grade", vocab.INFO_GRADES),
+    CheckConstraint(_VERSION_CHECK),
+    ForeignKeyConstraint(_YP, _YP_TARGET),
+    Index("ctx_assessment_context", "context_id"),
+    sqlite_autoincrement=True,
+)
+
+ctx_actions: Final = Table(
+    "ctx_actions", RECORDS,
+    _id(),
+    _context_id(),
+    Column("partner", TEXT, ForeignKey("ctx_partners.name", onupdate="CASCADE"),
+           nullable=False),
+    Column("what", TEXT, nullable=False),
+    Column("owner", TEXT, nullable=False, server_default=""),
+    Column("due_date", TEXT),
+    Column("status", TEXT, nullable=False, server_default="not started"),
+    Column("notes", TEXT, nullable=False, server_default=""),
+    _version(),
+    _not_blank("what"),
+    _is_date("due_date", optional=True),
+    _one_of("status", vocab.ACTION_STATUSES),
+    CheckConstraint(_VERSION_CHECK),
+    Index("ctx_actions_context", "context_id"),
+    sqlite_autoincrement=True,
+)
+
+ctx_consent: Final = Table(
+    "ctx_consent", RECORDS,
+    _id(),
+    _context_id(),
+    Column("yp_ref", TEXT, nullable=False),
+    Column("partner", TEXT, ForeignKey("ctx_partners.name", onupdate="CASCADE"),
+           nullable=False),
+    Column("category", TEXT, nullable=False),
+    Column("legal_basis", TEXT, nullable=False),
+    Column("given_on", TEXT, nullable=False),
+    Column("withdrawn_on", TEXT),
+    _version(),
+    _one_of("category", vocab.CONSENT_CATEGORIES),
+    _one_of("legal_basis", vocab.SHARING_BASES),
+    _is_date("given_on"),
+    CheckConstraint("withdrawn_on IS NULL OR withdrawn_on >= given_on"),
+    CheckConstraint(_VERSION_CHECK),
+    UniqueConstraint("context_id", "yp_ref", "partner", "category"),
+    ForeignKeyConstraint(_YP, _YP_TARGET),
+    Index("ctx_consent_context", "context_id"),
+    sqlite_autoincrement=True,
+)
+
+ctx_safety_ratings: Final = Table(
+    "ctx_safety_ratings", RECORDS,
+    _id(),
+    _context_id(nullable=True),
+    Column("yp_ref", TEXT),
+    Column("place_label", TEXT, nullable=False),
+    Column("rating", TEXT, nullable=False),
+    Column("geometry_wkt", TEXT, nullable=False),
+    Column("rated_on", TEXT, nullable=False),
+    Column("comment", TEXT, nullable=False, server_default=""),
+    _version(),
+    _not_blank("place_label"),
+    _one_of("rating", vocab.RATINGS),
+    _is_date("rated_on"),
+    CheckConstraint(_VERSION_CHECK),
+    CheckConstraint("yp_ref IS NULL OR context_id IS NOT NULL"),
+    ForeignKeyConstraint(_YP, _YP_TARGET),
+    Index("ctx_safety_ratings_context", "context_id"),
+    sqlite_autoincrement=True,
+)
+
+ctx_review_notes: Final = Table(
+    "ctx_review_notes", RECORDS,
+    _id(),
+    _context_id(),
+    Column("kind", TEXT, nullable=False),
+    Column("yp_ref", TEXT),
+    Column("text", TEXT, nullable=False),
+    Column("noted_on", TEXT, nullable=False),
+    _version(),
+    _one_of("kind", vocab.REVIEW_NOTE_KINDS),
+    _not_blank("text"),
+    _is_date("noted_on"),
+    CheckConstraint(_VERSION_CHECK),
+    ForeignKeyConstraint(_YP, _YP_TARGET),
+    Index("ctx_review_notes_context", "context_id"),
+    sqlite_autoincrement=True,
+)
+
+#: Append-only: triggers refuse UPDATE and DELETE (except a retention erasure).
+ctx_history: Final = Table(
+    "ctx_history", RECORDS,
+    _id(),
+    Column("context_id", TEXT),
+    Column("entity", TEXT, nullable=False),
+    Column("entity_id", TEXT, nullable=False),
+    Column("action", TEXT, nullable=False),
+    Column("field", TEXT),
+    Column("old_json", TEXT),
+    Column("new_json", TEXT),
+    Column("changed_by", TEXT, nullable=False),
+    Column("changed_at", TEXT, nullable=False),
+    _one_of("entity", vocab.HISTORY_ENTITIES),
+    _one_of("action", vocab.HISTORY_ACTIONS),
+    _not_blank("changed_by"),
+    Index("ctx_history_context", "context_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: Append-only: triggers refuse UPDATE and DELETE.
+ctxmap_audit: Final = Table(
+    "ctxmap_audit", RECORDS,
+    _id(),
+    Column("at", TEXT, nullable=False),
+    Column("user", TEXT, nullable=False),
+    Column("role", TEXT, nullable=False),
+    Column("action", TEXT, nullable=False),
+    Column("what", TEXT, nullable=False),
+    Column("legal_basis", TEXT, nullable=False),
+    _not_blank('"user"'),
+    _one_of("role", vocab.AUDIT_ROLES),
+    _not_blank("action"),
+    _one_of("legal_basis", vocab.AUDIT_LEGAL_BASES),
+    Index("ctxmap_audit_at", "at"),
+    sqlite_autoincrement=True,
+)
+
+#: A context registered here (in the erasing transaction) may be deleted with its history.
+ctx_retention_erasing: Final = Table(
+    "ctx_retention_erasing", RECORDS,
+    Column("context_id", TEXT, primary_key=True),
+)
+
+#: The tables of each records migration (store versions 2, 3 and 4).
+CONTEXT_TABLES: Final = (ctx_partners, ctx_contexts, ctx_young_people, ctx_assessment,
+                         ctx_actions, ctx_consent, ctx_safety_ratings, ctx_review_notes,
+                         ctx_history)
+AUDIT_TABLES: Final = (ctxmap_audit,)
+RETENTION_TABLES: Final = (ctx_retention_erasing,)
+#: Every records table, in an order that satisfies the foreign keys.
+RECORD_TABLES: Final = (*CONTEXT_TABLES, *AUDIT_TABLES, *RETENTION_TABLES)
+#: Tables whose ``id`` the database generates.
+GENERATED_ID_TABLES: Final = tuple(t for t in RECORD_TABLES
+                                   if "id" in t.c and t.c.id.identity is not None)

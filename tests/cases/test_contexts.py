@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import Point, box
 
 from ctxmap.cases.evidence import context_evidence
@@ -29,7 +29,7 @@ from ctxmap.cases.repository import (
 )
 from ctxmap.cases.validation import check_yp_ref
 from ctxmap.errors import ConflictError, InputError
-from ctxmap.store import dbapi as dbapi
+from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
 
 HOME = Point(1.30, 52.63)
@@ -90,50 +90,44 @@ def test_validation_refuses_bad_fields(store: GeoPackageStore, field: str, value
 
 def test_database_constraints_hold_without_python_checks(store: GeoPackageStore) -> None:
     c = _ctx(store, young_people=["YP-0001"])
-    con = dbapi.connect(store)
-    try:
-        bad = [
-            ("UPDATE ctx_contexts SET status = 'open' WHERE id = ?", (c.id,)),
-            ("UPDATE ctx_contexts SET kind = 'flat' WHERE id = ?", (c.id,)),
-            ("UPDATE ctx_contexts SET referral_date = 'soon' WHERE id = ?", (c.id,)),
-            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (?, "
-             "'Rosie', '2019-01-01')", (c.id,)),
-            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (?, "
-             "'YP-0001', '2019-01-01')", (c.id,)),  # duplicate
-            ("INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES ("
-             "'ctx-9999', 'YP-0002', '2019-01-01')", ()),  # no such context
-            ("INSERT INTO ctx_actions (context_id, partner, what) VALUES (?, 'Nobody', 'x')",
-             (c.id,)),  # unknown partner
-            ("INSERT INTO ctx_consent (context_id, yp_ref, partner, category, legal_basis, "
-             "given_on) VALUES (?, 'YP-0009', 'Local police', 'link', 'consent', "
-             "'2019-01-01')", (c.id,)),  # young person not linked
-            ("INSERT INTO ctx_assessment (context_id, side, factor, text, source, source_grade,"
-             " info_grade, recorded_on) VALUES (?, 'place', 'risk', 't', 's', 'F', '1', "
-             "'2019-01-01')", (c.id,)),
-            ("INSERT INTO ctx_safety_ratings (context_id, place_label, rating, geometry_wkt, "
-             "rated_on) VALUES (?, 'x', 'blue', 'POINT (1 52)', '2019-01-01')", (c.id,)),
-            ("DELETE FROM ctx_contexts WHERE id = ?", (c.id,)),
-        ]
-        for sql, params in bad:
-            with pytest.raises(sqlite3.IntegrityError):
-                con.execute(sql, params)
-    finally:
-        con.close()
+    bad = [
+        "UPDATE ctx_contexts SET status = 'open' WHERE id = :id",
+        "UPDATE ctx_contexts SET kind = 'flat' WHERE id = :id",
+        "UPDATE ctx_contexts SET referral_date = 'soon' WHERE id = :id",
+        "INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (:id, "
+        "'Rosie', '2019-01-01')",
+        "INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES (:id, "
+        "'YP-0001', '2019-01-01')",  # duplicate
+        "INSERT INTO ctx_young_people (context_id, yp_ref, linked_on) VALUES ("
+        "'ctx-9999', 'YP-0002', '2019-01-01')",  # no such context
+        "INSERT INTO ctx_actions (context_id, partner, what) VALUES (:id, 'Nobody', 'x')",
+        # unknown partner
+        "INSERT INTO ctx_consent (context_id, yp_ref, partner, category, legal_basis, "
+        "given_on) VALUES (:id, 'YP-0009', 'Local police', 'link', 'consent', "
+        "'2019-01-01')",  # young person not linked
+        "INSERT INTO ctx_assessment (context_id, side, factor, text, source, source_grade,"
+        " info_grade, recorded_on) VALUES (:id, 'place', 'risk', 't', 's', 'F', '1', "
+        "'2019-01-01')",
+        "INSERT INTO ctx_safety_ratings (context_id, place_label, rating, geometry_wkt, "
+        "rated_on) VALUES (:id, 'x', 'blue', 'POINT (1 52)', '2019-01-01')",
+        "DELETE FROM ctx_contexts WHERE id = :id",
+    ]
+    with store.records() as con:
+        for sql in bad:
+            with pytest.raises(RecordRefusedError):
+                con.execute(sa.text(sql), {"id": c.id})
 
 
 def test_history_is_append_only(store: GeoPackageStore) -> None:
     c = _ctx(store)
-    con = dbapi.connect(store)
-    try:
-        n = con.execute("SELECT count(*) FROM ctx_history").fetchone()[0]
+    with store.records() as con:
+        n = con.execute(sa.text("SELECT count(*) FROM ctx_history")).scalar_one()
         assert n > 0
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            con.execute("UPDATE ctx_history SET changed_by = 'x'")
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            con.execute("DELETE FROM ctx_history")
-        assert con.execute("SELECT count(*) FROM ctx_history").fetchone()[0] == n
-    finally:
-        con.close()
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text("UPDATE ctx_history SET changed_by = 'x'"))
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text("DELETE FROM ctx_history"))
+        assert con.execute(sa.text("SELECT count(*) FROM ctx_history")).scalar_one() == n
     assert c.id
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import Point
 
 from ctxmap.cases.repository import add_record, create_context, get_context, update_record
@@ -18,7 +18,8 @@ from ctxmap.cases.retention import (
 )
 from ctxmap.errors import InputError
 from ctxmap.privacy.audit import read_log
-from ctxmap.store import dbapi as dbapi
+from ctxmap.store.engine import RecordRefusedError
+from ctxmap.store.records import RECORD_TABLES
 
 MARK = "ZQXJ-unique-assessment-text-7731"
 TODAY = dt.date(2026, 6, 1)
@@ -50,30 +51,29 @@ def store(both_stores):
 
 
 def _rows_mentioning(store, context_id, text) -> dict[str, int]:
-    con = dbapi.connect(store)
-    try:
-        out = {}
-        for table, cols in dbapi.table_columns(con).items():
-            if not table.startswith("ctx_"):
+    out = {}
+    with store.records() as con:
+        for table in RECORD_TABLES:
+            if not table.name.startswith("ctx_"):
                 continue
             n = 0
-            for row in con.execute(f'SELECT * FROM "{table}"'):
+            for row in con.execute(sa.text(f'SELECT * FROM "{table.name}"')):
                 n += sum(1 for v in row if isinstance(v, str) and (v == context_id or text in v))
-            out[table] = n
-            assert cols
-        return out
-    finally:
-        con.close()
+            out[table.name] = n
+    return out
+
+
+def _is_postgres(store) -> bool:
+    with store.records() as con:
+        return con.dialect.name == "postgresql"
 
 
 def _filenodes(store) -> dict[str, int]:
     """PostgreSQL: the data file number of each ctx table (changes when a table is rewritten)."""
-    con = dbapi.connect(store)
-    try:
-        return {t: int(con.execute("SELECT pg_relation_filenode(?::regclass)", (t,)).fetchone()[0])
-                for t in dbapi.table_columns(con) if t.startswith("ctx_")}
-    finally:
-        con.close()
+    with store.records() as con:
+        query = sa.text("SELECT pg_relation_filenode(CAST(:t AS regclass))")
+        return {t.name: int(con.execute(query, {"t": t.name}).scalar_one())
+                for t in RECORD_TABLES if t.name.startswith("ctx_")}
 
 
 def test_due_for_review_brute_force():
@@ -100,7 +100,7 @@ def test_erasure_removes_every_row_and_the_bytes(store):
     old = _context(store, "Old park", closed_at="2023-03-01T09:00:00+00:00", marker=MARK)
     keep = _context(store, "Open park")
     before_keep = _rows_mentioning(store, keep, "no-such-text")
-    files = _filenodes(store) if dbapi.is_postgres(store) else {}
+    files = _filenodes(store) if _is_postgres(store) else {}
     assert sum(_rows_mentioning(store, old, MARK).values()) > 5
     removed = delete_context(store, old, "analyst-1", "public task", period_days=365,
                              today=TODAY)
@@ -108,7 +108,7 @@ def test_erasure_removes_every_row_and_the_bytes(store):
     assert sum(_rows_mentioning(store, old, MARK).values()) == 0
     after_keep = _rows_mentioning(store, keep, "no-such-text")
     assert {k: after_keep[k] for k in before_keep} == before_keep
-    if dbapi.is_postgres(store):  # VACUUM FULL rewrote every table that held its rows
+    if _is_postgres(store):  # VACUUM FULL rewrote every table that held its rows
         after = _filenodes(store)
         assert all(after[t] != files[t] for t, n in removed.items() if n)
     else:
@@ -132,14 +132,11 @@ def test_erasure_refused_when_not_due_or_not_closed(store):
 
 def test_ordinary_deletes_still_blocked(store):
     old = _context(store, "Old park", closed_at="2023-03-01T09:00:00+00:00")
-    con = dbapi.connect(store)
-    try:
-        with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
-            con.execute("DELETE FROM ctx_contexts WHERE id = ?", (old,))
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            con.execute("DELETE FROM ctx_history WHERE context_id = ?", (old,))
-    finally:
-        con.close()
+    with store.records() as con:
+        with pytest.raises(RecordRefusedError, match="never deleted"):
+            con.execute(sa.text("DELETE FROM ctx_contexts WHERE id = :id"), {"id": old})
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text("DELETE FROM ctx_history WHERE context_id = :id"), {"id": old})
 
 
 def test_retention_days_env():

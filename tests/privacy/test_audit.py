@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sqlite3
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from ctxmap.errors import InputError
-from ctxmap.privacy.audit import AUDIT_MIGRATION, log_csv, read_log, record
-from ctxmap.store import dbapi as dbapi
-from ctxmap.store.geopackage import run_script
+from ctxmap.privacy.audit import log_csv, read_log, record
+from ctxmap.store.engine import RecordRefusedError
+from ctxmap.store.record_migrations import migrate_audit
 
 
 @pytest.fixture
@@ -38,14 +38,11 @@ def test_record_and_read(store):
 
 def test_log_is_append_only(store):
     record(store, "sam", "export", "x", "public task")
-    con = dbapi.connect(store)
-    try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            con.execute('UPDATE ctxmap_audit SET "user" = \'someone else\'')
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            con.execute("DELETE FROM ctxmap_audit")
-    finally:
-        con.close()
+    with store.records() as con:
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text('UPDATE ctxmap_audit SET "user" = \'someone else\''))
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text("DELETE FROM ctxmap_audit"))
     assert len(read_log(store)) == 1
 
 
@@ -70,9 +67,8 @@ def test_bad_records_rejected(store, kwargs, match):
 
 
 def test_migration_is_idempotent(store):
-    if not dbapi.is_postgres(store):
-        with store.transaction() as con:
-            run_script(con, AUDIT_MIGRATION[1])
+    with store.records_transaction() as con:
+        migrate_audit(con)
     record(store, "sam", "export", "x", "vital interests")
     assert len(read_log(store)) == 1
 

@@ -1,0 +1,89 @@
+"""A store written by the release before the SQLAlchemy records (schema v4) opens and works.
+
+``tests/data/store_v4.gpkg`` was built with ctxmap at commit 948e5b0 (records tables
+created by its SQL scripts): a few homes and incidents, the sample context and two
+audit entries. Today's code opens it in place, reads its records and writes new ones,
+and its append-only and CHECK rules still hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from shapely.geometry import Point
+
+from ctxmap.cases.repository import (
+    add_record,
+    create_context,
+    get_context,
+    history,
+    list_contexts,
+    load_bundle,
+    update_record,
+)
+from ctxmap.cases.retention import delete_context
+from ctxmap.cases.sample_context import SAMPLE_CONTEXT_ID
+from ctxmap.privacy.audit import read_log, record
+from ctxmap.store.engine import RecordRefusedError
+from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
+from ctxmap.store.migrate import migrate_store
+
+V4 = Path(__file__).resolve().parents[1] / "data" / "store_v4.gpkg"
+
+
+@pytest.fixture
+def v4(tmp_path: Path) -> GeoPackageStore:
+    copy = tmp_path / "v4.gpkg"
+    shutil.copy(V4, copy)
+    return GeoPackageStore(copy, create=False)
+
+
+def test_v4_store_opens_in_place_and_reads_its_records(v4: GeoPackageStore) -> None:
+    assert v4.schema_version == len(MIGRATIONS)
+    assert "home-cs-01" in v4.read("homes")["id"].tolist()
+    assert list_contexts(v4)["id"].tolist() == [SAMPLE_CONTEXT_ID]
+    bundle = load_bundle(v4, SAMPLE_CONTEXT_ID)
+    assert [y.yp_ref for y in bundle.young_people] == ["YP-0001", "YP-0002"]
+    assert bundle.consents and bundle.safety_ratings and bundle.review_notes
+    assert len(history(v4, SAMPLE_CONTEXT_ID)) > 20
+    log = read_log(v4)
+    assert log["user"].tolist() == ["coord-1", "analyst-1"]
+    assert log["at"].iloc[-1] == "2025-01-02T03:04:05+00:00"
+
+
+def test_v4_store_takes_new_records_and_keeps_its_rules(v4: GeoPackageStore) -> None:
+    ctx = create_context(v4, "worker-02", name="Skate park", kind="park",
+                         referral_date="2024-05-01", referral_reason="reports of grooming",
+                         geometry=Point(1.30, 52.63), young_people=["YP-0100"])
+    assert ctx.id == "ctx-0002"
+    add_record(v4, "action", ctx.id, "worker-02", partner="Local police", what="patrols")
+    current = get_context(v4, ctx.id)
+    update_record(v4, "context", ctx.id, current.version, "worker-02", status="closed",
+                  at="2024-06-01T10:00:00+00:00")
+    before = len(read_log(v4))
+    record(v4, "analyst-1", "export", "pack of ctx-0002", "public task")
+    assert len(read_log(v4)) == before + 1
+    assert history(v4, ctx.id)["changed_by"].eq("worker-02").all()
+    with v4.records() as con:
+        with pytest.raises(RecordRefusedError, match="append-only"):
+            con.execute(sa.text("DELETE FROM ctx_history"))
+        with pytest.raises(RecordRefusedError, match="CHECK"):
+            con.execute(sa.text("UPDATE ctx_contexts SET status = 'open'"))
+    removed = delete_context(v4, ctx.id, "analyst-1", "public task", period_days=30,
+                             today=dt.date(2025, 1, 1))
+    assert removed["ctx_contexts"] == 1
+    assert list_contexts(v4)["id"].tolist() == [SAMPLE_CONTEXT_ID]
+
+
+def test_v4_store_migrates_to_postgis(v4: GeoPackageStore) -> None:
+    from tests.store.test_pgstore import fresh_schema
+
+    with fresh_schema() as (url, schema), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CTXMAP_PG_SCHEMA", schema)
+        report = migrate_store(v4.path, url)
+    assert dict(report.records)["ctxmap_audit"] == 2
+    assert dict(report.records)["ctx_contexts"] == 1
