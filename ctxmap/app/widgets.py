@@ -1,7 +1,8 @@
-"""Widgets every page shares: tables shown as text, the data attributions, the map assets check."""
+"""Widgets every page shares: tables and Markdown shown as text, attributions, the assets check."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,13 @@ import streamlit as st
 
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.assets import check_vendor
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def md(text: object) -> str:
+    """Escape user-supplied text for st.markdown (no formatting, links or HTML)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def show_table(frame: pd.DataFrame, *, column_config: Mapping[str, Any] | None = None) -> None:

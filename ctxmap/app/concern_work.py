@@ -1,0 +1,211 @@
+"""The Locations of concern page's inputs and cached work: the sidebar and the analyses.
+
+Each analysis is cached on the store, its layers' version and hashable settings; layers
+are read inside (from the store, not the session) so nothing per-user is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from ctxmap.analysis.areas import StudyArea, area_counts, area_trends, study_area
+from ctxmap.analysis.concern import (
+    ConcernParams,
+    Correction,
+    PlaceBreakdown,
+    place_breakdown,
+    place_trends,
+    rank_places,
+)
+from ctxmap.analysis.concern_tables import LEVEL_LABELS
+from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.hotspots import gistar_hotspots
+from ctxmap.analysis.inputs import load_places
+from ctxmap.cases.scope import contexts_as_places
+from ctxmap.errors import CtxmapError
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.store.opening import open_store
+
+Period = tuple[str, str]
+Cats = tuple[str, ...] | None
+T = TypeVar("T")
+_DENSITY_CELL_M: Final = 100.0
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What a ranking of places depends on (hashable: the cache key of the ranking).
+
+    See :class:`ctxmap.analysis.concern.ConcernParams`; ``weights`` are (category,
+    weight) pairs.
+    """
+
+    period: Period
+    categories: Cats
+    radius_m: float
+    alpha: float = 0.05
+    min_incidents: int = 5
+    correction: Correction = "fdr_bh"
+    weights: tuple[tuple[str, float], ...] | None = None
+
+    def params(self) -> ConcernParams:
+        """The analysis settings."""
+        return ConcernParams(radius_m=self.radius_m, months=self.period,
+                             categories=self.categories, alpha=self.alpha,
+                             min_incidents=self.min_incidents, correction=self.correction,
+                             weights=dict(self.weights) if self.weights else None)
+
+
+@dataclass(frozen=True)
+class ConcernOptions:
+    """The sidebar's choices: the ranking, the area level and the hotspot/heat settings."""
+
+    ranking: Ranking
+    level: str
+    cell_m: float
+    bandwidth: float | None
+
+
+def _categories(present: Sequence[str]) -> tuple[Cats, tuple[tuple[str, float], ...] | None]:
+    focus = st.radio("Harm types", ["Exploitation-related", "All types", "Choose…"], index=0,
+                     help="Exploitation-related: " + ", ".join(EXPLOITATION_CATEGORIES))
+    cats: Cats
+    if focus == "Exploitation-related":
+        cats = EXPLOITATION_CATEGORIES
+    elif focus == "All types":
+        cats = None
+    else:
+        known = [c for c in POLICE_UK_CATEGORIES if c in present] or list(POLICE_UK_CATEGORIES)
+        picked = st.multiselect("Types", known,
+                                default=[c for c in EXPLOITATION_CATEGORIES if c in known])
+        cats = tuple(picked) if picked else EXPLOITATION_CATEGORIES
+        if not picked:
+            st.caption("No type chosen: using the exploitation-related types.")
+    weights: tuple[tuple[str, float], ...] | None = None
+    with st.expander("Weights (optional)"):
+        if st.checkbox("Weight the types", help="Adds a weighted score: the sum of weight x "
+                       "count. The ranking and flags stay on the unweighted counts."):
+            listed = cats if cats is not None else tuple(present)
+            weights = tuple(
+                (c, float(st.number_input(c, min_value=0.0, max_value=10.0, value=1.0,
+                                          step=0.5, key=f"w_{c}")))
+                for c in listed
+            )
+    return cats, weights
+
+
+def concern_sidebar(months: Sequence[str], present: Sequence[str],
+                    area_levels: set[str]) -> ConcernOptions:
+    """The sidebar: period, harm types and weights, flagging, areas, hotspots and heat."""
+    with st.sidebar:
+        st.subheader("Period and harm types")
+        first, last = st.select_slider("Months", options=months, value=(months[0], months[-1]))
+        cats, weights = _categories(present)
+        st.subheader("Locations of concern")
+        radius = float(st.slider("Radius around each place (m)", 100, 1000, 400, step=50))
+        alpha = float(st.select_slider("Significance threshold", options=[0.01, 0.05, 0.1],
+                                       value=0.05))
+        min_incidents = int(st.number_input("Fewest incidents to flag", 0, 1000, 5, step=1))
+        correction: Correction = st.radio(
+            "Multiple-testing correction", ["fdr_bh", "none"], horizontal=True,
+            format_func=lambda c: "Benjamini–Hochberg" if c == "fdr_bh" else "None")
+        st.subheader("Areas and hotspots")
+        level = st.radio("Areas", [lv for lv in ("lsoa", "ward", "msoa") if lv in area_levels]
+                         or ["lsoa"], horizontal=True,
+                         format_func=lambda lv: LEVEL_LABELS.get(lv, lv))
+        cell_m = float(st.slider("Hotspot cell size (m)", 100, 1000, 250, step=50))
+        auto_bw = st.checkbox("Heat bandwidth: automatic (Scott's rule)", value=True)
+        bandwidth = None if auto_bw else float(
+            st.slider("Heat bandwidth (m)", 50, 1500, 300, step=50))
+    ranking = Ranking((str(first), str(last)), cats, radius, alpha, min_incidents, correction,
+                      weights)
+    return ConcernOptions(ranking, str(level), cell_m, bandwidth)
+
+
+def run_or_warn(what: str, fn: Callable[[], T]) -> T | None:
+    """Call a cached analysis; on a ctxmap error show it and return None."""
+    try:
+        return fn()
+    except CtxmapError as exc:
+        st.warning(f"{what}: {exc}")
+        return None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _layer(path: str, version: float, kind: str) -> gpd.GeoDataFrame:
+    return open_store(path, create=False).read(kind)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _places(path: str, version: float, contexts: str) -> gpd.GeoDataFrame:
+    """Homes, youth centres, safe places and located contexts (``contexts``: cache key)."""
+    located = contexts_as_places(open_store(path, create=False)).drop(columns="location")
+    return gpd.GeoDataFrame(pd.concat([load_places(path, []), located], ignore_index=True),
+                            geometry="geometry", crs=located.crs)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _study_area(path: str, version: float) -> StudyArea:
+    return study_area(_layer(path, version, "areas"), _layer(path, version, "incidents"))
+
+
+@st.cache_data(max_entries=32, show_spinner="Counting incidents around every place…")
+def ranking(path: str, version: float, contexts: str, settings: Ranking) -> gpd.GeoDataFrame:
+    """Every place ranked (:func:`ctxmap.analysis.concern.rank_places`)."""
+    return rank_places(_places(path, version, contexts), _layer(path, version, "incidents"),
+                       _study_area(path, version), settings.params())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def breakdown(path: str, version: float, contexts: str, place_id: str,
+              settings: Ranking) -> PlaceBreakdown:
+    """One place's incidents by type and month."""
+    places = _places(path, version, contexts)
+    one = places.loc[(places["id"].astype(str) == place_id).to_numpy()].head(1)
+    return place_breakdown(one, _layer(path, version, "incidents"), settings.params())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def trends_by_place(path: str, version: float, contexts: str,
+                    settings: Ranking) -> pd.DataFrame:
+    """Each place's incidents now against the previous period."""
+    return place_trends(_places(path, version, contexts), _layer(path, version, "incidents"),
+                        settings.params())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def counts_by_area(path: str, version: float, level: str, period: Period,
+                   cats: Cats) -> gpd.GeoDataFrame:
+    """Incidents (and rates) per area of ``level``."""
+    return area_counts(_layer(path, version, "areas"), _layer(path, version, "incidents"),
+                       period, cats, level)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def trends_by_area(path: str, version: float, level: str, period: Period,
+                   cats: Cats) -> pd.DataFrame:
+    """Each area's incidents now against the previous period."""
+    return area_trends(_layer(path, version, "areas"), _layer(path, version, "incidents"),
+                       period, cats, level)
+
+
+@st.cache_data(max_entries=16, show_spinner="Testing grid cells for hot and cold spots…")
+def hotspots(path: str, version: float, cell_m: float, period: Period,
+             cats: Cats) -> gpd.GeoDataFrame:
+    """Getis-Ord Gi* hot and cold spots on a grid of ``cell_m``."""
+    return gistar_hotspots(_layer(path, version, "incidents"), _study_area(path, version),
+                           cell_m, period, cats)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def density(path: str, version: float, bandwidth: float | None, period: Period,
+            cats: Cats) -> gpd.GeoDataFrame:
+    """Kernel density of incidents (``bandwidth`` None: Scott's rule)."""
+    return kernel_density(_layer(path, version, "incidents"), _study_area(path, version),
+                          _DENSITY_CELL_M, bandwidth, period, cats)
