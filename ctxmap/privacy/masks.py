@@ -23,10 +23,12 @@ from typing import Final, Literal, TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely import box
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 
 #: Default grid cell size for masking points and aggregating counts, in metres.
@@ -40,15 +42,8 @@ DEFAULT_DONUT_MAX_M: Final = 500.0
 #: Text columns that may be shared by default: classifications and codes, never names,
 #: addresses, notes, locations, ids or sources (any of which a person may have typed).
 SHAREABLE_TEXT_COLUMNS: Final[tuple[str, ...]] = (
-    "category",
-    "month",
-    "date",
-    "level",
-    "location_precision",
-    "lsoa_code",
-    "layer",
-    "cell_id",
-    "area_id",
+    "category", "month", "date", "level", "location_precision", "lsoa_code", "layer",
+    "cell_id", "area_id",
 )
 
 SuppressMode = Literal["suppress", "round"]
@@ -64,18 +59,11 @@ def _check_points(gdf: gpd.GeoDataFrame, what: str) -> None:
         raise InputError(f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}")
     if gdf.crs is None:
         raise InputError(f"{what}: the layer has no CRS; expected one (e.g. EPSG:4326)")
-    geoms = gdf.geometry
-    located = geoms.notna() & ~geoms.is_empty
-    kinds = set(geoms[located].geom_type)
+    kinds = set(gdf.geometry[located_mask(gdf)].geom_type)
     if kinds - {"Point"}:
         raise InputError(
             f"{what}: expected Point geometries, got {', '.join(sorted(kinds - {'Point'}))}"
         )
-
-
-def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    geoms = gdf.geometry
-    return np.asarray(geoms.notna() & ~geoms.is_empty, dtype=bool)
 
 
 def _with_geometry(frame: gpd.GeoDataFrame, geoms: gpd.GeoSeries) -> gpd.GeoDataFrame:
@@ -85,11 +73,8 @@ def _with_geometry(frame: gpd.GeoDataFrame, geoms: gpd.GeoSeries) -> gpd.GeoData
     dropped, since it could still show the true location.
     """
     name = frame.geometry.name
-    others = [
-        c
-        for c in frame.columns
-        if c != name and isinstance(frame[c].dtype, gpd.array.GeometryDtype)
-    ]
+    others = [c for c in frame.columns
+              if c != name and isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
     data = pd.DataFrame(frame.drop(columns=[name, *others])).copy()
     data[name] = gpd.GeoSeries(geoms.to_crs(STORAGE_CRS).array, index=frame.index)
     order = [c for c in frame.columns if c not in others] + [
@@ -102,7 +87,7 @@ def _metric_crs(gdf: gpd.GeoDataFrame, crs: str | None) -> str | None:
     """The metric CRS to work in, or None when there is nothing located to choose from."""
     if crs is not None:
         return crs
-    if not _located(gdf).any():
+    if not located_mask(gdf).any():
         return None
     return analysis_crs(gdf)
 
@@ -114,14 +99,16 @@ def _check_positive(value: float, name: str) -> float:
     return number
 
 
-def cell_index(x: float, y: float, cell_m: float) -> tuple[int, int]:
-    """Return the (column, row) of the grid cell holding metric point (x, y).
+def _cells(metric: gpd.GeoSeries, cell_m: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The located rows of metric points and the grid cell (i, j) of each located one.
 
-    The grid is anchored at the CRS origin (0, 0), so a cell is the same whatever
-    data is masked with it: cell (i, j) spans ``[i*cell_m, (i+1)*cell_m)`` by
-    ``[j*cell_m, (j+1)*cell_m)``.
+    The grid is :func:`ctxmap.layers.geometry.grid_cells` anchored at the CRS origin, so a
+    cell is the same whatever data is masked with it.
     """
-    return math.floor(x / cell_m), math.floor(y / cell_m)
+    located = located_mask(metric)
+    points = metric.array[located]
+    i, j = grid_cells(shapely.get_x(points), shapely.get_y(points), cell_m)
+    return located, list(zip(i.tolist(), j.tolist(), strict=True))
 
 
 def cell_id(i: int, j: int, cell_m: float) -> str:
@@ -168,11 +155,8 @@ def mask_points_to_cells(
     ids: list[str | None] = [None] * len(gdf)
     cells: list[object] = [None] * len(gdf)
     if metric_crs is not None:
-        metric = gdf.geometry.to_crs(metric_crs)
-        for pos, geom in enumerate(metric.array):
-            if geom is None or geom.is_empty:
-                continue
-            i, j = cell_index(geom.x, geom.y, size)
+        located, keys = _cells(gdf.geometry.to_crs(metric_crs), size)
+        for pos, (i, j) in zip(np.flatnonzero(located), keys, strict=True):
             ids[pos] = cell_id(i, j, size)
             cells[pos] = box(i * size, j * size, (i + 1) * size, (j + 1) * size)
     masked = gpd.GeoSeries(cells, index=gdf.index, crs=metric_crs or gdf.crs)
@@ -225,7 +209,7 @@ def mask_points_to_areas(
     points = gpd.GeoDataFrame(
         {"_pos": np.arange(len(gdf))}, geometry=gdf.geometry.array, crs=gdf.crs
     )
-    points = points[_located(gdf)]
+    points = points[located_mask(gdf)]
     polys = gpd.GeoDataFrame(
         {"_area_id": areas[area_id_column].astype(object).to_numpy()},
         geometry=areas.geometry.array,
@@ -328,7 +312,7 @@ def donut_mask(
             f"donut_mask: no {id_column!r} column to seed the mask with "
             f"(columns: {', '.join(map(str, gdf.columns))})"
         )
-    located = _located(gdf)
+    located = located_mask(gdf)
     ids = gdf[id_column].to_numpy(dtype=object)
     missing = [str(gdf.index[p]) for p in np.flatnonzero(located) if pd.isna(ids[p])]
     if missing:
@@ -438,13 +422,11 @@ def aggregate_to_grid(
     """
     _check_points(incidents, "aggregate_to_grid")
     size = _check_positive(cell_m, "cell_m")
-    located = _located(incidents)
+    located = located_mask(incidents)
     metric_crs = _metric_crs(incidents, crs)
     tally: dict[tuple[int, int], int] = {}
     if metric_crs is not None:
-        metric = incidents.geometry.to_crs(metric_crs)
-        for geom in metric.array[located]:
-            key = cell_index(geom.x, geom.y, size)
+        for key in _cells(incidents.geometry.to_crs(metric_crs), size)[1]:
             tally[key] = tally.get(key, 0) + 1
     keys = sorted(tally)
     raw = pd.Series([tally[k] for k in keys], dtype="Int64")

@@ -38,6 +38,7 @@ from shapely import box
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import grid_cells
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS
 from ctxmap.maps.assets import localize_in_place
 from ctxmap.maps.layers import LEGEND, LegendEntry, build_map, is_true, js_string
@@ -48,7 +49,6 @@ from ctxmap.privacy.masks import (
     DEFAULT_THRESHOLD,
     SuppressMode,
     aggregate_to_grid,
-    cell_index,
     donut_mask,
     mask_points_to_areas,
     mask_points_to_cells,
@@ -303,7 +303,8 @@ def snap_incidents(
         keys: list[tuple[int, int] | None] = [None] * len(out)
         for pos, geom in enumerate(metric.array):
             if located[pos]:
-                keys[pos] = cell_index(geom.x, geom.y, float(cell_m))
+                i, j = grid_cells(geom.x, geom.y, float(cell_m))
+                keys[pos] = (int(i), int(j))
         tally = pd.Series([k for k in keys if k is not None]).value_counts()
         centres: list[object] = []
         for pos, k in enumerate(keys):

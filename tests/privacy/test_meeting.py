@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import grid_cells
 from ctxmap.maps.layers import build_map
-from ctxmap.privacy.masks import cell_index
 from ctxmap.privacy.meeting import (
     MaskSettings,
     ViewParams,
@@ -92,7 +92,7 @@ def test_home_cells_are_the_250m_grid_cells():
     layers = _layers()
     cells = mask_layers(layers)["areas"].query("level == 'other'").to_crs(BNG)
     for geom in layers["homes"].to_crs(BNG).geometry:
-        i, j = cell_index(geom.x, geom.y, 250.0)
+        i, j = grid_cells(geom.x, geom.y, 250.0)
         (hit,) = [c for c in cells.geometry if c.contains(geom)]
         minx, miny, maxx, maxy = hit.bounds
         assert (minx, miny, maxx, maxy) == pytest.approx(
@@ -114,7 +114,7 @@ def test_incidents_small_cells_left_out_and_unmapped_kept():
     # every kept incident sits at the centre of its true cell
     true = layers["incidents"].to_crs(BNG).loc[located.index]
     for (_, t), p in zip(true.iterrows(), located.to_crs(BNG).geometry, strict=True):
-        i, j = cell_index(t.geometry.x, t.geometry.y, 250.0)
+        i, j = grid_cells(t.geometry.x, t.geometry.y, 250.0)
         assert p.x == pytest.approx(i * 250 + 125, abs=0.01)
         assert p.y == pytest.approx(j * 250 + 125, abs=0.01)
     assert set(out.columns) <= {"month", "category", "location_precision", "cell_id", "geometry"}
@@ -134,7 +134,7 @@ def test_snap_never_leaves_a_cell_below_threshold(xy, threshold):
     # the cells taken from the points as stored (lon/lat): a point exactly on a cell
     # edge may fall either side after the round trip through EPSG:4326
     stored = pts.to_crs(BNG).geometry
-    keys = [cell_index(g.x, g.y, 250.0) for g in stored]
+    keys = [grid_cells(g.x, g.y, 250.0) for g in stored]
     expect = sum(1 for k in keys if keys.count(k) >= threshold)
     assert len(out) == expect
     assert out.attrs["suppressed"] == len(xy) - expect

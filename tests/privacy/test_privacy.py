@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import InputError
+from ctxmap.layers.geometry import grid_cells
 from ctxmap.privacy.masks import (
     SHAREABLE_TEXT_COLUMNS,
     aggregate_to_grid,
     cell_id,
-    cell_index,
     donut_mask,
     donut_offset,
     mask_points_to_areas,
@@ -147,9 +147,9 @@ def test_masked_cells_contain_true_point(coords: list[tuple[float, float]], cell
 
 
 def test_cells_grid_anchored_at_origin() -> None:
-    assert cell_index(0.0, 0.0, 250) == (0, 0)
-    assert cell_index(249.999, 250.0, 250) == (0, 1)
-    assert cell_index(-0.1, 10, 250) == (-1, 0)
+    assert grid_cells(0.0, 0.0, 250) == (0, 0)
+    assert grid_cells(249.999, 250.0, 250) == (0, 1)
+    assert grid_cells(-0.1, 10, 250) == (-1, 0)
     assert cell_id(2, -3, 250.0) == "250m:2:-3"
     # two points in the same cell get the same polygon, whatever else is masked
     a = mask_points_to_cells(_points([(620_010.0, 308_010.0)]), 250, crs=BNG)
