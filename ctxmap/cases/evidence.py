@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +17,7 @@ from ctxmap.analysis.statistics import poisson_excess_p
 from ctxmap.cases.records import DEFAULT_RADIUS_M, context_area
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, STORAGE_CRS
 
 # --------------------------------------------------------------------------- evidence
@@ -71,17 +72,37 @@ class ContextEvidence:
     shape: str = "point"
 
 
+class EvidenceOptions(TypedDict, total=False):
+    """The settings of :func:`context_evidence` (each optional)."""
+
+    radius_m: float
+    months: tuple[str, str] | None
+    categories: Sequence[str] | None
+    study_area: BaseGeometry | None
+    n_nearest: int
+    alpha: float
+    min_incidents: int
+
+
+@dataclass(frozen=True)
+class _HotspotTest:
+    """What the hotspot test of one context needs (see :func:`_hotspot`)."""
+
+    geometry: BaseGeometry
+    area: BaseGeometry
+    study_area: BaseGeometry
+    crs: str
+    period: tuple[str, str]
+    categories: tuple[str, ...]
+    radius_m: float
+    alpha: float
+    min_incidents: int
+
+
 def context_evidence(
     context_geometry: BaseGeometry | None,
     layers: Mapping[str, gpd.GeoDataFrame],
-    *,
-    radius_m: float = DEFAULT_RADIUS_M,
-    months: tuple[str, str] | None = None,
-    categories: Sequence[str] | None = EXPLOITATION_CATEGORIES,
-    study_area: BaseGeometry | None = None,
-    n_nearest: int = 5,
-    alpha: float = 0.05,
-    min_incidents: int = 5,
+    **options: Unpack[EvidenceOptions],
 ) -> ContextEvidence:
     """Count the incidents in a context, find the nearest safe places, test for a hotspot.
 
@@ -117,6 +138,11 @@ def context_evidence(
     """
     from ctxmap.analysis.periods import filter_incidents
 
+    radius_m = options.get("radius_m", DEFAULT_RADIUS_M)
+    months = options.get("months")
+    categories = options.get("categories", EXPLOITATION_CATEGORIES)
+    study_area = options.get("study_area")
+    alpha, min_incidents = options.get("alpha", 0.05), options.get("min_incidents", 5)
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"radius {radius_m!r} m; expected a number of metres > 0")
     for kind, gdf in layers.items():
@@ -135,8 +161,8 @@ def context_evidence(
     cats = tuple(categories) if categories is not None else tuple(
         sorted(incidents["category"].dropna().astype(str).unique()))
     selected = filter_incidents(incidents, months=period, categories=list(cats))
-    located_mask = selected.geometry.notna() & ~selected.geometry.is_empty
-    unlocated = int((~located_mask).sum())
+    located = located_mask(selected)
+    unlocated = int((~located).sum())
     area = context_area(context_geometry, radius_m)
     month_index = (pd.period_range(period[0], period[1], freq="M").strftime("%Y-%m").tolist()
                    if period else [])
@@ -152,11 +178,11 @@ def context_evidence(
     geo = gpd.GeoSeries([context_geometry], crs=STORAGE_CRS)
     crs = analysis_crs(gpd.GeoDataFrame(geometry=geo))
     geom_m = geo.to_crs(crs).iloc[0]
-    located = selected[located_mask]
-    dist = located.geometry.to_crs(crs).distance(geom_m) if len(located) else pd.Series(
-        dtype=float)
+    located_incidents = selected[located]
+    dist = (located_incidents.geometry.to_crs(crs).distance(geom_m)
+            if len(located_incidents) else pd.Series(dtype=float))
     limit = radius_m if context_geometry.geom_type == "Point" else 0.0
-    inside = located[(dist <= limit).to_numpy()].copy()
+    inside = located_incidents[(dist <= limit).to_numpy()].copy()
     inside["distance_m"] = dist[dist <= limit].to_numpy()
     inside = inside.sort_values("distance_m", kind="stable")
     cat_vals = inside["category"].astype(str)
@@ -166,15 +192,16 @@ def context_evidence(
                 .reindex(index=month_index, columns=list(cats), fill_value=0).astype(np.int64))
     by_month.index.name = "month"
     by_month.columns.name = "category"
-    nearest = _nearest_places(geom_m, crs, layers, n_nearest)
+    nearest = _nearest_places(geom_m, crs, layers, options.get("n_nearest", 5))
     if study_area is None and "areas" in layers and len(layers["areas"]):
         from ctxmap.analysis.inputs import study_area as make_study_area
 
         study_area = make_study_area(layers["areas"])[0]
     hotspot = None
     if study_area is not None and period is not None:
-        hotspot = _hotspot(context_geometry, area, layers, selected, located_mask, study_area,
-                           crs, period, cats, radius_m, alpha, min_incidents, len(inside))
+        test = _HotspotTest(context_geometry, area, study_area, crs, period, cats, radius_m,
+                            alpha, min_incidents)
+        hotspot = _hotspot(test, layers, located_incidents, len(inside))
     return ContextEvidence(area, radius_m, period, cats, inside, by_cat, by_month, unlocated,
                            nearest, method, hotspot,
                            "point" if context_geometry.geom_type == "Point" else "area")
@@ -199,10 +226,13 @@ def _nearest_places(geom_m: BaseGeometry, crs: str, layers: Mapping[str, gpd.Geo
     return out.sort_values(["distance_m", "id"], kind="stable").head(n).reset_index(drop=True)
 
 
-def _hotspot(geometry: BaseGeometry, area: BaseGeometry, layers: Mapping[str, gpd.GeoDataFrame],
-             selected: gpd.GeoDataFrame, located_mask: pd.Series, study_area: BaseGeometry,
-             crs: str, period: tuple[str, str], cats: tuple[str, ...], radius_m: float,
-             alpha: float, min_incidents: int, count: int) -> dict[str, Any]:
+def _hotspot(test: _HotspotTest, layers: Mapping[str, gpd.GeoDataFrame],
+             located: gpd.GeoDataFrame, count: int) -> dict[str, Any]:
+    """Rank a point context among all places, or test a drawn area's count (Poisson).
+
+    ``located`` are the incidents of the period and categories that have a location.
+    """
+    geometry, alpha, min_incidents = test.geometry, test.alpha, test.min_incidents
     if geometry.geom_type == "Point":
         from ctxmap.analysis.concern import ConcernParams, rank_places
 
@@ -218,9 +248,10 @@ def _hotspot(geometry: BaseGeometry, area: BaseGeometry, layers: Mapping[str, gp
                               geometry=[geometry], crs=STORAGE_CRS)
         places = gpd.GeoDataFrame(pd.concat([*frames, me], ignore_index=True),
                                   geometry="geometry", crs=STORAGE_CRS)
-        params = ConcernParams(radius_m=radius_m, months=period, categories=cats,
-                               alpha=alpha, min_incidents=min_incidents)
-        ranked = rank_places(places, selected, study_area, params)
+        params = ConcernParams(radius_m=test.radius_m, months=test.period,
+                               categories=test.categories, alpha=alpha,
+                               min_incidents=min_incidents)
+        ranked = rank_places(places, located, test.study_area, params)
         row = ranked[ranked["place_id"] == "__context__"].iloc[0]
         return {"incidents": int(row["incidents"]), "expected": float(row["expected"]),
                 "rate_ratio": float(row["rate_ratio"]), "p_value": float(row["p_adjusted"]),
@@ -229,10 +260,9 @@ def _hotspot(geometry: BaseGeometry, area: BaseGeometry, layers: Mapping[str, gp
                 "method": "ranked among all places with ctxmap.analysis.concern.rank_places "
                           "(one-sided Poisson test against the study-area density, "
                           "Benjamini–Hochberg adjusted across places)"}
-    sa = gpd.GeoSeries([study_area], crs=STORAGE_CRS).to_crs(crs).iloc[0]
-    area_m = gpd.GeoSeries([area], crs=STORAGE_CRS).to_crs(crs).iloc[0]
-    located = selected[located_mask]
-    pts = located.geometry.to_crs(crs)
+    sa = gpd.GeoSeries([test.study_area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
+    area_m = gpd.GeoSeries([test.area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
+    pts = located.geometry.to_crs(test.crs)
     n_sa = int(shapely.intersects_xy(sa, pts.x.to_numpy(), pts.y.to_numpy()).sum()) if len(
         pts) else 0
     share = area_m.intersection(sa).area / sa.area if sa.area > 0 else float("nan")

@@ -45,12 +45,13 @@ from ctxmap.store.records import (
     ctx_history,
     ctx_partners,
     ctx_safety_ratings,
+    inserted_id,
 )
 
 # --------------------------------------------------------------------------- store access
 
 
-def _row_to(cls: type, row: Mapping[str, Any]) -> Any:
+def _row_to(cls: type, row: Mapping[Any, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     data = {k: v for k, v in row.items() if k in names}
     if "geometry" in names:
@@ -244,7 +245,7 @@ def _insert_child(con: RecordsConnection, entity: str, context_id: str | None,
         result = con.execute(table.insert().values(context_id=context_id, **_to_sql(values)))
     except RecordRefusedError as exc:
         raise _integrity(exc, f"cannot add the {entity.replace('_', ' ')}") from None
-    new_id = int(result.inserted_primary_key[0])
+    new_id = inserted_id(result)
     _log(con, context_id, entity, new_id, "create", user, at,
          [(k, None, v) for k, v in values.items() if v not in (None, "")])
     if context_id is not None:
@@ -287,7 +288,7 @@ def add_record(store: Store, entity: str, context_id: str | None, user: str,
     return get_record(store, entity, new_id)
 
 
-def _read_row(con: RecordsConnection, entity: str, record_id: object) -> Mapping[str, Any]:
+def _read_row(con: RecordsConnection, entity: str, record_id: object) -> Mapping[Any, Any]:
     table = ENTITIES[entity][0]
     row = con.execute(table.select().where(table.c.id == record_id)).mappings().first()
     if row is None:
@@ -320,7 +321,7 @@ def _conflict(entity: str, entity_id: object, read: int, now: int, by: str, at: 
 
 
 def _check_version(con: RecordsConnection, entity: str, record_id: object,
-                   row: Mapping[str, Any], expected: int) -> Any:
+                   row: Mapping[Any, Any], expected: int) -> Any:
     """The record in ``row`` if it is still at version ``expected``, else ConflictError."""
     current = _row_to(ENTITIES[entity][1], row)
     if current.version != expected:
@@ -388,7 +389,7 @@ def update_record(store: Store, entity: str, record_id: object, expected_version
             raise _integrity(exc, f"cannot change the {entity.replace('_', ' ')}") from None
         if result.rowcount != 1:  # pragma: no cover - guarded by the immediate transaction
             raise StoreError(f"{entity} {record_id} changed while saving; reload and retry")
-        ctx_id = record_id if entity == "context" else row["context_id"]
+        ctx_id = str(record_id) if entity == "context" else row["context_id"]
         _log(con, ctx_id, entity, record_id, "update", user, at, diff)
         if entity != "context" and ctx_id is not None:
             _touch(con, ctx_id, user, at)

@@ -156,7 +156,7 @@ def add_sample_context(store: Store) -> int:
         add_record(store, "safety_rating", ctx.id, u, at="2018-12-12T16:00:00+00:00",
                    yp_ref=ref, place_label=label, rating=rating, geometry=geom,
                    rated_on="2018-12-12", comment=comment)
-    notes = (
+    review_notes = (
         ("staff confidence", None, "Staff say they feel supported and more confident to respond "
          "to exploitation risks; one worker contacted the CS team early about a new resident."),
         ("young people views", "YP-0002", "Likes knowing the youth centre worker by name; feels "
@@ -166,9 +166,9 @@ def add_sample_context(store: Store) -> int:
         ("partner feedback", None, "Apprenticeship provider keen to stay involved: understands "
          "young people and safeguarding."),
     )
-    for kind, ref, text in notes:
+    for kind, note_ref, text in review_notes:
         add_record(store, "review_note", ctx.id, u, at="2019-03-01T10:00:00+00:00", kind=kind,
-                   yp_ref=ref, text=text, noted_on="2019-03-01")
+                   yp_ref=note_ref, text=text, noted_on="2019-03-01")
     update_record(store, "context", ctx.id, ctx.version, u, at="2019-03-01T12:00:00+00:00",
                   status="review")
     return 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import shapely
@@ -27,6 +27,7 @@ from ctxmap.cases.records import (
     SOURCE_GRADES,
 )
 from ctxmap.errors import InputError
+from ctxmap.store import vocabularies as vocab
 
 _YP_REF = re.compile(r"^YP-[0-9A-Z]{2,12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -110,6 +111,71 @@ def _geometry(value: object, what: str = "geometry") -> BaseGeometry:
     return value
 
 
+#: A field's check: the raw value in, the clean value out (or InputError).
+Checker = Callable[[object], Any]
+
+
+def _radius(value: object) -> float:
+    try:
+        r = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        r = float("nan")
+    if not (math.isfinite(r) and 0 < r <= 5000):
+        raise InputError(f"radius {value!r} m; expected a number of metres in (0, 5000]")
+    return r
+
+
+def _one_of(options: Sequence[str], what: str, *, as_text: bool = False) -> Checker:
+    return lambda value: _choice(str(value) if as_text else value, options, what)
+
+
+def _date(*, optional: bool = False) -> Callable[[str], Checker]:
+    return lambda name: lambda value: check_date(value, name.replace("_", " "),
+                                                 optional=optional)
+
+
+def _text(*, required: bool = False, max_len: int = 4000) -> Callable[[str], Checker]:
+    return lambda name: lambda value: check_text(value, name.replace("_", " "),
+                                                 required=required, max_len=max_len)
+
+
+#: Checkers of the fields whose rule does not depend on the record kind.
+_FIELD_RULES: dict[str, Checker] = {
+    "name": lambda value: check_text(value, "context name", required=True, max_len=200),
+    "geometry": lambda value: None if value is None else _geometry(value),
+    "radius_m": _radius,
+    "side": _one_of(tuple(ASSESSMENT_SIDES), "assessment side"),
+    "factor": _one_of(FACTORS, "factor"),
+    "source_grade": _one_of(tuple(SOURCE_GRADES), "source reliability grade"),
+    "info_grade": _one_of(tuple(INFO_GRADES), "information reliability grade", as_text=True),
+    "rating": _one_of(RATINGS, "rating"),
+    "category": _one_of(vocab.CONSENT_CATEGORIES, "information category"),
+    "legal_basis": _one_of(vocab.SHARING_BASES, "legal basis"),
+    "yp_ref": lambda value: None if value in (None, "") else check_yp_ref(value),
+    **{n: _date()(n) for n in ("referral_date", "recorded_on", "linked_on", "given_on",
+                               "rated_on", "noted_on")},
+    **{n: _date(optional=True)(n) for n in ("plan_start", "due_date", "withdrawn_on")},
+    **{n: _text(required=True)(n) for n in ("referral_reason", "what", "text", "source",
+                                            "place_label")},
+    **{n: _text(max_len=8000)(n) for n in ("referring_agency", "lead_agency", "lead_worker",
+                                           "owner", "notes", "safety_plan", "comment")},
+}
+#: ``kind`` and ``status`` mean one thing for a context and another for a child record.
+_CONTEXT_RULES: dict[str, Checker] = {
+    "kind": _one_of(CONTEXT_KINDS, "kind"), "status": _one_of(CONTEXT_STATUSES, "status")}
+_CHILD_RULES: dict[str, Checker] = {
+    "kind": _one_of(REVIEW_NOTE_KINDS, "note kind"),
+    "status": _one_of(ACTION_STATUSES, "action status")}
+
+
+def _partner(value: object, partners: Sequence[str] | None) -> str:
+    p = check_text(value, "partner", required=True, max_len=200)
+    if partners is not None and p not in partners:
+        raise InputError(f"partner {p!r} is not on the partner list; expected one of: "
+                         f"{', '.join(partners)} (add it first)")
+    return p
+
+
 def validate_fields(entity: str, values: Mapping[str, Any],
                     partners: Sequence[str] | None = None) -> dict[str, Any]:
     """Check and normalise the fields of one record; return the cleaned values.
@@ -128,65 +194,13 @@ def validate_fields(entity: str, values: Mapping[str, Any],
     InputError
         On the first bad field, saying what arrived and what was expected.
     """
+    rules = {**_FIELD_RULES, **(_CONTEXT_RULES if entity == "context" else _CHILD_RULES)}
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if name == "name":
-            out[name] = check_text(value, "context name", required=True, max_len=200)
-        elif name == "kind" and entity == "context":
-            out[name] = _choice(value, CONTEXT_KINDS, "kind")
-        elif name == "kind":
-            out[name] = _choice(value, REVIEW_NOTE_KINDS, "note kind")
-        elif name == "status" and entity == "context":
-            out[name] = _choice(value, CONTEXT_STATUSES, "status")
-        elif name == "status":
-            out[name] = _choice(value, ACTION_STATUSES, "action status")
-        elif name == "geometry":
-            out[name] = None if value is None else _geometry(value)
-        elif name in ("referral_date", "recorded_on", "linked_on", "given_on", "rated_on",
-                      "noted_on"):
-            out[name] = check_date(value, name.replace("_", " "))
-        elif name in ("plan_start", "due_date", "withdrawn_on"):
-            out[name] = check_date(value, name.replace("_", " "), optional=True)
-        elif name in ("referral_reason", "what", "text", "source", "place_label"):
-            out[name] = check_text(value, name.replace("_", " "), required=True)
-        elif name in ("referring_agency", "lead_agency", "lead_worker", "owner", "notes",
-                      "safety_plan", "comment"):
-            out[name] = check_text(value, name.replace("_", " "), max_len=8000)
-        elif name == "radius_m":
-            try:
-                r = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                r = float("nan")
-            if not (math.isfinite(r) and 0 < r <= 5000):
-                raise InputError(f"radius {value!r} m; expected a number of metres in (0, 5000]")
-            out[name] = r
-        elif name == "side":
-            out[name] = _choice(value, tuple(ASSESSMENT_SIDES), "assessment side")
-        elif name == "factor":
-            out[name] = _choice(value, FACTORS, "factor")
-        elif name == "source_grade":
-            out[name] = _choice(value, tuple(SOURCE_GRADES), "source reliability grade")
-        elif name == "info_grade":
-            out[name] = _choice(str(value), tuple(INFO_GRADES), "information reliability grade")
-        elif name == "rating":
-            out[name] = _choice(value, RATINGS, "rating")
-        elif name == "category":
-            from ctxmap.cases.consent import CONSENT_CATEGORIES
-
-            out[name] = _choice(value, tuple(CONSENT_CATEGORIES), "information category")
-        elif name == "legal_basis":
-            from ctxmap.cases.consent import LEGAL_BASES
-
-            out[name] = _choice(value, tuple(LEGAL_BASES), "legal basis")
-        elif name == "yp_ref":
-            out[name] = None if value in (None, "") else check_yp_ref(value)
-        elif name == "partner":
-            p = check_text(value, "partner", required=True, max_len=200)
-            if partners is not None and p not in partners:
-                raise InputError(f"partner {p!r} is not on the partner list; expected one of: "
-                                 f"{', '.join(partners)} (add it first)")
-            out[name] = p
+        if name == "partner":
+            out[name] = _partner(value, partners)
+        elif name in rules:
+            out[name] = rules[name](value)
         else:
             raise InputError(f"{name!r} is not a field of a {entity} that can be set")
     return out
-

@@ -12,7 +12,7 @@ from ctxmap.store.opening import describe_target
 from ctxmap.store.protocol import Store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``contexts`` and ``pack`` sub-commands."""
     p = subparsers.add_parser("contexts", help="list contexts of concern as CSV",
                               description="List contexts of concern (id, name, kind, status, "

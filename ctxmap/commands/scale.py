@@ -8,7 +8,7 @@ import sys
 from ctxmap.store.migrate import migrate_store
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``migrate-store`` sub-command."""
     p = sub.add_parser(
         "migrate-store",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ctxmap.errors import InputError
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import RecordsConnection, ctxmap_audit
+from ctxmap.store.records import RecordsConnection, ctxmap_audit, inserted_id
 from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
@@ -126,7 +126,7 @@ def record_in(
     result = con.execute(ctxmap_audit.insert().values(
         at=when, user=str(user), role=role, action=str(action), what=str(what),
         legal_basis=legal_basis))
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def read_log(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import NullPool
 
@@ -63,6 +63,18 @@ def _on_error(context: ExceptionContext) -> None:
     refused = _refusal(context.original_exception)
     if refused is not None:
         raise refused from None
+
+
+def driver_connection(con: Connection) -> Any:
+    """The driver's own connection under ``con`` (sqlite3 or psycopg), in its transaction.
+
+    For the layer tables and DDL the stores write with their drivers inside the same
+    transaction as the records.
+    """
+    raw = con.connection.driver_connection
+    if raw is None:
+        raise StoreError("the records connection is closed; expected an open one")
+    return raw
 
 
 def records_engine(url: str, connect: Callable[[], Any]) -> Engine:

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine
 
 from ctxmap.errors import StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
-from ctxmap.store.engine import records_engine
+from ctxmap.store.engine import driver_connection, records_engine
 from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import (
     check_writable,
@@ -164,7 +164,7 @@ def _create_layer_table(con: sqlite3.Connection, schema: LayerSchema) -> None:
 
 def _m1_layers(con: Connection) -> None:
     """Version 1: the GeoPackage registration tables, the metadata, the log and the layers."""
-    _m1_base(con.connection.driver_connection)
+    _m1_base(driver_connection(con))
 
 
 #: Numbered migrations; migration ``i`` brings a store from version ``i`` to ``i + 1``.
@@ -325,7 +325,7 @@ class GeoPackageStore:
         """Rows, mapped rows and rows without a location, per layer."""
         con = self.connect()
         try:
-            out = {}
+            out: dict[str, dict[str, int]] = {}
             for kind in LAYER_KINDS:
                 total, mapped = con.execute(
                     f'SELECT count(*), count(geom) FROM "{kind}"'

@@ -31,11 +31,13 @@ from sqlalchemy import Connection
 
 from ctxmap.errors import InputError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, schema_for
+from ctxmap.store.engine import driver_connection
 from ctxmap.store.geopackage import GeoPackageStore, update_extent
 from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import layer_frame, value_rows
 from ctxmap.store.opening import describe_target, open_store, resolve_target
-from ctxmap.store.postgis import PostGISStore, _bulk_indexes, copy_rows
+from ctxmap.store.postgis import PostGISStore
+from ctxmap.store.postgis_layers import bulk_indexes, copy_layer_rows, copy_rows, touch_layers
 from ctxmap.store.protocol import Store
 from ctxmap.store.records import GENERATED_ID_TABLES, RECORD_TABLES, RECORDS, ctx_partners
 
@@ -206,7 +208,7 @@ def _load_gpkg(store: GeoPackageStore, log: pd.DataFrame, layers: list[LayerDump
                records: list[TableDump]) -> None:
     with store.records_transaction() as records_con:
         _load_records(records_con, records)
-        con = records_con.connection.driver_connection
+        con = driver_connection(records_con)
         for kind in LAYER_KINDS:
             con.execute(f'DELETE FROM "{kind}"')
         con.execute("DELETE FROM ctxmap_imports")
@@ -229,11 +231,9 @@ def _load_gpkg(store: GeoPackageStore, log: pd.DataFrame, layers: list[LayerDump
 
 def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
              records: list[TableDump]) -> None:
-    from ctxmap.store.postgis import touch_layers
-
     with store.records_transaction() as records_con:
         _load_records(records_con, records)
-        con = records_con.connection.driver_connection
+        con = driver_connection(records_con)
         touch_layers(con)
         for kind in LAYER_KINDS:
             con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
@@ -249,8 +249,8 @@ def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
         for dump in layers:
             schema = schema_for(dump.kind)
             rows = copy_rows(dump.gdf, schema)
-            with _bulk_indexes(con, dump.kind, len(rows)):
-                store._copy_rows(con, schema, rows, dump.import_ids, direct=True)
+            with bulk_indexes(con, dump.kind, len(rows)):
+                copy_layer_rows(con, schema, rows, dump.import_ids, direct=True)
 
 
 # --------------------------------------------------------------------------- migrate
@@ -306,17 +306,20 @@ def migrate_store(
     records = dump_records(src)
     for dump in records:
         say(f"read {len(dump.rows):,} {dump.table} rows from {src_name}")
-    layers = []
+    layers: list[LayerDump] = []
     expected: dict[str, LayerCheck] = {}
     for kind in LAYER_KINDS:
-        dump = dump_layer(src, kind)
-        layers.append(dump)
-        expected[kind] = LayerCheck(kind, len(dump.gdf), layer_checksum(dump.gdf))
-        say(f"read {len(dump.gdf):,} {kind} rows from {src_name}")
+        layer = dump_layer(src, kind)
+        layers.append(layer)
+        expected[kind] = LayerCheck(kind, len(layer.gdf), layer_checksum(layer.gdf))
+        say(f"read {len(layer.gdf):,} {kind} rows from {src_name}")
     if isinstance(dst, PostGISStore):
         _load_pg(dst, log, layers, records)
-    else:
+    elif isinstance(dst, GeoPackageStore):
         _load_gpkg(dst, log, layers, records)
+    else:
+        raise TypeError(f"cannot migrate into a {type(dst).__name__}; expected a "
+                        "GeoPackageStore or a PostGISStore")
     say(f"wrote {sum(len(d.gdf) for d in layers):,} rows and {len(log)} imports to {dst_name}")
     for kind in LAYER_KINDS:
         back = dst.read(kind)
@@ -328,11 +331,12 @@ def migrate_store(
     if not dump_imports(dst).astype(str).equals(log.astype(str)):
         raise StoreError(f"the import log did not copy intact to {dst_name}")
     copied = {d.table: d for d in dump_records(dst)}
-    for dump in records:
-        got = copied[dump.table]
-        if (len(got.rows), records_checksum(got)) != (len(dump.rows), records_checksum(dump)):
-            raise StoreError(f"{dump.table} did not copy intact to {dst_name}: "
-                             f"{len(got.rows)} rows, expected {len(dump.rows)} (or the "
+    for table in records:
+        back_rows = copied[table.table]
+        if ((len(back_rows.rows), records_checksum(back_rows))
+                != (len(table.rows), records_checksum(table))):
+            raise StoreError(f"{table.table} did not copy intact to {dst_name}: "
+                             f"{len(back_rows.rows)} rows, expected {len(table.rows)} (or the "
                              "checksums differ)")
     say("verified: row counts, per-layer checksums, the import log and every contexts "
         "and audit table match")

@@ -25,6 +25,7 @@ from typing import Final
 from sqlalchemy import Connection
 
 from ctxmap.store import vocabularies as vocab
+from ctxmap.store.engine import driver_connection
 from ctxmap.store.records import (
     AUDIT_TABLES,
     CONTEXT_TABLES,
@@ -88,7 +89,7 @@ def _register_gpkg(con: Connection, rows: list[tuple[str, str]]) -> None:
 
 def _run(con: Connection, statements: list[str]) -> None:
     """Run DDL on the driver's connection (in the open transaction), without parameters."""
-    raw = con.connection.driver_connection
+    raw = driver_connection(con)
     for statement in statements:
         raw.execute(statement)
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    CursorResult,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -50,6 +51,15 @@ RecordsConnection = Connection
 #: One records table, for type hints.
 RecordsTable = Table
 
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The generated ``id`` of the row an ``insert()`` just wrote."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise ValueError("the insert generated no id; expected an insert into a table with "
+                         "a generated id")
+    return int(key[0])
+
 #: Every records table.
 RECORDS: Final = MetaData()
 
@@ -68,7 +78,7 @@ class Pattern(ColumnElement[Boolean]):
     """
 
     inherit_cache = False
-    type = Boolean()
+    type: Boolean = Boolean()  # type: ignore[assignment]
 
     def __init__(self, sqlite: str, postgresql: str) -> None:
         self.sqlite = sqlite

@@ -19,7 +19,7 @@ from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import StoreError
 from ctxmap.layers.conform import empty_layer
-from ctxmap.store import postgis as pgstore
+from ctxmap.store import postgis_layers
 from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.opening import describe_target, open_store, resolve_target
 from ctxmap.store.postgis import PG_MIGRATIONS, PostGISStore, redact_url
@@ -134,7 +134,7 @@ def test_duplicate_ids_in_one_file_last_wins(pg_store: PostGISStore, tmp_path):
 
 
 def test_bulk_write_rebuilds_indexes(pg_store: PostGISStore, monkeypatch):
-    monkeypatch.setattr(pgstore, "BULK_ROWS", 10)
+    monkeypatch.setattr(postgis_layers, "BULK_ROWS", 10)
     calls: list[tuple[int, int]] = []
     pg_store.write("incidents", incidents(25), file="a", batch_size=10,
                    progress=lambda d, t: calls.append((d, t)))
