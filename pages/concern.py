@@ -31,7 +31,12 @@ from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
 from ctxmap.app.drawing import draw_map
-from ctxmap.app.session import session_store_exists, store_target, store_version
+from ctxmap.app.session import (
+    open_session_store,
+    session_store_exists,
+    store_target,
+    store_version,
+)
 from ctxmap.app.widgets import attribution_caption, md, show_table
 from ctxmap.cases.scope import contexts_signature
 from ctxmap.maps.analysis import (
@@ -42,7 +47,6 @@ from ctxmap.maps.analysis import (
     hotspot_group,
 )
 from ctxmap.maps.layers import build_map
-from ctxmap.store.opening import open_store
 
 
 def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
@@ -200,7 +204,7 @@ st.caption(
 layers = load_layers()
 path = store_target()
 version = store_version(path)
-ctx_key = contexts_signature(open_store(path, create=False)) if session_store_exists() else ""
+ctx_key = contexts_signature(open_session_store()) if session_store_exists() else ""
 months = months_available(layers["incidents"])
 if not months or sum(len(layers[k]) for k in PLACE_LAYERS) == 0:
     st.info("The store needs incidents and at least one place layer (homes, youth centres or "

@@ -21,7 +21,6 @@ from ctxmap.store.opening import (
     resolve_target,
     store_exists,
 )
-from ctxmap.store.postgis import is_pg_url
 from ctxmap.store.protocol import Store
 
 #: Session-state key of the session's store (a path or a ``postgresql://`` URL).
@@ -77,10 +76,10 @@ def audit_enabled() -> bool:
     The sample is a file in the repository; writing audit entries into it would
     change it on every run. Any other store (``$CTXMAP_STORE``) is always audited.
     """
-    target = store_target()
-    if is_pg_url(target):
+    target = resolve_target(store_target())
+    if isinstance(target, str):  # a PostgreSQL URL
         return True
     try:
-        return Path(target).resolve() != DEFAULT_STORE_PATH.resolve()
+        return target.resolve() != DEFAULT_STORE_PATH.resolve()
     except OSError:
         return True

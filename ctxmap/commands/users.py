@@ -15,7 +15,7 @@ PasswordPrompt = Callable[[str], str]
 prompt_password: PasswordPrompt = getpass.getpass
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``users add`` and ``users list``."""
     users = subparsers.add_parser("users", help="manage local sign-in users (users.toml)")
     sub = users.add_subparsers(dest="users_command", metavar="ACTION")
