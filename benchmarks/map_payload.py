@@ -16,6 +16,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ctxmap.maps.base import MapOptions  # noqa: E402
 from ctxmap.maps.export import standalone_html  # noqa: E402
 from ctxmap.maps.layers import build_map  # noqa: E402
 
@@ -96,7 +97,7 @@ def _synthetic(n: int, seed: int = 0) -> gpd.GeoDataFrame:
 
 def _measure(label: str, layers: dict[str, gpd.GeoDataFrame]) -> None:
     t0 = time.perf_counter()
-    m = build_map(layers, tiles_url=None)
+    m = build_map(layers, MapOptions(tiles_url=None))
     t1 = time.perf_counter()
     page = m.get_root().render()
     t2 = time.perf_counter()

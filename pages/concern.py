@@ -39,7 +39,7 @@ from ctxmap.app.session import (
 )
 from ctxmap.app.widgets import attribution_caption, md, show_table
 from ctxmap.cases.scope import contexts_signature
-from ctxmap.maps.analysis import (
+from ctxmap.maps.analysis_layers import (
     add_groups,
     choropleth_group,
     concern_group,

@@ -32,8 +32,9 @@ from ctxmap.cases.safety_map import RAG_MEANINGS
 from ctxmap.cases.scope import COORDINATOR_ROLE, contexts_for_user
 from ctxmap.cases.tables import assessment_tables, ratings_table, review_notes_table
 from ctxmap.errors import CtxmapError
-from ctxmap.maps.layers import build_map
-from ctxmap.reports.pack import context_area_group, context_review, make_pack
+from ctxmap.maps.base import MapOptions
+from ctxmap.maps.layers import build_map, context_area_group
+from ctxmap.reports.pack import context_review, make_pack
 
 NEW = "➕ Refer a new context"
 TABS = ["Overview", "Evidence", "Assessment", "Plan", "Young people", "Consent", "Review",
@@ -85,7 +86,7 @@ def evidence_tab(page: ContextPage) -> None:
         fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
                         "safe_places": layers["safe_places"],
                         "youth_centres": layers["youth_centres"]},
-                       center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15,
+                       MapOptions(center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15),
                        extra_groups=[context_area_group(ev.area, "Context area")])
         draw_map(fm, key="ctx_evidence_map", height=420)
         attribution_caption()

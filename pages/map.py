@@ -18,13 +18,10 @@ from ctxmap.app.meeting import meeting_view
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
-from ctxmap.maps.analysis import analysis_legend_html, density_group, hotspot_group
-from ctxmap.maps.layers import (
-    DEFAULT_CLUSTER_THRESHOLD,
-    LEGEND,
-    build_feature_groups,
-    incident_cells_group,
-)
+from ctxmap.maps.analysis_layers import analysis_legend_html, density_group, hotspot_group
+from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD, MapOptions
+from ctxmap.maps.layers import build_feature_groups, incident_cells_group
+from ctxmap.maps.legend import LEGEND
 
 st.title("Map")
 layers = load_layers()
@@ -118,7 +115,7 @@ if meeting_view():
     draw_map(layers_map(view), key="main_map_meeting")
 else:
     base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
-                      layer_control=False,
+                      MapOptions(layer_control=False),
                       extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)")])
     groups, notes, legend = incident_layers()
     # only the incident and analysis groups change with the filters: swapped in place,
@@ -127,7 +124,7 @@ else:
     for note in notes:
         st.caption(html.escape(note))  # category names come from the data
     if legend:
-        st.html(legend)  # escaped by ctxmap.maps.analysis
+        st.html(legend)  # escaped by ctxmap.maps.analysis_layers
 attribution_caption()
 
 with st.expander("Incidents per type", expanded=False):

@@ -34,6 +34,7 @@ from ctxmap.app.session import store_target, store_version
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.layers import build_map
+from ctxmap.maps.nearby import coverage_map, nearby_map
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, open_places
 from ctxmap.nearby.network import WalkNetwork
 from ctxmap.nearby.origins import Origin
@@ -71,7 +72,7 @@ def results_map(origin: Origin | None, rows: gpd.GeoDataFrame | None,
         areas = layers["areas"]
         if len(areas) and "level" in areas.columns:  # outlines help when tiles are blocked
             context["areas"] = areas[areas["level"].isin(["district", "ward"])]
-        shown = card.nearby_map(origin, rows, places=places, context=context)
+        shown = nearby_map(origin, rows, places=places, context=context)
     else:
         shown = build_map({kind: layers[kind] for kind in ("safe_places", "youth_centres")})
     st.caption("Click anywhere on the map to start from there. Numbers match the list; blue "
@@ -132,7 +133,7 @@ def coverage_section(options: NearbyOptions, network: WalkNetwork | None,
     if st.toggle("Show the area within the walk on a map", key="nearby_cov_map"):
         safe = layers["safe_places"]
         counted = open_places(safe, when) if cov_open else safe
-        draw_map(card.coverage_map(layers["homes"], cov, area, counted),
+        draw_map(coverage_map(layers["homes"], cov, area, counted),
                  key="nearby_coverage_map", height=520)
         st.caption(f"Shaded: within {minutes} minutes' walk of a{'n open' if cov_open else ''} "
                    "safe place"

@@ -13,9 +13,11 @@ from shapely.geometry import Point, box
 from streamlit.testing.v1 import AppTest
 
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
+from ctxmap.maps.base import MapOptions
 from ctxmap.maps.export import standalone_html
 from ctxmap.maps.layers import build_map
-from ctxmap.privacy.meeting import MaskSettings, build_meeting_map, mask_layers
+from ctxmap.maps.meeting import build_meeting_map
+from ctxmap.privacy.meeting import MaskSettings, mask_layers
 from ctxmap.store.geopackage import GeoPackageStore
 from tests.privacy.test_meeting import coordinate_pairs, near
 
@@ -152,10 +154,11 @@ def test_other_pages_survive_hostile_text(hostile_store, page):
 
 def test_exports_escape_everything():
     layers = _hostile_layers()
-    full = standalone_html(build_map(layers, tiles_url=None))
+    full = standalone_html(build_map(layers, MapOptions(tiles_url=None)))
     _assert_inert(full)
     assert "&lt;script&gt;" in decoded(full)
-    masked = standalone_html(build_meeting_map(mask_layers(layers), tiles_url=None))
+    no_tiles = MapOptions(tiles_url=None)
+    masked = standalone_html(build_meeting_map(mask_layers(layers), options=no_tiles))
     _assert_inert(masked)
     assert PERSON not in masked
     pairs = coordinate_pairs(masked)

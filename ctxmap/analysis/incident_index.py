@@ -6,7 +6,7 @@ the codes, and the counts and map cells of a filter come from ``bincount`` over 
 mask, never from a filtered copy of the frame. The results equal
 :func:`ctxmap.analysis.periods.filter_incidents` +
 :func:`ctxmap.analysis.periods.summarise_incidents` +
-:func:`ctxmap.maps.layers.aggregate_incidents` (tested).
+:func:`ctxmap.analysis.aggregate.aggregate_incidents` (tested).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ctxmap.analysis.periods import IncidentSummary, month_range
-from ctxmap.maps.layers import (
+from ctxmap.analysis.aggregate import (
     DEFAULT_MAX_CELLS,
     DEFAULT_MIN_CELL_M,
     IncidentArrays,
-    _located_mask,
     aggregate_arrays,
     incident_arrays,
 )
+from ctxmap.analysis.periods import IncidentSummary, month_range
+from ctxmap.layers.geometry import located_mask
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class IncidentIndex:
                                      sort=True)
         return cls(np.asarray(m_codes, np.int64), [str(m) for m in months],
                    np.asarray(c_codes, np.int64), [str(c) for c in cats],
-                   _located_mask(incidents), incident_arrays(incidents))
+                   located_mask(incidents), incident_arrays(incidents))
 
     def select(
         self,
@@ -103,6 +103,6 @@ class IncidentIndex:
         max_cells: int = DEFAULT_MAX_CELLS,
         min_cell_m: float = DEFAULT_MIN_CELL_M,
     ) -> gpd.GeoDataFrame:
-        """The map cells of the kept rows (see :func:`ctxmap.maps.layers.aggregate_incidents`)."""
+        """The map cells of the kept rows (see :mod:`ctxmap.analysis.aggregate`)."""
         return aggregate_arrays(self.arrays, keep[self.located], max_cells=max_cells,
                                 min_cell_m=min_cell_m)

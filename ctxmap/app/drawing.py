@@ -5,6 +5,7 @@ Panning and zooming never rerun the page; in the meeting view maps are taller.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -12,22 +13,26 @@ import geopandas as gpd
 from streamlit_folium import st_folium
 
 from ctxmap.app.meeting import mask_settings, meeting_view, view_params
+from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import layer_control
 from ctxmap.maps.layers import build_map
-from ctxmap.privacy.meeting import build_meeting_map
+from ctxmap.maps.meeting import build_meeting_map
 
 MAP_HEIGHT: Final = 620
 MEETING_MAP_HEIGHT: Final = 760
 
 
-def layers_map(view: dict[str, gpd.GeoDataFrame], **build_kwargs: Any) -> Any:
+def layers_map(
+    view: dict[str, gpd.GeoDataFrame], options: MapOptions | None = None, **extra: Any
+) -> Any:
     """The folium map of ``view``: masked and counted per square in the meeting view."""
+    options = options or MapOptions()
     if meeting_view():
         params = view_params()
-        if params.zoom is not None:
-            build_kwargs.setdefault("zoom", params.zoom)
-        return build_meeting_map(view, mask_settings(), **build_kwargs)
-    return build_map(view, **build_kwargs)
+        if params.zoom is not None and options.zoom is None:
+            options = dataclasses.replace(options, zoom=params.zoom)
+        return build_meeting_map(view, mask_settings(), options)
+    return build_map(view, options, **extra)
 
 
 def draw_map(m: Any, *, key: str, height: int = MAP_HEIGHT, groups: Sequence[Any] = ()) -> None:

@@ -1,7 +1,7 @@
 """The meeting view's chrome: whether it is on, its sidebar switch, large type and banner.
 
 The meeting view is the masked presentation for screen sharing (always on for meeting
-viewers). Its link holds only view parameters (:class:`ctxmap.privacy.meeting.ViewParams`),
+viewers). Its link holds only view parameters (:class:`ctxmap.privacy.links.ViewParams`),
 never personal data.
 """
 
@@ -15,7 +15,8 @@ import streamlit as st
 from ctxmap.app.signin import current_user
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy import roles as auth
-from ctxmap.privacy.meeting import MASKED_BANNER, MaskSettings, ViewParams, parse_view_params
+from ctxmap.privacy.links import ViewParams, parse_view_params
+from ctxmap.privacy.meeting import MASKED_BANNER, MaskSettings
 from ctxmap.text import esc_plain
 
 #: Session-state key of the sidebar switch.

@@ -17,6 +17,7 @@ import streamlit as st
 
 from ctxmap.cases.tables import located_contexts
 from ctxmap.errors import CtxmapError
+from ctxmap.maps.nearby import nearby_map
 from ctxmap.nearby.coverage import coverage_area, home_coverage
 from ctxmap.nearby.network import WalkNetwork, load_network
 from ctxmap.nearby.origins import Origin
@@ -92,7 +93,7 @@ def coverage(store: str, version: float, minutes: float, when_iso: str | None,
 def card_html(key: tuple[object, ...], label: str, when_iso: str, _rows: gpd.GeoDataFrame,
               _origin: Origin, _places: gpd.GeoDataFrame) -> str:
     """The printable "safe places near …" card (HTML)."""
-    m = card.nearby_map(_origin, _rows, places=_places)
+    m = nearby_map(_origin, _rows, places=_places)
     basis = str(_rows["walk_basis"].iloc[0]) if len(_rows) else estimate_basis()
     return card.safe_places_card_html(label, _rows, m, dt.datetime.fromisoformat(when_iso),
                                       basis)

@@ -5,17 +5,15 @@ picked from the map layers (safe places, youth centres, named areas; never a hom
 because the pooled layer is shared) or clicked on a map. The ratings of every
 context, over time, are pooled per place into one layer drawn with RAG colours and
 counts; in shared views small counts are suppressed so no single young person's
-rating can be read off the map.
+rating can be read off the map. The layer is drawn by :mod:`ctxmap.maps.safety`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -23,14 +21,12 @@ import shapely
 from shapely.geometry import Point
 
 from ctxmap.errors import InputError
+from ctxmap.layers.crs import require_display_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.maps.layers import LegendEntry
-from ctxmap.privacy.masks import suppress_small_counts
+from ctxmap.privacy.masks import mask_points_to_cells, suppress_small_counts
 
 RAG: Final[tuple[str, ...]] = ("red", "amber", "green")
-#: Fill colour of each rating (and of a place whose counts are all hidden).
-RAG_COLOURS: Final[dict[str, str]] = {"red": "#d73027", "amber": "#f5a623", "green": "#1a9850"}
-HIDDEN_COLOUR: Final = "#8c8c8c"
 RAG_MEANINGS: Final[dict[str, str]] = {
     "red": "feels unsafe", "amber": "not sure / sometimes unsafe", "green": "feels safe",
 }
@@ -39,17 +35,9 @@ PICKABLE_LAYERS: Final[dict[str, str]] = {
     "safe_places": "safe place", "youth_centres": "youth centre", "areas": "area",
 }
 DEFAULT_AREA_LEVELS: Final[tuple[str, ...]] = ("ward", "msoa", "lsoa")
-_COUNT_STYLE: Final = ("height:18px;line-height:18px;text-align:left;white-space:nowrap;"
-                       "font:bold 14px sans-serif;color:#222222;"
-                       "text-shadow:0 0 3px #ffffff,0 0 3px #ffffff;")
 POOLED_COLUMNS: Final[tuple[str, ...]] = (
     "place_label", "red", "amber", "green", "ratings", "share_red", "rating", "hidden",
 )
-
-
-def _check_4326(gdf: gpd.GeoDataFrame, what: str) -> None:
-    if gdf.crs is None or not gdf.crs.equals(STORAGE_CRS):
-        raise InputError(f"{what} is in {gdf.crs}; expected {STORAGE_CRS} (longitude/latitude)")
 
 
 def pickable_places(
@@ -83,13 +71,13 @@ def pickable_places(
         g = layers.get(layer)
         if g is None or g.empty:
             continue
-        _check_4326(g, f"layer {layer}")
+        require_display_crs(g, f"layer {layer}")
         if layer == "areas":
             levels = g["level"].astype("object") if "level" in g else pd.Series("", g.index)
             g = g.loc[levels.isin(list(area_levels)).to_numpy()]
         names = g["name"].astype("object")
-        keep = (g.geometry.notna() & ~g.geometry.is_empty & names.notna()
-                & (names.astype(str).str.strip() != "")).to_numpy()
+        named = (names.notna() & (names.astype(str).str.strip() != "")).to_numpy()
+        keep = located_mask(g) & named
         g = g.loc[keep]
         if g.empty:
             continue
@@ -168,12 +156,12 @@ def pool_by_place(
     InputError
         On a wrong CRS, missing columns or a rating other than red/amber/green.
     """
-    _check_4326(ratings, "the ratings")
+    require_display_crs(ratings, "the ratings")
     missing = [c for c in ("place_label", "rating") if c not in ratings]
     if missing:
         raise InputError(f"the ratings have no column(s) {missing}; expected place_label, "
                          "rating and a geometry")
-    located = ratings.loc[(ratings.geometry.notna() & ~ratings.geometry.is_empty).to_numpy()]
+    located = ratings.loc[located_mask(ratings)]
     bad = sorted(set(located["rating"].astype(str)) - set(RAG))
     if bad:
         raise InputError(f"ratings {bad}; expected red, amber or green")
@@ -232,12 +220,6 @@ def _top(row: tuple[Any, ...]) -> str | None:
     return best
 
 
-def _count_text(value: Any, threshold: int | None) -> str:
-    if value is pd.NA or pd.isna(value):
-        return f"fewer than {threshold}" if threshold else "hidden"
-    return str(int(value))
-
-
 def shared_safety_places(pooled: gpd.GeoDataFrame, cell_m: float = 250.0) -> gpd.GeoDataFrame:
     """Pooled ratings fit for a shared screen: generic labels, points moved to their square.
 
@@ -245,78 +227,11 @@ def shared_safety_places(pooled: gpd.GeoDataFrame, cell_m: float = 250.0) -> gpd
     each point is moved to the centre of its ``cell_m`` grid square
     (:func:`ctxmap.privacy.masks.mask_points_to_cells`), so a rated spot is never shown exactly.
     """
-    from ctxmap.privacy.masks import mask_points_to_cells
-
-    _check_4326(pooled, "the pooled ratings")
+    require_display_crs(pooled, "the pooled ratings")
     cells = mask_points_to_cells(pooled[["geometry"]], cell_m=cell_m)
     out = pooled.copy()
     out["place_label"] = "Place rated by young people"
     # the squares are small: the centre of their lon/lat corners is their centre
     out = out.set_geometry(gpd.GeoSeries(shapely.centroid(cells.geometry.to_numpy()),
                                          index=out.index, crs=out.crs))
-    return out
-
-
-def safety_map_group(
-    pooled: gpd.GeoDataFrame,
-    *,
-    threshold: int | None = None,
-    name: str = "Safety map (young people's ratings)",
-) -> folium.FeatureGroup:
-    """Draw pooled ratings: one circle per place, filled with its RAG colour, sized by count.
-
-    Parameters
-    ----------
-    pooled
-        Output of :func:`pool_by_place` (EPSG:4326).
-    threshold
-        The suppression threshold used (only for the tooltip wording).
-    name
-        Layer-control name.
-
-    Returns
-    -------
-    folium.FeatureGroup
-        Tooltips give the escaped place label and the counts (hidden counts say
-        "fewer than N"); the number of ratings is written beside the circle when it may be
-        shown; grey circles are places whose counts are all hidden.
-    """
-    _check_4326(pooled, "the pooled ratings")
-    group = folium.FeatureGroup(name=name, show=True)
-    for row in pooled.itertuples(index=False):
-        geom = row.geometry
-        if geom is None or geom.is_empty:
-            continue
-        colour = RAG_COLOURS.get(row.rating, HIDDEN_COLOUR) if row.rating else HIDDEN_COLOUR
-        total = row.ratings
-        shown = sum(int(v) for v in (row.red, row.amber, row.green) if not pd.isna(v))
-        size = min(8.0 + 3.0 * math.sqrt(shown), 24.0)  # hidden counts do not size it
-        parts = ", ".join(f"{_count_text(getattr(row, c), threshold)} {c}" for c in RAG)
-        tip = (f"<b>{html.escape(str(row.place_label))}</b><br>{html.escape(parts)}"
-               f"<br>{html.escape(_count_text(total, threshold))} rating(s) in all")
-        folium.CircleMarker(
-            location=[geom.y, geom.x], radius=size, color="#ffffff", weight=1.5,
-            fill=True, fill_color=colour, fill_opacity=0.9, tooltip=folium.Tooltip(tip),
-        ).add_to(group)
-        if not (total is pd.NA or pd.isna(total)):  # the count, written beside the circle
-            folium.Marker(
-                location=[geom.y, geom.x], tooltip=folium.Tooltip(tip),
-                icon=folium.DivIcon(
-                    html=f'<div style="{_COUNT_STYLE}">{int(total)}</div>',
-                    icon_size=(40, 18), icon_anchor=(-int(size) - 3, 9),
-                    class_name="ctxmap-rag-count"),
-            ).add_to(group)
-    return group
-
-
-def safety_legend(pooled: gpd.GeoDataFrame, threshold: int | None = None) -> list[
-    tuple[LegendEntry, str]
-]:
-    """Legend lines of the safety map (for ``build_map(extra_legend=...)``)."""
-    counts = pooled["rating"].value_counts() if len(pooled) else pd.Series(dtype=int)
-    out = [(LegendEntry(f"rag_{r}", f"Mostly {r}: {RAG_MEANINGS[r]}", RAG_COLOURS[r], "circle"),
-            f"{int(counts.get(r, 0))} place(s)") for r in RAG]
-    if threshold is not None:
-        out.append((LegendEntry("rag_hidden", f"Counts below {threshold} hidden", HIDDEN_COLOUR,
-                                "circle"), "shared view"))
     return out

@@ -13,7 +13,7 @@ from folium.plugins import Draw
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.maps.assets import use_local_assets
-from ctxmap.maps.layers import resolve_tiles_url
+from ctxmap.maps.base import OSM_ATTRIBUTION, resolve_tiles_url
 
 #: Where the drawing map opens (Norwich, the bundled sample's district).
 DRAW_MAP_CENTRE: Final = (52.63, 1.29)
@@ -29,7 +29,7 @@ def drawing_map() -> folium.Map:
     m = folium.Map(location=list(DRAW_MAP_CENTRE), zoom_start=13, tiles=None)
     url = resolve_tiles_url()
     if url:
-        folium.TileLayer(tiles=url, attr="© OpenStreetMap contributors").add_to(m)
+        folium.TileLayer(tiles=url, attr=OSM_ATTRIBUTION).add_to(m)
     Draw(draw_options={"polyline": False, "circle": False, "circlemarker": False,
                        "rectangle": True, "polygon": True, "marker": True}).add_to(m)
     return use_local_assets(m)

@@ -11,37 +11,29 @@
 - areas keep their code, name, level and population.
 
 The result can be drawn by :func:`ctxmap.maps.layers.build_map` as it is;
-:func:`build_meeting_map` draws it better (incidents as counted squares with small
-counts suppressed, and a banner-like legend saying the view is masked).
-:class:`ViewParams` is the only thing a meeting link holds: page, context id, area
-code, zoom and layers, never personal data.
+:func:`ctxmap.maps.meeting.build_meeting_map` draws it better (incidents as the counted
+squares of :func:`incident_squares`, small counts suppressed, and a note saying the view
+is masked). What a meeting link may hold is in :mod:`ctxmap.privacy.links`.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import math
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
-from jinja2 import Template
 from shapely import box
 
 from ctxmap.errors import InputError
-from ctxmap.layers.crs import analysis_crs
-from ctxmap.layers.geometry import grid_cells
+from ctxmap.layers.crs import analysis_crs, require_display_crs
+from ctxmap.layers.flags import is_true
+from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS
-from ctxmap.maps.assets import localize_in_place
-from ctxmap.maps.layers import LEGEND, LegendEntry, build_map, is_true, js_string
 from ctxmap.privacy.masks import (
     DEFAULT_CELL_M,
     DEFAULT_DONUT_MAX_M,
@@ -54,7 +46,6 @@ from ctxmap.privacy.masks import (
     mask_points_to_cells,
     strip_names,
 )
-from ctxmap.text import clean_text
 
 #: Environment variables read by :meth:`MaskSettings.from_env`.
 KEY_ENV: Final = "CTXMAP_MASK_KEY"
@@ -73,11 +64,6 @@ MASKED_BANNER: Final = (
     "Meeting view: masked. Homes are shown only as the area they are in; incidents are "
     "counted per square and counts below {threshold} are not shown; no names, addresses "
     "or notes."
-)
-#: The note drawn on a masked map.
-MAP_NOTE: Final = (
-    "Masked view. Purple squares: a home is somewhere in the square. Red squares: "
-    "incidents per square (darker: more; fewer than {threshold} not shown)."
 )
 
 HomeMask = Literal["cell", "area"]
@@ -185,20 +171,6 @@ def _sensitive_rows(kind: str, gdf: gpd.GeoDataFrame) -> np.ndarray:
     return np.zeros(len(gdf), dtype=bool)
 
 
-def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    geoms = gdf.geometry
-    return np.asarray(geoms.notna() & ~geoms.is_empty, dtype=bool)
-
-
-def _check_crs(kind: str, gdf: gpd.GeoDataFrame) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"layer {kind!r} is a {type(gdf).__name__}; expected a GeoDataFrame")
-    if len(gdf) and (gdf.crs is None or not gdf.crs.equals(STORAGE_CRS)):
-        raise InputError(
-            f"layer {kind!r} is in {gdf.crs}; expected {STORAGE_CRS} (stored layers are)"
-        )
-
-
 def masked_home_areas(
     places: gpd.GeoDataFrame,
     settings: MaskSettings,
@@ -227,7 +199,7 @@ def masked_home_areas(
         no duplicates; places with no location or outside every area are left out.
         Nothing of the places' own text survives.
     """
-    located = places[_located(places)]
+    located = places[located_mask(places)]
     columns = ["id", "name", "level", "population"]
     if located.empty:
         out = _empty_like("areas")
@@ -292,7 +264,7 @@ def snap_incidents(
         text columns of :data:`INCIDENT_TEXT`; ``attrs["suppressed"]`` is how many
         located incidents were left out.
     """
-    located = _located(incidents)
+    located = located_mask(incidents)
     out = incidents.copy()
     ids: list[str | None] = [None] * len(out)
     keep = np.ones(len(out), dtype=bool)
@@ -362,9 +334,9 @@ def mask_layers(
     if unknown:
         raise InputError(f"unknown layer kind(s) {unknown}; expected some of {LAYER_KINDS}")
     for kind, gdf in layers.items():
-        _check_crs(kind, gdf)
+        require_display_crs(gdf, f"layer {kind!r}", "before masking")
     areas_in = layers.get("areas")
-    located_all = [g[_located(g)] for g in layers.values() if len(g) and _located(g).any()]
+    located_all = [g[located_mask(g)] for g in layers.values() if len(g) and located_mask(g).any()]
     crs = analysis_crs(pd.concat(located_all)) if located_all else None
 
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -420,39 +392,7 @@ def mask_layers(
     return out
 
 
-# --------------------------------------------------------------------------- drawing
-
-
-class _MaskedNote(MacroElement):
-    """A Leaflet control saying the map is masked (text escaped here)."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .ctxmap-masked { background: #fff3cd; color: #3d2b00; border: 2px solid #b8860b;
-          padding: 6px 10px; font: 600 15px/1.4 system-ui, sans-serif; border-radius: 4px;
-          max-width: 420px; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var note = L.control({position: "topleft"});
-            note.onAdd = function () {
-                var div = L.DomUtil.create("div", "ctxmap-masked");
-                div.innerHTML = {{ this.html_json }};
-                return div;
-            };
-            note.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "CtxmapMaskedNote"
-        self.html_json = js_string(html.escape(text))
+# --------------------------------------------------------------------------- squares
 
 
 def incident_squares(
@@ -474,214 +414,6 @@ def incident_squares(
     return shown
 
 
-def build_meeting_map(
-    masked: Mapping[str, gpd.GeoDataFrame],
-    settings: MaskSettings | None = None,
-    **build_kwargs: Any,
-) -> folium.Map:
-    """Draw masked layers (from :func:`mask_layers`) for a meeting or partner export.
-
-    Incidents are drawn as squares coloured by their count (counts below the
-    threshold never appear, see :func:`incident_squares`); everything else is
-    drawn by :func:`ctxmap.maps.layers.build_map`; a note on the map says it is masked.
-
-    Parameters
-    ----------
-    masked
-        Masked layers keyed by kind (pass them through :func:`mask_layers` first:
-        this function draws what it is given).
-    settings
-        The settings used to mask (cell size, threshold, mode).
-    **build_kwargs
-        Passed to :func:`ctxmap.maps.layers.build_map` (``tiles_url``, ``center``, ``zoom``...).
-
-    Returns
-    -------
-    folium.Map
-        With ``ctxmap_masked = True`` set on it.
-    """
-    settings = settings or MaskSettings()
-    base = {k: v for k, v in masked.items() if k != "incidents"}
-    home_cells = None
-    areas = base.get("areas")
-    if areas is not None and "masked_home" in areas.columns:
-        flag = areas["masked_home"].fillna(False).astype(bool).to_numpy()
-        home_cells = areas[flag]
-        base["areas"] = areas[~flag].drop(columns="masked_home")
-    extra: list[folium.FeatureGroup] = []
-    legend: list[tuple[LegendEntry, str]] = []
-    incidents = masked.get("incidents")
-    squares_group = None
-    if incidents is not None and len(incidents):
-        squares = incident_squares(incidents, settings)
-        if len(squares):
-            squares_group = _squares_group(squares)
-            extra.append(squares_group)
-            legend.append((
-                LegendEntry("incidents_masked", "Reported incidents", "#d73027", "circle"),
-                f"(per {settings.cell_m:g} m square; fewer than {settings.threshold} not shown)",
-            ))
-    if home_cells is not None and len(home_cells):
-        extra.append(_home_cells_group(home_cells))
-        legend.append((
-            LegendEntry("homes_masked", "Homes", HOME_COLOUR, "diamond"),
-            f"({len(home_cells):,} areas; each holds at least one home)",
-        ))
-    m = build_map(base, extra_groups=extra, extra_legend=legend, **build_kwargs)
-    if squares_group is not None:
-        _below_places(m, squares_group)
-    _MaskedNote(MAP_NOTE.format(threshold=settings.threshold)).add_to(m)
-    m = localize_in_place(m)
-    m.ctxmap_masked = True  # type: ignore[attr-defined]
-    return m
-
-
-#: Colour of masked homes (the map's home colour).
-HOME_COLOUR: Final = "#7b3294"
-HOMES_GROUP_NAME: Final = "Homes (shown as areas)"
-INCIDENTS_GROUP_NAME: Final = "Reported incidents (per square)"
-
-
-def _home_cells_group(cells: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """Purple outlined squares (or LSOAs), each with a fixed, escaped tooltip."""
-    feats = [
-        {
-            "type": "Feature",
-            "properties": {"label": html.escape(str(label))},
-            "geometry": json.loads(gpd.GeoSeries([g]).to_json())["features"][0]["geometry"],
-        }
-        for g, label in zip(cells.geometry, cells["name"], strict=True)
-    ]
-    group = folium.FeatureGroup(name=HOMES_GROUP_NAME, show=True)
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": feats},
-        name=HOMES_GROUP_NAME,
-        control=False,
-        style_function=lambda _f: {"color": HOME_COLOUR, "weight": 2.5,
-                                   "fillColor": HOME_COLOUR, "fillOpacity": 0.25},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(group)
-    return group
-
-
-def _squares_group(squares: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """Red squares, darker for more incidents, each with its (escaped) count."""
-    biggest = float(squares["count"].max())
-    feats = [
-        {
-            "type": "Feature",
-            "properties": {
-                "label": html.escape(str(label)),
-                "opacity": round(0.2 + 0.6 * math.sqrt(float(count) / biggest), 2),
-            },
-            "geometry": json.loads(gpd.GeoSeries([geom]).to_json())["features"][0]["geometry"],
-        }
-        for geom, count, label in zip(
-            squares.geometry, squares["count"], squares["label"], strict=True
-        )
-    ]
-    group = folium.FeatureGroup(name=INCIDENTS_GROUP_NAME, show=True)
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": feats},
-        name=INCIDENTS_GROUP_NAME,
-        control=False,
-        style_function=lambda f: {
-            "color": "#b2182b", "weight": 0.5, "fillColor": "#d73027",
-            "fillOpacity": f["properties"]["opacity"],
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(group)
-    return group
-
-
-def _below_places(m: folium.Map, group: folium.FeatureGroup) -> None:
-    """Render ``group`` before the place markers, so they stay clickable on top of it."""
-    children = m._children
-    keys = list(children)
-    at = keys.index(group.get_name())
-    place_names = {LEGEND[k].label for k in PLACE_KINDS}
-    places = [k for k in keys[:at] if isinstance(children[k], folium.FeatureGroup)
-              and children[k].layer_name in place_names]
-    for key in [*places, *keys[at + 1:]]:
-        children.move_to_end(key)
-
-
-# --------------------------------------------------------------------------- links
-
-_CONTEXT_ID = re.compile(r"^ctx-[0-9]{1,9}$")
-_AREA_ID = re.compile(r"^[EWSN][0-9]{8}$")
-_PAGE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-
-
-@dataclass(frozen=True)
-class ViewParams:
-    """What a meeting link may hold: the view, never personal data.
-
-    Parameters
-    ----------
-    page
-        Page name (lower-case letters, digits, underscores).
-    context
-        A context id (``ctx-`` and digits) or None.
-    area
-        An ONS area code (e.g. ``E05012345``) or None.
-    zoom
-        Map zoom 1 to 19, or None.
-    layers
-        Layer kinds to show (subset of :data:`ctxmap.layers.schemas.LAYER_KINDS`).
-    """
-
-    page: str = "map"
-    context: str | None = None
-    area: str | None = None
-    zoom: int | None = None
-    layers: tuple[str, ...] = ()
-
-    def to_query(self) -> dict[str, str]:
-        """The query parameters of the link (``view=meeting`` plus the set fields)."""
-        out = {"view": "meeting", "page": self.page}
-        if self.context:
-            out["context"] = self.context
-        if self.area:
-            out["area"] = self.area
-        if self.zoom is not None:
-            out["zoom"] = str(self.zoom)
-        if self.layers:
-            out["layers"] = ",".join(self.layers)
-        return out
-
-
-#: Query parameters a meeting link may carry; anything else is dropped.
-VIEW_PARAM_KEYS: Final[tuple[str, ...]] = ("view", "page", "context", "area", "zoom", "layers")
-
-
-def parse_view_params(params: Mapping[str, str]) -> ViewParams:
-    """Read view parameters from a link.
-
-    Values not of the expected form are ignored, so a link can never smuggle free
-    text into the page.
-    """
-    def get(key: str) -> str:
-        value = params.get(key, "")
-        if isinstance(value, Sequence) and not isinstance(value, str):
-            value = value[-1] if value else ""
-        return clean_text(value)
-
-    page = get("page")
-    context = get("context")
-    area = get("area")
-    zoom_text = get("zoom")
-    zoom = int(zoom_text) if zoom_text.isdigit() and 1 <= int(zoom_text) <= 19 else None
-    layers = tuple(k for k in LAYER_KINDS if k in get("layers").split(","))
-    return ViewParams(
-        page=page if _PAGE.match(page) else "map",
-        context=context if _CONTEXT_ID.match(context) else None,
-        area=area if _AREA_ID.match(area) else None,
-        zoom=zoom,
-        layers=layers,
-    )
-
-
 def focus_on_area(
     layers: Mapping[str, gpd.GeoDataFrame], area: gpd.GeoDataFrame
 ) -> dict[str, gpd.GeoDataFrame]:
@@ -698,7 +430,7 @@ def focus_on_area(
         if gdf.empty:
             out[kind] = gdf
             continue
-        located = _located(gdf)
+        located = located_mask(gdf)
         hits = np.zeros(len(gdf), dtype=bool)
         hits[located] = np.asarray(gdf.geometry[located].intersects(shape), dtype=bool)
         if kind == "areas":
@@ -706,16 +438,3 @@ def focus_on_area(
         else:
             out[kind] = gdf[hits | ~located]
     return out
-
-
-__all__ = [
-    "MaskSettings",
-    "ViewParams",
-    "build_meeting_map",
-    "focus_on_area",
-    "incident_squares",
-    "mask_layers",
-    "masked_home_areas",
-    "parse_view_params",
-    "snap_incidents",
-]

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import folium
 import geopandas as gpd
 
 from ctxmap.analysis.review import CAVEATS, BeforeAfter
@@ -35,7 +34,6 @@ from ctxmap.cases.records import (
     context_area,
     is_overdue,
 )
-from ctxmap.layers.schemas import STORAGE_CRS
 
 _CSS: Final = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -121,25 +119,11 @@ def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> s
     return "".join(parts)
 
 
-def context_area_group(area: Any, label: str) -> folium.FeatureGroup:
-    """A feature group drawing a context's area (EPSG:4326), label escaped.
-
-    Pass it to :func:`ctxmap.maps.layers.build_map` as one of ``extra_groups`` so the layer
-    control lists it.
-    """
-    group = folium.FeatureGroup(name=esc(label))
-    folium.GeoJson(
-        gpd.GeoSeries([area], crs=STORAGE_CRS).__geo_interface__,
-        style_function=lambda _f: {"color": "#6a1b9a", "weight": 3, "fillOpacity": 0.08},
-        tooltip=esc(label),
-    ).add_to(group)
-    return group
-
-
 def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
               evidence: ContextEvidence | None, tiles_url: Any, vendor_dir: Path | None) -> str:
+    from ctxmap.maps.base import DEFAULT, MapOptions
     from ctxmap.maps.export import standalone_html
-    from ctxmap.maps.layers import DEFAULT, build_map
+    from ctxmap.maps.layers import build_map, context_area_group
 
     ctx = bundle.context
     view: dict[str, gpd.GeoDataFrame] = {
@@ -156,8 +140,9 @@ def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
         extra.append(context_area_group(
             area, "Context (home location masked to a 250 m cell)"
             if bundle.location_masked else "Context area"))
-    m = build_map(view, tiles_url=DEFAULT if tiles_url is None else tiles_url,
-                  center=center, zoom=15 if center else None, extra_groups=extra)
+    options = MapOptions(tiles_url=DEFAULT if tiles_url is None else tiles_url,
+                         center=center, zoom=15 if center else None)
+    m = build_map(view, options, extra_groups=extra)
     return standalone_html(m, title=f"Map: {ctx.name}", vendor_dir=vendor_dir)
 
 

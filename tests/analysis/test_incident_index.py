@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from ctxmap.analysis.aggregate import aggregate_incidents
 from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import filter_incidents, summarise_incidents
-from ctxmap.maps.layers import aggregate_incidents
 
 CATS = ["Drugs", "Robbery", "Anti-social behaviour", "<b>Harm log</b>"]
 

@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from ctxmap.maps import assets as assets
-from ctxmap.maps.layers import resolve_tiles_url
+from ctxmap.maps.base import resolve_tiles_url
 
 pytestmark = pytest.mark.browser
 

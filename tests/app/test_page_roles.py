@@ -161,7 +161,7 @@ def test_meeting_view_in_browser(store_copy, app_url, tmp_path):  # noqa: F811
             page.screenshot(path=str(shot))
         finally:
             browser.close()
-    from ctxmap.maps.layers import resolve_tiles_url
+    from ctxmap.maps.base import resolve_tiles_url
 
     tiles = resolve_tiles_url()
     allowed = set(LOCAL_HOSTS)

@@ -7,16 +7,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from ctxmap.cases.safety_map import (
-    HIDDEN_COLOUR,
-    RAG_COLOURS,
-    clicked_point,
-    pickable_places,
-    pool_by_place,
-    safety_legend,
-    safety_map_group,
-)
+from ctxmap.cases.safety_map import clicked_point, pickable_places, pool_by_place
 from ctxmap.errors import InputError
+from ctxmap.maps.safety import HIDDEN_COLOUR, RAG_COLOURS, safety_legend, safety_map_group
 
 CRS = "EPSG:4326"
 

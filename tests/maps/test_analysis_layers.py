@@ -15,16 +15,16 @@ from shapely.geometry import Point, box
 from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.concern import ConcernParams, rank_places
 from ctxmap.errors import InputError
-from ctxmap.maps.analysis import (
+from ctxmap.maps.analysis_layers import (
     HOTSPOT_CLASSES,
     add_groups,
     choropleth_group,
-    class_breaks,
-    classify_values,
     concern_group,
     density_group,
     hotspot_group,
 )
+from ctxmap.maps.base import MapOptions
+from ctxmap.maps.classes import class_breaks, classify_values
 from ctxmap.maps.layers import build_map
 
 EVIL = "<script>alert(1)</script>"
@@ -249,7 +249,7 @@ def test_add_groups_lists_layers_before_the_control():
     areas = gpd.GeoDataFrame(
         {"id": ["D"], "name": ["District"], "level": ["district"], "population": [None],
          "source": ["t"]}, geometry=[box(1.2, 52.6, 1.33, 52.65)], crs="EPSG:4326")
-    m = build_map({"areas": areas}, tiles_url=None)
+    m = build_map({"areas": areas}, MapOptions(tiles_url=None))
     hot = hotspot_group(gpd.GeoDataFrame(
         {"gi_bin": [3, 0], "incidents": [9, 1], "gi_z": [3.0, 0.0]},
         geometry=[box(1.2, 52.6, 1.21, 52.61), box(1.21, 52.6, 1.22, 52.61)], crs="EPSG:4326"))

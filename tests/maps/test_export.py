@@ -8,6 +8,7 @@ from shapely.geometry import Point, box
 
 from ctxmap.errors import InputError
 from ctxmap.maps import assets as assets
+from ctxmap.maps.base import MapOptions
 from ctxmap.maps.export import standalone_html, tile_origins, write_map_html
 from ctxmap.maps.layers import build_map
 
@@ -28,7 +29,7 @@ def _map(tiles_url=None):
         geometry=[box(1.2, 52.59, 1.34, 52.68)],
         crs="EPSG:4326",
     )
-    return build_map({"homes": homes, "areas": areas}, tiles_url=tiles_url)
+    return build_map({"homes": homes, "areas": areas}, MapOptions(tiles_url=tiles_url))
 
 
 @needs_vendor

@@ -7,24 +7,23 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, box
 
+from ctxmap.analysis.aggregate import aggregate_incidents
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import to_metric
+from ctxmap.layers.flags import is_true
 from ctxmap.maps.assets import walk
-from ctxmap.maps.layers import (
+from ctxmap.maps.base import (
     BOUNDARIES_ATTRIBUTION,
     FICTIONAL_HOMES_ATTRIBUTION,
     OSM_ATTRIBUTION,
     OSM_TILES_URL,
     POLICE_ATTRIBUTION,
-    aggregate_incidents,
-    build_feature_groups,
-    build_map,
-    clean_text,
-    esc,
-    is_true,
-    place_popup_html,
+    MapOptions,
     resolve_tiles_url,
 )
+from ctxmap.maps.layers import build_feature_groups, build_map
+from ctxmap.maps.popups import place_popup_html
+from ctxmap.text import clean_text, esc
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -102,10 +101,8 @@ def test_hostile_text_is_escaped_everywhere(text):
     inc["location"] = text
     areas = _areas()
     areas.loc[1, "name"] = text
-    m = build_map(
-        {"safe_places": places, "homes": places, "incidents": inc, "areas": areas},
-        tiles_url=None,
-    )
+    m = build_map({"safe_places": places, "homes": places, "incidents": inc, "areas": areas},
+                  MapOptions(tiles_url=None))
     page = _html(m)
     assert "<script>alert" not in page
     assert 'onmouseover="x' not in page
@@ -132,26 +129,26 @@ def test_place_popup_contents():
 
 
 def test_homes_fictional_label_and_attribution():
-    m = build_map({"homes": _places(["Home A"], fictional=True)}, tiles_url=None)
+    m = build_map({"homes": _places(["Home A"], fictional=True)}, MapOptions(tiles_url=None))
     page = _html(m)
     [gj] = _geojsons(m)
     assert "(fictional)" in gj.data["features"][0]["properties"]["popup"]
     assert json.dumps(FICTIONAL_HOMES_ATTRIBUTION) in page
     assert "private note" not in page  # notes never reach the map
-    m2 = build_map({"homes": _places(["Home A"], fictional=False)}, tiles_url=None)
+    m2 = build_map({"homes": _places(["Home A"], fictional=False)}, MapOptions(tiles_url=None))
     assert FICTIONAL_HOMES_ATTRIBUTION not in _html(m2)
     # homes have their own marker (a div icon), other places circle markers
     assert isinstance(gj.marker, folium.Marker)
-    m3 = build_map({"youth_centres": _places(["Club"])}, tiles_url=None)
+    m3 = build_map({"youth_centres": _places(["Club"])}, MapOptions(tiles_url=None))
     assert isinstance(_geojsons(m3)[0].marker, folium.CircleMarker)
 
 
 def test_required_attributions_present():
-    page = _html(build_map({"areas": _areas()}, tiles_url=None))
+    page = _html(build_map({"areas": _areas()}, MapOptions(tiles_url=None)))
     for text in (POLICE_ATTRIBUTION, OSM_ATTRIBUTION, BOUNDARIES_ATTRIBUTION):
         assert json.dumps(text, ensure_ascii=False) in page
     # with OSM tiles the OSM credit is the tile layer's attribution
-    m = build_map({"areas": _areas()}, tiles_url=OSM_TILES_URL)
+    m = build_map({"areas": _areas()}, MapOptions(tiles_url=OSM_TILES_URL))
     [tiles] = [el for el in walk(m) if isinstance(el, folium.TileLayer)]
     assert tiles.options["attribution"] == OSM_ATTRIBUTION
     assert json.dumps(POLICE_ATTRIBUTION, ensure_ascii=False) in _html(m)
@@ -160,7 +157,7 @@ def test_required_attributions_present():
 def test_layers_are_feature_groups_with_layer_control():
     m = build_map(
         {"areas": _areas(), "safe_places": _places(["A", "B"]), "youth_centres": _places(["C"])},
-        tiles_url=None,
+        MapOptions(tiles_url=None),
     )
     groups = _groups(m)
     assert set(groups) == {"District outline", "Wards", "LSOAs", "Safe places", "Youth centres"}
@@ -175,16 +172,16 @@ def test_layers_are_feature_groups_with_layer_control():
 
 def test_absent_and_empty_layers_are_skipped():
     empty = _places([]).iloc[0:0]
-    m = build_map({"homes": empty}, tiles_url=None)
+    m = build_map({"homes": empty}, MapOptions(tiles_url=None))
     assert _groups(m) == {}
     assert not any(isinstance(el, folium.LayerControl) for el in walk(m))
-    _html(build_map({}, tiles_url=None))  # renders
+    _html(build_map({}, MapOptions(tiles_url=None)))  # renders
 
 
 def test_incidents_without_location_are_skipped_and_counted():
     inc = _incidents([(1.3, 52.64), None, None, (1.31, 52.65)])
     before = inc.copy()
-    m = build_map({"incidents": inc}, tiles_url=None)
+    m = build_map({"incidents": inc}, MapOptions(tiles_url=None))
     [gj] = _geojsons(m)
     assert len(gj.data["features"]) == 2
     assert "2 without location not shown" in _html(m)
@@ -197,16 +194,16 @@ def test_incidents_above_threshold_are_aggregated():
     rng = np.random.default_rng(1)
     pts = list(zip(rng.uniform(1.2, 1.34, 3000), rng.uniform(52.59, 52.68, 3000), strict=True))
     inc = _incidents([*pts, None])
-    m = build_map(
-        {"incidents": inc}, tiles_url=None, incidents_cluster_threshold=100, max_incident_cells=50
-    )
+    m = build_map({"incidents": inc}, MapOptions(tiles_url=None, incidents_cluster_threshold=100,
+                                                  max_incident_cells=50))
     [gj] = _geojsons(m)
     feats = gj.data["features"]
     assert 1 <= len(feats) <= 50
     labels = [f["properties"]["label"] for f in feats]
     assert sum(int(lbl.split()[0]) for lbl in labels) == 3000
     # below the threshold each located incident is its own marker
-    m2 = build_map({"incidents": inc.iloc[:30]}, tiles_url=None, incidents_cluster_threshold=100)
+    m2 = build_map({"incidents": inc.iloc[:30]},
+                   MapOptions(tiles_url=None, incidents_cluster_threshold=100))
     assert len(_geojsons(m2)[0].data["features"]) == 30
 
 
@@ -260,7 +257,7 @@ def test_bad_inputs_raise_input_error():
     with pytest.raises(InputError, match="EPSG:27700; expected EPSG:4326"):
         build_map({"homes": _places(["a"]).to_crs("EPSG:27700")})
     with pytest.raises(InputError, match="incidents_cluster_threshold"):
-        build_map({}, incidents_cluster_threshold=-1)
+        build_map({}, MapOptions(incidents_cluster_threshold=-1))
 
 
 def test_tiles_configuration(monkeypatch):
@@ -274,13 +271,13 @@ def test_tiles_configuration(monkeypatch):
     m = build_map({"areas": _areas()})
     tiles = [el for el in walk(m) if isinstance(el, folium.TileLayer)]
     assert [t.tiles for t in tiles] == ["http://localhost:9/{z}/{x}/{y}.png"]
-    none = build_map({"areas": _areas()}, tiles_url=None)
+    none = build_map({"areas": _areas()}, MapOptions(tiles_url=None))
     assert not [el for el in walk(none) if isinstance(el, folium.TileLayer)]
     assert ".leaflet-container { background: #fff; }" in _html(none)
 
 
 def test_no_external_scripts_or_styles():
-    m = build_map({"areas": _areas(), "homes": _places(["x"])}, tiles_url=OSM_TILES_URL)
+    m = build_map({"areas": _areas(), "homes": _places(["x"])}, MapOptions(tiles_url=OSM_TILES_URL))
     page = _html(m)
     links = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', page)
     assert links and all(u.startswith("/app/static/vendor/") for u in links)
@@ -288,10 +285,10 @@ def test_no_external_scripts_or_styles():
 
 
 def test_fit_bounds_and_center():
-    m = build_map({"areas": _areas()}, tiles_url=None)
+    m = build_map({"areas": _areas()}, MapOptions(tiles_url=None))
     fits = [el for el in walk(m) if isinstance(el, folium.FitBounds)]
     assert fits and fits[0].bounds == [[52.59, 1.2], [52.68, 1.34]]
-    m2 = build_map({"areas": _areas()}, tiles_url=None, center=(52.6, 1.3), zoom=14)
+    m2 = build_map({"areas": _areas()}, MapOptions(tiles_url=None, center=(52.6, 1.3), zoom=14))
     assert not [el for el in walk(m2) if isinstance(el, folium.FitBounds)]
     assert m2.location == [52.6, 1.3] and m2.options["zoom"] == 14
 
@@ -300,7 +297,7 @@ def test_coordinates_rounded_and_unused_columns_dropped():
     places = _places(["A"])
     places["secret_column"] = "do-not-embed"
     places.geometry = [Point(1.123456789, 52.987654321)]
-    m = build_map({"safe_places": places}, tiles_url=None)
+    m = build_map({"safe_places": places}, MapOptions(tiles_url=None))
     [gj] = _geojsons(m)
     feat = gj.data["features"][0]
     assert feat["geometry"]["coordinates"] == [1.12346, 52.98765]
@@ -308,7 +305,8 @@ def test_coordinates_rounded_and_unused_columns_dropped():
     assert "do-not-embed" not in _html(m)
     areas = _areas()
     areas.geometry = [box(1.1234567, 52.1234567, 1.2, 52.2)] * 4
-    coords = _geojsons(build_map({"areas": areas}, tiles_url=None))[0].data["features"][0]
+    no_tiles = MapOptions(tiles_url=None)
+    coords = _geojsons(build_map({"areas": areas}, no_tiles))[0].data["features"][0]
     flat = np.asarray(coords["geometry"]["coordinates"][0]).ravel()
     assert np.allclose(flat, np.round(flat, 5), atol=0)
 
@@ -316,6 +314,6 @@ def test_coordinates_rounded_and_unused_columns_dropped():
 def test_extra_groups_come_before_the_layer_control():
     extra = folium.FeatureGroup(name="Analysis <b>layer</b>")
     folium.CircleMarker([52.63, 1.29], radius=3).add_to(extra)
-    m = build_map({}, tiles_url=None, extra_groups=[extra])
+    m = build_map({}, MapOptions(tiles_url=None), extra_groups=[extra])
     html = m.get_root().render()
     assert html.index(extra.get_name() + ".addTo") < html.index("L.control.layers")

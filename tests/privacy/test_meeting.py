@@ -15,15 +15,15 @@ from shapely.geometry import Point, box
 
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells
+from ctxmap.maps.base import MapOptions
 from ctxmap.maps.layers import build_map
+from ctxmap.maps.meeting import build_meeting_map
+from ctxmap.privacy.links import ViewParams, parse_view_params
 from ctxmap.privacy.meeting import (
     MaskSettings,
-    ViewParams,
-    build_meeting_map,
     focus_on_area,
     incident_squares,
     mask_layers,
-    parse_view_params,
     snap_incidents,
 )
 
@@ -167,10 +167,11 @@ def test_sensitive_column_masks_other_places():
 def test_masked_layers_draw_with_build_map_and_meeting_map():
     layers = _layers()
     out = mask_layers(layers)
-    for m in (build_map(out, tiles_url=None), build_meeting_map(out, tiles_url=None)):
+    no_tiles = MapOptions(tiles_url=None)
+    for m in (build_map(out, no_tiles), build_meeting_map(out, options=no_tiles)):
         page = m.get_root().render()
         assert PERSON not in page and "Secret Road" not in page
-    page = build_meeting_map(out, tiles_url=None).get_root().render()
+    page = build_meeting_map(out, options=MapOptions(tiles_url=None)).get_root().render()
     assert "6 incidents in this 250 m square" in page
     assert "Masked view" in page
 
@@ -192,13 +193,14 @@ def near(pairs: np.ndarray, lon: float, lat: float, tol: float = 5e-5) -> bool:
 
 def test_no_home_coordinate_in_meeting_map():
     layers = _layers()
-    page = build_meeting_map(mask_layers(layers), tiles_url=None).get_root().render()
+    no_tiles = MapOptions(tiles_url=None)
+    page = build_meeting_map(mask_layers(layers), options=no_tiles).get_root().render()
     pairs = coordinate_pairs(page)
     assert len(pairs) > 10
     for g in layers["homes"].geometry:
         assert not near(pairs, g.x, g.y)
     # the detector works: the unmasked map has every home
-    raw = coordinate_pairs(build_map(layers, tiles_url=None).get_root().render())
+    raw = coordinate_pairs(build_map(layers, MapOptions(tiles_url=None)).get_root().render())
     for g in layers["homes"].geometry:
         assert near(raw, g.x, g.y)
 

@@ -13,6 +13,13 @@ from shapely.geometry import Point
 
 from ctxmap.errors import InputError
 from ctxmap.maps.assets import external_references
+from ctxmap.maps.nearby import (
+    coverage_map,
+    distance_text,
+    is_estimate,
+    nearby_map,
+    walk_text,
+)
 from ctxmap.nearby.coverage import coverage_area, home_coverage
 from ctxmap.nearby.nearest import nearest_places
 from ctxmap.nearby.origins import from_place
@@ -20,15 +27,10 @@ from ctxmap.nearby.walking import NETWORK_BASIS, estimate_basis
 from ctxmap.reports.card import (
     TABLE_COLUMNS,
     card_file_name,
-    coverage_map,
-    distance_text,
     estimate_notice,
     hours_text,
-    is_estimate,
-    nearby_map,
     nearby_table,
     safe_places_card_html,
-    walk_text,
 )
 
 HOSTILE = "<script>alert(1)</script>"

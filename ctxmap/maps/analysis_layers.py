@@ -4,7 +4,8 @@ Each builder takes the output of an analysis function (:func:`ctxmap.analysis.co
 :func:`ctxmap.analysis.density.kernel_density`, :func:`ctxmap.analysis.hotspots.gistar_hotspots`,
 :func:`ctxmap.analysis.areas.area_counts`), in EPSG:4326, and returns an :class:`AnalysisLayer`:
 a named :class:`folium.FeatureGroup` for the layer control plus the escaped legend HTML of
-the layer. Every piece of text reaching a tooltip, popup or legend is HTML-escaped here.
+the layer (:func:`ctxmap.maps.legend.legend_html`). Every piece of text reaching a tooltip,
+popup or legend is HTML-escaped here.
 Payloads stay small: coordinates are rounded to 5 decimals, polygons are simplified to
 about 5 m, density cells of one class are merged, and non-significant Gi* cells are not
 drawn. :func:`add_groups` puts the layers on a map made by
@@ -14,8 +15,6 @@ Nothing here imports streamlit or renders a map.
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,15 +25,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs, require_display_crs
+from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.maps.layers import js_string
-from ctxmap.text import clean_text, esc
+from ctxmap.maps.classes import class_breaks, classify_values, number_text, range_labels
+from ctxmap.maps.geojson import feature_collection
+from ctxmap.maps.legend import Legend, LegendEntry, legend_html
+from ctxmap.text import clean_text, esc, esc_plain
 
 #: Decimal places kept in coordinates (5 places is about 1 m).
 PRECISION: Final = 5
@@ -63,15 +63,6 @@ _LAYER_NAMES: Final = {"homes": "Home", "youth_centres": "Youth centre",
                        "safe_places": "Safe place", "contexts": "Context"}
 
 
-@dataclass(frozen=True)
-class LegendItem:
-    """One legend line: a symbol of ``colour`` and a (plain-text) label."""
-
-    colour: str
-    label: str
-    symbol: str = "square"  # "square", "circle" or "ring"
-
-
 @dataclass
 class AnalysisLayer:
     """A map layer of one analysis.
@@ -94,10 +85,6 @@ class AnalysisLayer:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _check_4326(gdf: object, what: str) -> gpd.GeoDataFrame:
-    return require_display_crs(gdf, what)
-
-
 def _need(gdf: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in gdf.columns]
     if missing:
@@ -105,23 +92,6 @@ def _need(gdf: pd.DataFrame, columns: Sequence[str], what: str) -> None:
             f"{what} lacks column(s) {', '.join(missing)} (has: "
             f"{', '.join(map(str, gdf.columns))}); expected the output of the analysis"
         )
-
-
-def _located_mask(geoms: gpd.GeoSeries) -> np.ndarray:
-    return geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
-
-
-def _round(geoms: np.ndarray) -> np.ndarray:
-    return shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, PRECISION))
-
-
-def _collection(geoms: Sequence[Any], props: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    rounded = _round(np.asarray(list(geoms), dtype=object))
-    features = [
-        {"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(g))}
-        for g, p in zip(rounded, props, strict=True)
-    ]
-    return {"type": "FeatureCollection", "features": features}
 
 
 def _simplified(geoms: gpd.GeoSeries, tolerance_m: float = SIMPLIFY_M) -> np.ndarray:
@@ -134,72 +104,6 @@ def _simplified(geoms: gpd.GeoSeries, tolerance_m: float = SIMPLIFY_M) -> np.nda
     return simple.to_crs(STORAGE_CRS).to_numpy()
 
 
-def _num(value: float, digits: int = 1) -> str:
-    if not math.isfinite(value):
-        return "–"
-    if abs(value) >= 100 or digits == 0:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
-
-
-def class_breaks(values: Sequence[float] | np.ndarray, n_classes: int) -> list[float]:
-    """Return the lower bounds of up to ``n_classes`` quantile classes of ``values``.
-
-    Class ``k`` starts at the sorted value at position ``k * n // n_classes`` (so each
-    class holds about ``n / n_classes`` values). The first bound is the smallest finite
-    value; bounds are distinct and increasing (ties merge classes), so a value's class is
-    the number of bounds ``<=`` it, minus one.
-
-    Raises
-    ------
-    InputError
-        If ``n_classes`` < 1.
-    """
-    if n_classes < 1:
-        raise InputError(f"{n_classes} classes; expected at least 1")
-    arr = np.asarray(values, dtype=float)
-    arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
-        return []
-    arr = np.sort(arr)
-    starts = (np.arange(n_classes) * len(arr)) // n_classes
-    return sorted({float(v) for v in arr[starts]})
-
-
-def classify_values(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> np.ndarray:
-    """Return each value's class (0-based) given lower ``breaks``; -1 below the first or NaN."""
-    arr = np.asarray(values, dtype=float)
-    out = np.searchsorted(np.asarray(breaks, dtype=float), arr, side="right") - 1
-    out[~np.isfinite(arr)] = -1
-    return out.astype(np.int64)
-
-
-def _range_labels(breaks: Sequence[float], top: float, unit: str = "") -> list[str]:
-    whole = all(float(v).is_integer() for v in [*breaks, top])
-    digits = 0 if whole else 1
-    labels = []
-    for k, low in enumerate(breaks):
-        high = breaks[k + 1] if k + 1 < len(breaks) else top
-        text = (f"{_num(low, digits)}–{_num(high, digits)}" if high > low
-                else _num(low, digits))
-        labels.append(f"{text}{unit}")
-    return labels
-
-
-def legend_block(title: str, items: Sequence[LegendItem], notes: Sequence[str] = ()) -> str:
-    """Return one layer's legend HTML: a title, one line per item, then notes (all escaped)."""
-    lines = [f"<b>{html.escape(clean_text(title))}</b>"]
-    for item in items:
-        colour = html.escape(item.colour, quote=True)
-        style = f"border-color:{colour}" if item.symbol == "ring" else f"background:{colour}"
-        lines.append(
-            f'<span class="sym {html.escape(item.symbol, quote=True)}" style="{style}"></span>'
-            f"{html.escape(clean_text(item.label))}"
-        )
-    lines.extend(f'<span class="note">{html.escape(clean_text(n))}</span>' for n in notes)
-    return '<div class="block">' + "<br>".join(lines) + "</div>"
-
-
 # ----------------------------------------------------------------------------- builders
 
 
@@ -208,15 +112,15 @@ def _place_popup(rec: Mapping[str, Any]) -> str:
     layer = _LAYER_NAMES.get(clean_text(rec.get("layer")), clean_text(rec.get("layer")))
     parts = [f"<b>{name}</b>"]
     if layer:
-        parts.append(html.escape(layer))
+        parts.append(esc_plain(layer))
     parts.append(f"Rank {int(rec['rank'])}" if pd.notna(rec.get("rank")) else "")
     n = rec.get("incidents")
     if n is not None and pd.notna(n):
         expected = float(rec.get("expected", float("nan")))
         ratio = float(rec.get("rate_ratio", float("nan")))
         parts.append(
-            f"{int(n)} incidents (expected {html.escape(_num(expected))}, "
-            f"{html.escape(_num(ratio))} times)"
+            f"{int(n)} incidents (expected {esc_plain(number_text(expected))}, "
+            f"{esc_plain(number_text(ratio))} times)"
         )
     reason = esc(rec.get("reason"))
     if reason:
@@ -250,9 +154,9 @@ def concern_group(
     """
     if not (isinstance(radius_m, int | float) and math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"radius {radius_m!r} m; expected a number of metres > 0")
-    _check_4326(ranked, "the ranking")
+    require_display_crs(ranked, "the ranking")
     _need(ranked, ["rank", "name", "flagged", "reason", "incidents"], "the ranking")
-    loc = ranked.loc[_located_mask(ranked.geometry)]
+    loc = ranked.loc[located_mask(ranked)]
     flagged_mask = loc["flagged"].fillna(False).astype(bool).to_numpy()
     title = name or f"Locations of concern ({radius_m:g} m)"
     group = folium.FeatureGroup(name=title, show=show)
@@ -270,9 +174,9 @@ def concern_group(
             }
             for r in recs
         ]
-        data = _collection(part.geometry.to_numpy(), props)
+        data = feature_collection(part.geometry.to_numpy(), props, PRECISION)
         if is_flagged:
-            circles = _collection(part.geometry.to_numpy(), [{} for _ in recs])
+            circles = feature_collection(part.geometry.to_numpy(), [{} for _ in recs], PRECISION)
             folium.GeoJson(
                 circles,
                 control=False,
@@ -302,14 +206,14 @@ def concern_group(
         features += len(recs)
     n_flagged = int(flagged_mask.sum())
     items = [
-        LegendItem(FLAGGED_COLOUR, f"Flagged location ({n_flagged:,})", "circle"),
-        LegendItem(FLAGGED_COLOUR, f"{radius_m:g} m around a flagged location", "ring"),
-        LegendItem(UNFLAGGED_COLOUR, f"Not flagged ({len(loc) - n_flagged:,})", "circle"),
+        (LegendEntry(f"Flagged location ({n_flagged:,})", FLAGGED_COLOUR, "circle"), ""),
+        (LegendEntry(f"{radius_m:g} m around a flagged location", FLAGGED_COLOUR, "ring"), ""),
+        (LegendEntry(f"Not flagged ({len(loc) - n_flagged:,})", UNFLAGGED_COLOUR, "circle"), ""),
     ]
     notes = []
     if len(loc) < len(ranked):
         notes.append(f"{len(ranked) - len(loc):,} place(s) without a location not shown")
-    return AnalysisLayer(group, legend_block(title, items, notes), features)
+    return AnalysisLayer(group, legend_html(title, items, notes), features)
 
 
 def density_group(
@@ -336,9 +240,9 @@ def density_group(
     AnalysisLayer
         One feature per colour class present.
     """
-    _check_4326(kde_grid, "the density grid")
+    require_display_crs(kde_grid, "the density grid")
     _need(kde_grid, ["density_per_km2"], "the density grid")
-    loc = kde_grid.loc[_located_mask(kde_grid.geometry)]
+    loc = kde_grid.loc[located_mask(kde_grid)]
     values = loc["density_per_km2"].to_numpy(dtype=float)
     finite = values[np.isfinite(values) & (values > 0)]
     breaks: list[float] = []
@@ -346,7 +250,7 @@ def density_group(
         breaks = sorted({float(np.quantile(finite, q)) for q in DENSITY_QUANTILES})
     classes = classify_values(values, breaks) if breaks else np.full(len(loc), -1)
     top = float(finite.max()) if finite.size else 0.0
-    labels = _range_labels(breaks, top, " per km²")
+    labels = range_labels(breaks, top, " per km²")
     colours = DENSITY_COLOURS[len(DENSITY_COLOURS) - len(breaks):]
     group = folium.FeatureGroup(name=name, show=show)
     geoms, props, styles = [], [], []
@@ -356,11 +260,11 @@ def density_group(
             continue
         merged = shapely.union_all(cells.to_numpy())
         geoms.append(merged)
-        props.append({"label": f"Incident density {html.escape(labels[k])}", "k": k})
+        props.append({"label": f"Incident density {esc_plain(labels[k])}", "k": k})
         styles.append(colours[k])
     if geoms:
         simple = _simplified(gpd.GeoSeries(geoms, crs=STORAGE_CRS))
-        data = _collection(simple, props)
+        data = feature_collection(simple, props, PRECISION)
         palette = {str(k): colours[k] for k in range(len(breaks))}
         folium.GeoJson(
             data,
@@ -377,10 +281,10 @@ def density_group(
         notes.append(f"Gaussian kernel, bandwidth {float(meta['bandwidth_m']):,.0f} m")
     if "cell_m" in meta:
         notes.append(f"{float(meta['cell_m']):g} m cells; the lower half of cells not drawn")
-    items = [LegendItem(c, lab) for c, lab in zip(colours, labels, strict=True)]
+    items = [(LegendEntry(lab, c), "") for c, lab in zip(colours, labels, strict=True)]
     if not items:
         notes.append("no incidents to draw")
-    return AnalysisLayer(group, legend_block(name, items, notes), len(geoms))
+    return AnalysisLayer(group, legend_html(name, items, notes), len(geoms))
 
 
 def hotspot_group(
@@ -403,10 +307,10 @@ def hotspot_group(
     AnalysisLayer
         One feature per significant cell, tooltip with its class, count and z-score.
     """
-    _check_4326(gi_grid, "the hotspot grid")
+    require_display_crs(gi_grid, "the hotspot grid")
     _need(gi_grid, ["gi_bin", "incidents", "gi_z"], "the hotspot grid")
     bins = pd.to_numeric(gi_grid["gi_bin"], errors="coerce").fillna(0).astype(int).to_numpy()
-    keep = (bins != 0) & _located_mask(gi_grid.geometry)
+    keep = (bins != 0) & located_mask(gi_grid)
     sig = gi_grid.loc[keep]
     group = folium.FeatureGroup(name=name, show=show)
     props = []
@@ -416,9 +320,9 @@ def hotspot_group(
     ):
         text = (f"{HOTSPOT_CLASSES[int(b)][1]}: {int(n)} incidents in the cell, "
                 f"z = {float(z):.2f}, adjusted p = {float(q):.2g}")
-        props.append({"label": html.escape(text), "b": int(b)})
+        props.append({"label": esc_plain(text), "b": int(b)})
     if len(sig):
-        data = _collection(sig.geometry.to_numpy(), props)
+        data = feature_collection(sig.geometry.to_numpy(), props, PRECISION)
         palette = {str(k): v[0] for k, v in HOTSPOT_CLASSES.items()}
         folium.GeoJson(
             data,
@@ -430,8 +334,8 @@ def hotspot_group(
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         ).add_to(group)
     counts = {k: int((bins[keep] == k).sum()) for k in HOTSPOT_CLASSES}
-    items = [LegendItem(c, f"{label} ({counts[k]:,} cells)") for k, (c, label) in
-             HOTSPOT_CLASSES.items() if counts[k]]
+    items = [(LegendEntry(f"{label} ({counts[k]:,} cells)", c), "")
+             for k, (c, label) in HOTSPOT_CLASSES.items() if counts[k]]
     meta = gi_grid.attrs.get("ctxmap", {})
     notes = []
     if not any(c < 0 and n for c, n in counts.items()):
@@ -441,7 +345,7 @@ def hotspot_group(
     if "cell_m" in meta:
         notes.append(f"{float(meta['cell_m']):g} m cells; Benjamini–Hochberg FDR")
     notes.append(f"{int((~keep).sum()):,} cells not significant, not drawn")
-    return AnalysisLayer(group, legend_block(name, items, notes), len(sig))
+    return AnalysisLayer(group, legend_html(name, items, notes), len(sig))
 
 
 def choropleth_group(
@@ -477,11 +381,11 @@ def choropleth_group(
     """
     _need(area_counts, ["area_id", "incidents"], "the area counts")
     if isinstance(area_counts, gpd.GeoDataFrame) and area_counts.geometry.notna().any():
-        frame = _check_4326(area_counts, "the area counts")
+        frame = require_display_crs(area_counts, "the area counts")
     else:
         if areas is None:
             raise InputError("the area counts have no geometry; expected the areas layer too")
-        _check_4326(areas, "the areas")
+        require_display_crs(areas, "the areas")
         _need(areas, ["id"], "the areas")
         geom = dict(zip(areas["id"].astype(str), areas.geometry, strict=True))
         frame = gpd.GeoDataFrame(
@@ -489,7 +393,7 @@ def choropleth_group(
             geometry=[geom.get(str(a)) for a in area_counts["area_id"]],
             crs=STORAGE_CRS,
         )
-    frame = frame.loc[_located_mask(frame.geometry)]
+    frame = frame.loc[located_mask(frame)]
     rates = (pd.to_numeric(frame["rate_per_1000"], errors="coerce").to_numpy(dtype=float)
              if "rate_per_1000" in frame else np.full(len(frame), np.nan))
     use_rate = bool(np.isfinite(rates).any())
@@ -499,7 +403,7 @@ def choropleth_group(
     breaks = class_breaks(values, min(max(1, n_classes), len(CHOROPLETH_COLOURS)))
     classes = classify_values(values, breaks)
     top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
-    labels = _range_labels(breaks, top, unit)
+    labels = range_labels(breaks, top, unit)
     colours = CHOROPLETH_COLOURS[len(CHOROPLETH_COLOURS) - len(breaks):]
     group = folium.FeatureGroup(name=title, show=show)
     props = []
@@ -512,7 +416,7 @@ def choropleth_group(
             text += f", {float(rate):.1f} per 1,000 residents"
         props.append({"label": text, "k": int(k)})
     if len(frame):
-        data = _collection(_simplified(frame.geometry), props)
+        data = feature_collection(_simplified(frame.geometry), props, PRECISION)
         palette = {str(k): colours[k] for k in range(len(breaks))}
         palette["-1"] = "#cccccc"
         folium.GeoJson(
@@ -524,80 +428,14 @@ def choropleth_group(
             },
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         ).add_to(group)
-    items = [LegendItem(c, lab) for c, lab in zip(colours, labels, strict=True)]
+    items = [(LegendEntry(lab, c), "") for c, lab in zip(colours, labels, strict=True)]
     notes = ["quantile classes"]
     if not use_rate:
         notes.append("no population figures: counts, not rates")
-    return AnalysisLayer(group, legend_block(title, items, notes), len(frame))
+    return AnalysisLayer(group, legend_html(title, items, notes), len(frame))
 
 
 # ----------------------------------------------------------------------------- map
-
-
-class _AnalysisLegend(MacroElement):
-    """A Leaflet control (bottom right) with one escaped legend block per shown layer.
-
-    A block is visible while its feature group is on the map (it follows the layer
-    control's ``overlayadd``/``overlayremove`` events); the box hides when none is.
-    """
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .ctxmap-alegend { background: rgba(255,255,255,0.92); padding: 6px 8px;
-          font: 12px/1.5 system-ui, sans-serif; border-radius: 4px; color: #222;
-          box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 250px; max-height: 45vh;
-          overflow-y: auto; }
-        .ctxmap-alegend .block { margin-bottom: 4px; }
-        .ctxmap-alegend .sym { display: inline-block; width: 12px; height: 12px;
-          margin-right: 6px; vertical-align: -1px; box-sizing: border-box; }
-        .ctxmap-alegend .circle { border-radius: 50%; border: 1px solid #fff; }
-        .ctxmap-alegend .ring { border-radius: 50%; border: 2px dashed; }
-        .ctxmap-alegend .note { color: #555; font-size: 11px; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var blocks = [
-            {%- for name, text in this.blocks %}
-                [{{ name }}, {{ text }}],
-            {%- endfor %}
-            ];
-            var legend = L.control({position: "bottomright"});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "ctxmap-alegend");
-                var els = blocks.map(function (b) {
-                    var el = L.DomUtil.create("div", "", div);
-                    el.innerHTML = b[1];
-                    return el;
-                });
-                function update() {
-                    var any = false;
-                    blocks.forEach(function (b, i) {
-                        var on = map.hasLayer(b[0]);
-                        els[i].style.display = on ? "" : "none";
-                        any = any || on;
-                    });
-                    div.style.display = any ? "" : "none";
-                }
-                map.on("overlayadd overlayremove", update);
-                update();
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo(map);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
-        super().__init__()
-        self._name = "CtxmapAnalysisLegend"
-        self.blocks = [(name, js_string(text)) for name, text in blocks]
 
 
 def analysis_legend_html(layers: Sequence[AnalysisLayer]) -> str:
@@ -644,31 +482,13 @@ def add_groups(
     for layer in layers:
         group = layer.group if isinstance(layer, AnalysisLayer) else layer
         group.add_to(m)
-    blocks = [(la.group.get_name(), la.legend_html) for la in layers
-              if isinstance(la, AnalysisLayer)]
+    blocks: list[tuple[str, str | None]] = [
+        (la.legend_html, la.group.get_name()) for la in layers if isinstance(la, AnalysisLayer)]
     if legend and blocks:
-        _AnalysisLegend(blocks).add_to(m)
+        Legend(blocks, kind="analysis").add_to(m)
     if controls:
         for control in controls:
             m.add_child(control)
     elif layers:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     return localize_in_place(m, assets_base_url)
-
-
-__all__ = [
-    "CHOROPLETH_COLOURS",
-    "DENSITY_COLOURS",
-    "HOTSPOT_CLASSES",
-    "AnalysisLayer",
-    "LegendItem",
-    "add_groups",
-    "analysis_legend_html",
-    "choropleth_group",
-    "class_breaks",
-    "classify_values",
-    "concern_group",
-    "density_group",
-    "hotspot_group",
-    "legend_block",
-]

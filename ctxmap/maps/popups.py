@@ -1,0 +1,71 @@
+"""The popups of the map's points: a place, an incident, an aggregated incident cell.
+
+Each returns HTML in which every value from the data went through :func:`ctxmap.text.esc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from ctxmap.text import clean_text, esc, esc_plain
+
+UNNAMED: Final = "Unnamed place"
+
+
+def _row(row: Mapping[str, object], key: str) -> object:
+    return row.get(key) if key in row else None
+
+
+def place_popup_html(row: Mapping[str, object], *, fictional_label: bool = False) -> str:
+    """Return the escaped popup HTML of one place (name, category, address, hours).
+
+    Parameters
+    ----------
+    row
+        A place row (mapping of canonical column names to values; missing keys are
+        treated as empty).
+    fictional_label
+        Add " (fictional)" after the name.
+    """
+    name = esc(_row(row, "name")) or esc_plain(UNNAMED)
+    title = f"<b>{name}</b>"
+    if fictional_label:
+        title += " <i>(fictional)</i>"
+    parts = [title]
+    for label, key in (
+        ("Category", "category"),
+        ("Address", "address"),
+        ("Opening hours", "opening_hours"),
+    ):
+        value = esc(_row(row, key))
+        if value:
+            parts.append(f"{label}: {value}")
+    return "<br>".join(parts)
+
+
+def incident_popup_html(row: Mapping[str, object]) -> str:
+    """Return the escaped popup HTML of one incident (category, month, location, outcome)."""
+    title = esc(_row(row, "category")) or "Incident"
+    parts = [f"<b>{title}</b>"]
+    for label, key in (("Month", "month"), ("Location", "location"), ("Outcome", "outcome")):
+        value = esc(_row(row, key))
+        if value:
+            parts.append(f"{label}: {value}")
+    return "<br>".join(parts)
+
+
+def cell_popup_html(row: Mapping[str, object]) -> str:
+    """Return the escaped popup HTML of one aggregated incident cell."""
+    count = int(row["count"])  # type: ignore[call-overload]
+    cell_m = float(row["cell_m"])  # type: ignore[arg-type]
+    noun = "incident" if count == 1 else "incidents"
+    parts = [f"<b>{count} {noun}</b> in this {cell_m:.0f} m square"]
+    top = esc(row.get("top_categories"))
+    if top:
+        parts.append(f"Most common: {top}")
+    first, last = clean_text(row.get("first_month")), clean_text(row.get("last_month"))
+    if first:
+        span = first if first == last else f"{first} to {last}"
+        parts.append(f"Months: {esc(span)}")
+    return "<br>".join(parts)
