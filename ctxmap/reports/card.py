@@ -12,7 +12,6 @@ escaped with :func:`ctxmap.text.esc`.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from pathlib import Path
 from typing import Any, Final
@@ -23,7 +22,8 @@ from ctxmap.errors import InputError
 from ctxmap.maps.base import OSM_ATTRIBUTION
 from ctxmap.maps.export import standalone_html
 from ctxmap.maps.nearby import distance_text, is_estimate, walk_text
-from ctxmap.text import clean_text, esc
+from ctxmap.reports.templating import render, trusted
+from ctxmap.text import clean_text
 
 #: How place layers are called on the page and the card.
 LAYER_LABELS: Final[dict[str, str]] = {
@@ -45,48 +45,6 @@ TABLE_COLUMNS: Final[tuple[str, ...]] = (
     "Address",
     "Opening hours",
 )
-
-_CARD_CSS: Final = """
-html, body { height: auto !important; width: auto !important; }
-body { margin: 0 auto !important; padding: 16px !important; max-width: 190mm;
-  font-family: Arial, Helvetica, sans-serif; font-size: 17px; line-height: 1.35;
-  color: #111; background: #fff; }
-.card-head h1 { font-size: 28px; margin: 0 0 4px 0; }
-.card-head p { margin: 2px 0; }
-.folium-map { height: 88mm !important; width: 100% !important;
-  border: 1px solid #999; margin: 8px 0; }
-.card-list { width: 100%; border-collapse: collapse; font-size: 16px; }
-.card-list th, .card-list td { text-align: left; vertical-align: top; padding: 4px 6px;
-  border-bottom: 1px solid #bbb; }
-.card-list th { font-size: 14px; text-transform: uppercase; color: #333; }
-.card-list td.num { font-weight: bold; font-size: 20px; }
-.card-list .walk { white-space: nowrap; font-weight: bold; }
-.small { font-size: 14px; color: #333; }
-.estimate { border-left: 5px solid #b35806; padding: 4px 8px; background: #fff4e5; }
-.emergency { font-weight: bold; font-size: 19px; margin: 8px 0; }
-.card-foot { font-size: 12px; color: #444; margin-top: 10px; }
-.print-button { font-size: 16px; padding: 6px 14px; margin: 6px 0; }
-.ctx-num { background: #2166ac; color: #fff; font: bold 14px sans-serif; width: 24px;
-  height: 24px; line-height: 24px; text-align: center; border-radius: 50%;
-  border: 2px solid #fff; box-shadow: 0 1px 3px #0008; }
-@page { size: A4 portrait; margin: 9mm 10mm; }
-@media print {
-  body { max-width: none; padding: 0 !important; font-size: 11pt; line-height: 1.2; }
-  .card-head h1 { font-size: 18pt; }
-  .card-head p { margin: 1px 0; }
-  .card-list { font-size: 10pt; }
-  .card-list th { font-size: 8pt; }
-  .card-list th, .card-list td { padding: 2px 4px; }
-  .card-list td.num { font-size: 12pt; }
-  .small { font-size: 8.5pt; }
-  .emergency { font-size: 12pt; margin: 4px 0; }
-  .estimate { padding: 2px 6px; margin: 4px 0; font-size: 9.5pt; }
-  .card-foot { font-size: 8pt; margin-top: 4px; }
-  .folium-map { height: 78mm !important; margin: 4px 0; }
-  .no-print, .leaflet-control-zoom, .leaflet-control-layers { display: none !important; }
-  .card-list tr { page-break-inside: avoid; break-inside: avoid; }
-}
-"""
 
 # ----------------------------------------------------------------------------- text
 
@@ -189,41 +147,26 @@ def nearby_table(rows: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- card
 
 
-def _cell(value: object, empty: str = "—") -> str:
-    return esc(value) or empty
-
-
-def _list_html(rows: pd.DataFrame, when: dt.datetime | None) -> str:
-    head = (
-        "<tr><th>#</th><th>Place</th><th>Address</th><th>Opening hours</th>"
-        f"<th>{'Open then' if when is not None else ''}</th><th>Walk</th></tr>"
-    )
-    body = []
+def _card_rows(rows: pd.DataFrame) -> list[dict[str, object]]:
+    """The list's rows for the template: plain text, escaped by the template."""
+    out: list[dict[str, object]] = []
     for rec in rows.to_dict("records"):
-        rank = int(rec.get("rank", 0))
-        name = _cell(rec.get("name"), "Unnamed place")
         kind = LAYER_LABELS.get(clean_text(rec.get("layer")), clean_text(rec.get("layer")))
-        sub = ", ".join(html.escape(t) for t in (kind, clean_text(rec.get("category"))) if t)
-        hours = html.escape(hours_text(rec.get("opening_hours")))
         state = clean_text(rec.get("open"))
-        state = state if state in ("open", "closed") else "unknown"
         walk_m = rec.get("walk_m")
-        dist = walk_m if walk_m is not None and pd.notna(walk_m) else rec.get("straight_m")
-        dist_label = "walk" if walk_m is not None and pd.notna(walk_m) else "in a straight line"
-        body.append(
-            "<tr>"
-            f'<td class="num">{rank}</td>'
-            f'<td><b>{name}</b><br><span class="small">{sub}</span></td>'
-            f"<td>{_cell(rec.get('address'))}</td>"
-            f"<td>{hours}</td>"
-            f"<td>{html.escape(state) if when is not None else ''}</td>"
-            f'<td><span class="walk">{html.escape(walk_text(rec.get("walk_min")))}</span>'
-            f'<br><span class="small">{html.escape(distance_text(dist))} {dist_label}</span></td>'
-            "</tr>"
-        )
-    if not body:
-        body.append('<tr><td colspan="6">No place found with these choices.</td></tr>')
-    return f'<table class="card-list">{head}{"".join(body)}</table>'
+        walked = walk_m is not None and pd.notna(walk_m)
+        out.append({
+            "rank": int(rec.get("rank", 0)),
+            "name": rec.get("name"),
+            "sub": ", ".join(t for t in (kind, clean_text(rec.get("category"))) if t),
+            "address": rec.get("address"),
+            "hours": hours_text(rec.get("opening_hours")),
+            "state": state if state in ("open", "closed") else "unknown",
+            "walk": walk_text(rec.get("walk_min")),
+            "distance": distance_text(walk_m if walked else rec.get("straight_m")),
+            "distance_label": "walk" if walked else "in a straight line",
+        })
+    return out
 
 
 def safe_places_card_html(
@@ -269,53 +212,20 @@ def safe_places_card_html(
     made = made or dt.date.today()
     label = clean_text(origin_label) or "the chosen point"
     page = standalone_html(map, title=f"Safe places near {label}", vendor_dir=vendor_dir)
-    estimate = is_estimate(basis)
-    walk_note = (
-        f'<p class="estimate">{html.escape(estimate_notice(basis))}</p>'
-        if estimate
-        else '<p class="small">Walking times follow the streets (OpenStreetMap network), '
-        "at an average walking pace.</p>"
-    )
-    when_line = (
-        f"<p>Open or closed at: <b>{html.escape(when_text(when))}</b>. "
-        "Opening hours can change: phone ahead if you can. “unknown” means we do not "
-        "know, not that it is open.</p>"
-        if when is not None
-        else ""
-    )
-    head = (
-        '<header class="card-head">'
-        f"<h1>Safe places near {esc(label)}</h1>"
-        "<p>Places where a young person can go for help, nearest first. The numbers on "
-        "the map match the list.</p>"
-        f"{when_line}"
-        '<button class="print-button no-print" onclick="window.print()">Print this card'
-        "</button>"
-        "</header>"
-    )
-    foot = (
-        '<p class="emergency">In an emergency call 999.</p>'
-        f"{walk_note}"
-        '<footer class="card-foot">'
-        f"Made with ctxmap on {html.escape(made.isoformat())}. "
-        f"Map data and places {html.escape(OSM_ATTRIBUTION)} (ODbL). "
-        "This card holds no young person's details."
-        "</footer>"
-    )
-    listing = _list_html(pd.DataFrame(rows), when)
     # folium writes "</head>\n<body>\n<div class="folium-map" ...></div>\n</body>\n<script>".
     start = re.search(r"</head>\s*<body>", page)
     end = page.find("</body>", start.end()) if start else -1
     if start is None or end < 0:
         raise InputError("the map page has no <head>/<body>; expected a folium page")
-    page = (
-        page[: start.start()]
-        + f"<style>{_CARD_CSS}</style>\n</head>\n<body>\n"
-        + head
-        + page[start.end() : end]
-        + listing
-        + foot
-        + "\n"
-        + page[end:]
+    return render(
+        "card.html.j2",
+        page_head=trusted(page[: start.start()]),
+        map_body=trusted(page[start.end() : end]),
+        page_tail=trusted(page[end:]),
+        label=label,
+        when_text=when_text(when) if when is not None else "",
+        rows=_card_rows(pd.DataFrame(rows)),
+        estimate_notice=estimate_notice(basis) if is_estimate(basis) else "",
+        made=made.isoformat(),
+        osm_attribution=OSM_ATTRIBUTION,
     )
-    return page
