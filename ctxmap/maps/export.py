@@ -8,7 +8,6 @@ Policy in the page forbids everything else.
 from __future__ import annotations
 
 import copy
-import html
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from ctxmap.maps.assets import (
     localize_in_place,
     walk,
 )
+from ctxmap.text import clean_text, esc_plain
 
 _DEFAULT_TITLE = "ctxmap map"
 
@@ -98,7 +98,7 @@ def standalone_html(
         '<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_csp(tile_origins(page_map))}">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{esc_plain(clean_text(title))}</title>\n"
     )
     page, n = re.subn(r"<head>", lambda _m: "<head>\n" + head, page, count=1)
     if n != 1:
