@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -17,6 +16,7 @@ import folium
 
 from ctxmap.errors import InputError
 from ctxmap.maps.assets import DEFAULT_BASE_URL
+from ctxmap.settings import load as load_settings
 from ctxmap.text import esc_plain
 
 
@@ -27,7 +27,6 @@ class _Default(Enum):
 #: Sentinel for ``tiles_url``: use ``$CTXMAP_TILES_URL`` if set, else OpenStreetMap.
 DEFAULT: Final = _Default.TOKEN
 
-TILES_ENV_VAR: Final = "CTXMAP_TILES_URL"
 OSM_TILES_URL: Final = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
 
@@ -117,12 +116,13 @@ def resolve_tiles_url(tiles_url: TilesUrl = DEFAULT, env: Mapping[str, str] | No
 ):
     """Return the tile URL to use, or ``None`` for no basemap.
 
-    ``DEFAULT`` reads ``$CTXMAP_TILES_URL`` (an empty value means no basemap) and falls
-    back to OpenStreetMap's standard tiles; ``""`` and ``None`` mean no basemap.
+    ``DEFAULT`` reads ``$CTXMAP_TILES_URL`` through :func:`ctxmap.settings.load` (``env``:
+    the environment to read, default ``os.environ``; an empty value means no basemap)
+    and falls back to OpenStreetMap's standard tiles; ``""`` and ``None`` mean no basemap.
     """
     if tiles_url is DEFAULT:
-        environ = os.environ if env is None else env
-        tiles_url = environ.get(TILES_ENV_VAR, OSM_TILES_URL)
+        configured = load_settings(env).tiles_url
+        tiles_url = OSM_TILES_URL if configured is None else configured
     if not tiles_url:
         return None
     return str(tiles_url)

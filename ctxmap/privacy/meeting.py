@@ -19,7 +19,6 @@ is masked). What a meeting link may hold is in :mod:`ctxmap.privacy.links`.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -46,11 +45,8 @@ from ctxmap.privacy.masks import (
     mask_points_to_cells,
     strip_names,
 )
-
-#: Environment variables read by :meth:`MaskSettings.from_env`.
-KEY_ENV: Final = "CTXMAP_MASK_KEY"
-THRESHOLD_ENV: Final = "CTXMAP_SMALL_COUNT_THRESHOLD"
-CELL_ENV: Final = "CTXMAP_MASK_CELL_M"
+from ctxmap.settings import MASK_KEY
+from ctxmap.settings import load as load_settings
 
 #: Text columns of public places shown in a masked view.
 PUBLIC_PLACE_TEXT: Final[tuple[str, ...]] = ("name", "category", "opening_hours", "layer")
@@ -131,26 +127,22 @@ class MaskSettings:
         """Settings from the environment (unset: the defaults; no key: no donut).
 
         Reads ``$CTXMAP_MASK_KEY``, ``$CTXMAP_SMALL_COUNT_THRESHOLD`` and
-        ``$CTXMAP_MASK_CELL_M``; ``overrides`` win.
+        ``$CTXMAP_MASK_CELL_M`` through :func:`ctxmap.settings.load` (``env``: the
+        environment to read, default ``os.environ``); ``overrides`` win.
+
+        Raises
+        ------
+        ctxmap.settings.SettingsError
+            If a setting is not a usable value (it names the variable and the value).
         """
-        environ = os.environ if env is None else env
+        configured = load_settings(env)
         values: dict[str, Any] = {}
-        if environ.get(KEY_ENV):
-            values["key"] = environ[KEY_ENV]
-        if environ.get(THRESHOLD_ENV):
-            try:
-                values["threshold"] = int(environ[THRESHOLD_ENV])
-            except ValueError:
-                raise InputError(
-                    f"${THRESHOLD_ENV} is {environ[THRESHOLD_ENV]!r}; expected a whole number"
-                ) from None
-        if environ.get(CELL_ENV):
-            try:
-                values["cell_m"] = float(environ[CELL_ENV])
-            except ValueError:
-                raise InputError(
-                    f"${CELL_ENV} is {environ[CELL_ENV]!r}; expected metres, e.g. 250"
-                ) from None
+        if configured.mask_key:
+            values["key"] = configured.mask_key
+        if configured.small_count_threshold is not None:
+            values["threshold"] = configured.small_count_threshold
+        if configured.mask_cell_m is not None:
+            values["cell_m"] = configured.mask_cell_m
         values.update(overrides)
         return cls(**values)
 
@@ -386,7 +378,7 @@ def mask_layers(
                 f"{settings.threshold} left out"
             )
             if settings.incident_mask == "donut":
-                notes.append(f"no ${KEY_ENV} set: incidents aggregated instead of displaced")
+                notes.append(f"no ${MASK_KEY} set: incidents aggregated instead of displaced")
     if "areas" in out:
         out["areas"].attrs["masking"] = notes
     return out
