@@ -280,9 +280,10 @@ def snap_incidents(
                 suppressed += 1
                 centres.append(None)
                 continue
-            i, j = k
-            ids[pos] = f"{float(cell_m):g}m:{i}:{j}"
-            centres.append(box(i * cell_m, j * cell_m, (i + 1) * cell_m, (j + 1) * cell_m).centroid)
+            ci, cj = k
+            ids[pos] = f"{float(cell_m):g}m:{ci}:{cj}"
+            centres.append(
+                box(ci * cell_m, cj * cell_m, (ci + 1) * cell_m, (cj + 1) * cell_m).centroid)
         moved = gpd.GeoSeries(centres, index=out.index, crs=metric_crs).to_crs(STORAGE_CRS)
         out = out.set_geometry(moved.array).set_crs(STORAGE_CRS, allow_override=True)
     out["cell_id"] = pd.Series(ids, index=out.index, dtype=object)
