@@ -33,10 +33,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import stats
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.periods import month_from_index, month_index
+from ctxmap.analysis.statistics import binomial_test
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs, require_display_crs
 from ctxmap.layers.geometry import located_mask
@@ -113,9 +113,8 @@ def ratio_of_rate_ratios(cb: int, ca: int, rb: int, ra: int) -> tuple[float, flo
     p0 = ra / (rb + ra)
     base = _odds(p0)
     rrr = (ca / cb) / (ra / rb) if cb > 0 else math.inf
-    test = stats.binomtest(int(ca), int(n), p0, alternative="two-sided")
-    ci = test.proportion_ci(confidence_level=0.95, method="exact")
-    return rrr, _odds(ci.low) / base, _odds(ci.high) / base, float(test.pvalue)
+    p_value, low, high = binomial_test(int(ca), int(n), p0)
+    return rrr, _odds(low) / base, _odds(high) / base, p_value
 
 
 def _fmt(x: float) -> str:

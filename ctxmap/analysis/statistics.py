@@ -1,4 +1,4 @@
-"""Statistical tests the analyses share: Poisson excess, normal z, Benjamini–Hochberg.
+"""Statistical tests the analyses share: Poisson excess, normal z, binomial, Benjamini–Hochberg.
 
 One definition each, so that a place's p-value means the same in the ranking of
 locations of concern, in a context's evidence and in the hotspot grid.
@@ -32,6 +32,20 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     if ok.any():
         out[ok] = stats.false_discovery_control(p[ok], method="bh")
     return out
+
+
+def binomial_test(successes: int, trials: int, p0: float) -> tuple[float, float, float]:
+    """Exact two-sided binomial test of proportion ``p0``, with its 95% interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(p_value, ci_low, ci_high)``: the test's p-value and the Clopper–Pearson
+        (exact) 95% interval of the proportion ``successes / trials``.
+    """
+    test = stats.binomtest(int(successes), int(trials), p0, alternative="two-sided")
+    ci = test.proportion_ci(confidence_level=0.95, method="exact")
+    return float(test.pvalue), float(ci.low), float(ci.high)
 
 
 def format_p(p: float) -> str:

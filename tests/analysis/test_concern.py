@@ -15,7 +15,6 @@ from ctxmap.analysis.concern import (
     rank_places,
 )
 from ctxmap.analysis.counting import count_within
-from ctxmap.analysis.statistics import benjamini_hochberg
 from ctxmap.errors import InputError
 
 X0, Y0 = 620000.0, 308000.0  # Norwich, British National Grid
@@ -191,11 +190,6 @@ def test_fdr_flags_no_more_than_uncorrected():
                       ConcernParams(radius_m=200, min_incidents=0, correction="none"))
     assert bh["flagged"].sum() < raw["flagged"].sum()
     assert (bh["flagged"] <= raw["flagged"].reindex(bh.index)).all()
-
-
-def test_benjamini_hochberg_by_hand():
-    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan]))
-    assert np.allclose(q[:3], [0.03, 0.04, 0.04]) and np.isnan(q[3])
 
 
 def test_weights_and_place_outside_study_area(tiny):
