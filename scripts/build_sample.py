@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxmap.layers.readers import read_layer  # noqa: E402
-from ctxmap.store.geopackage import GeoPackageStore, file_sha256  # noqa: E402
+from ctxmap.layers.readers import file_sha256, read_layer  # noqa: E402
+from ctxmap.store.geopackage import GeoPackageStore  # noqa: E402
 
 SOURCE = ROOT / "data" / "source"
 FILES = {

@@ -1,8 +1,11 @@
 """Analysis: locations of concern, study areas, density, hotspots, periods and statistics.
 
-Owns the ranking of places by incidents around them, study area and per-area counts,
-kernel density, Gi* hotspots, months/periods and incident filters, the incident index,
-plan reviews and the statistics they share (Poisson, Benjamini–Hochberg).
+Owns the ranking of places by incidents around them (``concern``, with the radius joins
+in ``counting`` and the flag sentences in ``reasons``), study area and per-area counts,
+kernel density, Gi* hotspots, months, periods and incident filters (``periods``), the
+incident index, plan reviews, the statistics they share (``statistics``: Poisson,
+binomial, Benjamini–Hochberg) and gathering the layers a command or page works on
+from files or the store (``inputs``).
 
 May import: ctxmap.errors, ctxmap.settings, ctxmap.text, ctxmap.layers, ctxmap.store.
 """

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from ctxmap.errors import InputError
-from ctxmap.layers.readers import read_layer
+from ctxmap.layers.readers import file_sha256, read_layer
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
-from ctxmap.store.geopackage import file_sha256
 from ctxmap.store.opening import describe_target, open_store, store_exists
 
 

@@ -14,6 +14,7 @@ and GeoPackage rows are features, numbered from 1.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Final
@@ -197,6 +198,15 @@ def read_places(path: str | os.PathLike[str], *, name: str | None = None) -> Lay
         result.gdf["layer"] = "places"
     result.gdf["layer"] = result.gdf["layer"].fillna("places")
     return result
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file's bytes (the import log and the network cache key)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def layer_kind(kind: str) -> LayerKind:

@@ -23,7 +23,6 @@ Walking over the network (snapping, shortest paths, reachable areas) is in
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -42,6 +41,7 @@ from scipy.spatial import cKDTree
 
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
+from ctxmap.layers.readers import file_sha256
 from ctxmap.layers.schemas import STORAGE_CRS
 
 #: Where built networks are cached (relative to the working directory).
@@ -138,15 +138,6 @@ class WalkNetwork:
     def tree(self) -> cKDTree:
         """KD-tree of node coordinates, for snapping."""
         return cKDTree(np.column_stack([self.x, self.y]))
-
-
-def file_sha256(path: str | Path) -> str:
-    """Return the hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 #: ``progress(stage, count)``: how far a network build has got (e.g. ``("ways read", 200000)``).
