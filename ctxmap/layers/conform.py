@@ -22,6 +22,16 @@ def empty_layer(kind: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
 
 
+def column_or_none(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Return ``frame[col]`` as objects with ``None`` for missing values (all ``None`` if absent).
+
+    Keeps the frame's index.
+    """
+    if col in frame.columns:
+        return frame[col].astype(object).where(frame[col].notna(), None)
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
 def _pandas_dtype(dtype: str) -> str:
     return {"str": "object", "int": "Int64", "float": "float64", "bool": "boolean"}[dtype]
 

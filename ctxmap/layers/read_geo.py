@@ -18,6 +18,7 @@ from ctxmap.errors import Problem
 from ctxmap.layers.conform import (
     apply_aliases,
     area_level,
+    column_or_none,
     conform,
     empty_layer,
     norm_column,
@@ -149,20 +150,14 @@ def read_osm_places(frame: gpd.GeoDataFrame, name: str) -> LayerRead:
 
 def _osm_place_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The place columns of an OSM POI frame (id, name, address, opening hours, source)."""
-
-    def col(key: str) -> pd.Series:
-        if key in frame.columns:
-            return frame[key].astype("object").where(frame[key].notna(), None)
-        return pd.Series([None] * len(frame), index=frame.index, dtype="object")
-
     tags = frame.drop(columns=frame.geometry.name).to_dict("records")
     address = [osm_address(t) for t in tags]
     out = gpd.GeoDataFrame(
         {
-            "id": col("id").astype(str),
-            "name": col("name"),
+            "id": column_or_none(frame, "id").astype(str),
+            "name": column_or_none(frame, "name"),
             "address": address,
-            "opening_hours": col("opening_hours"),
+            "opening_hours": column_or_none(frame, "opening_hours"),
             "source": OSM_SOURCE,
         },
         geometry=frame.geometry,

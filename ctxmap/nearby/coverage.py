@@ -18,9 +18,10 @@ import pandas as pd
 import shapely
 
 from ctxmap.errors import InputError
+from ctxmap.layers.conform import column_or_none
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.nearby.hours import open_state
-from ctxmap.nearby.nearest import _ids, _text, metric_crs, metric_xy
+from ctxmap.nearby.nearest import metric_crs, metric_xy, place_ids
 from ctxmap.nearby.network import WalkNetwork
 from ctxmap.nearby.walking import (
     DEFAULT_DETOUR,
@@ -59,7 +60,7 @@ def open_places(places: gpd.GeoDataFrame, when: dt.datetime | None) -> gpd.GeoDa
     """
     if when is None:
         return places.copy()
-    states = np.asarray([open_state(h, when) for h in _text(places, "opening_hours")])
+    states = np.asarray([open_state(h, when) for h in column_or_none(places, "opening_hours")])
     return places[states == "open"].copy()
 
 
@@ -89,7 +90,7 @@ def _nearest_walk(
     idx = np.asarray(idx).reshape(n, q)
     best, first = dist[:, 0], idx[:, 0].copy()
     # Equal distances: the lowest place id wins, as in ctxmap.nearby.nearest.nearest_k.
-    ids = _ids(sources)[pos].astype(str)
+    ids = place_ids(sources)[pos].astype(str)
     maybe_tied = (np.flatnonzero(dist[:, -1] <= best * (1 + 1e-12) + 1e-9) if q > 1
                   else np.zeros(0, dtype=np.int64))
     for i in maybe_tied:
@@ -154,8 +155,8 @@ def home_coverage(
     hy = np.full(len(homes), np.nan)
     h_ok = np.zeros(len(homes), dtype=bool)
     out = pd.DataFrame(index=homes.index)
-    out["home_id"] = _ids(homes)
-    out["name"] = _text(homes, "name").to_numpy()
+    out["home_id"] = place_ids(homes)
+    out["name"] = column_or_none(homes, "name").to_numpy()
     crs = "EPSG:27700"
     if len(homes) and homes.geometry.notna().any():
         crs = network.crs if network is not None else metric_crs(homes)
@@ -169,8 +170,8 @@ def home_coverage(
             walk, chosen = _nearest_walk((hx[h_ok], hy[h_ok]), layer, crs, network, detour)
             got = chosen >= 0
             rows = np.flatnonzero(h_ok)[got]
-            ids[rows] = _ids(layer)[chosen[got]]
-            names[rows] = _text(layer, "name").to_numpy()[chosen[got]]
+            ids[rows] = place_ids(layer)[chosen[got]]
+            names[rows] = column_or_none(layer, "name").to_numpy()[chosen[got]]
             walk_min[rows] = walk[got] / per_min
         out[f"{col_id}_id"] = ids
         out[f"{col_id}_name"] = names

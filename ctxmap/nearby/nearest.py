@@ -19,6 +19,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from ctxmap.errors import InputError
+from ctxmap.layers.conform import column_or_none
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
@@ -101,7 +102,8 @@ def metric_xy(gdf: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, np.ndarray, 
     return x, y, ok
 
 
-def _ids(places: gpd.GeoDataFrame) -> np.ndarray:
+def place_ids(places: gpd.GeoDataFrame) -> np.ndarray:
+    """Each place's ``id`` as text (the index as text when there is no ``id`` column)."""
     if "id" in places.columns:
         return places["id"].astype(str).to_numpy(dtype=object)
     return np.asarray([str(i) for i in places.index], dtype=object)
@@ -148,7 +150,7 @@ def nearest_k(origins: gpd.GeoDataFrame, places: gpd.GeoDataFrame, k: int) -> pd
     o_idx = np.flatnonzero(o_ok)
     pxy = np.column_stack([px[p_idx], py[p_idx]])
     oxy = np.column_stack([ox[o_idx], oy[o_idx]])
-    ids = _ids(places)[p_idx]
+    ids = place_ids(places)[p_idx]
     n = p_idx.size
     kk = min(int(k), n)
     tree = cKDTree(pxy)
@@ -220,12 +222,6 @@ def filter_places(
     return out.copy()
 
 
-def _text(places: gpd.GeoDataFrame, col: str) -> pd.Series:
-    if col in places.columns:
-        return places[col].astype(object).where(places[col].notna(), None)
-    return pd.Series([None] * len(places), index=places.index, dtype=object)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
 
@@ -281,7 +277,7 @@ def nearest_places(
     unlocated = int((~located).sum())
     cand = places[located].copy()
     if open_only and len(cand):
-        open_now = [open_state(h, moment) for h in _text(cand, "opening_hours")]
+        open_now = [open_state(h, moment) for h in column_or_none(cand, "opening_hours")]
         cand = cand[np.asarray(open_now) == "open"]
     crs = network.crs if network is not None else None
     if crs is None:
@@ -293,7 +289,7 @@ def nearest_places(
     ox, oy = (float(v) for v in to_metric.transform(origin.lon, origin.lat))
     px, py, _ = metric_xy(cand, crs)
     straight = np.hypot(px - ox, py - oy)
-    ids = _ids(cand)
+    ids = place_ids(cand)
     if network is not None and len(cand):
         walk = walk_from(network, (ox, oy), px, py)
         walk_m = walk.walk_m
@@ -312,16 +308,16 @@ def nearest_places(
     walk_for_time = walk_m if network is not None else estimate_walk_m(straight, detour)
     order = np.lexsort((ids.astype(str), straight, sort_key))[: int(k)]
     sel = cand.iloc[order]
-    states: list[OpenState] = [open_state(h, moment) for h in _text(sel, "opening_hours")]
+    states: list[OpenState] = [open_state(h, moment) for h in column_or_none(sel, "opening_hours")]
     out = pd.DataFrame(
         {
             "rank": np.arange(1, len(order) + 1),
             "place_id": ids[order],
-            "name": _text(sel, "name").to_numpy(),
-            "layer": _text(sel, "layer").to_numpy(),
-            "category": _text(sel, "category").to_numpy(),
-            "address": _text(sel, "address").to_numpy(),
-            "opening_hours": _text(sel, "opening_hours").to_numpy(),
+            "name": column_or_none(sel, "name").to_numpy(),
+            "layer": column_or_none(sel, "layer").to_numpy(),
+            "category": column_or_none(sel, "category").to_numpy(),
+            "address": column_or_none(sel, "address").to_numpy(),
+            "opening_hours": column_or_none(sel, "opening_hours").to_numpy(),
             "straight_m": straight[order],
             "walk_m": walk_m[order],
             "walk_min": walk_for_time[order] / per_min,
