@@ -311,9 +311,8 @@ def _last_change(con: RecordsConnection, entity: str, entity_id: object) -> tupl
     return (row[0], row[1]) if row else ("someone", "an unknown time")
 
 
-def _conflict(entity: str, entity_id: object, read: int, now: int, by: str, at: str) -> (
-    ConflictError
-):
+def _conflict(entity: str, entity_id: object, read: int, now: int, by: str,
+              at: str) -> ConflictError:
     return ConflictError(
         f"{entity.replace('_', ' ')} {entity_id} was changed by {by} at {at} after you read "
         f"it (you read version {read}, it is now version {now}); your change was not saved: "
@@ -425,32 +424,27 @@ def delete_record(store: Store, entity: str, record_id: int, expected_version: i
              [(k, v, None) for k, v in old.items() if v not in (None, "")])
 
 
-#: The records under a context and their order in a bundle.
-_BUNDLE_ORDER: dict[str, tuple[str, ...]] = {
-    "young_person": ("yp_ref",), "assessment": ("side", "factor", "id"), "action": ("id",),
-    "consent": ("yp_ref", "partner", "category"), "safety_rating": ("rated_on", "id"),
-    "review_note": ("noted_on", "id")}
+#: The records under a context: entity -> (field of the bundle, order of the rows).
+_BUNDLE_ORDER: dict[str, tuple[str, tuple[str, ...]]] = {
+    "young_person": ("young_people", ("yp_ref",)),
+    "assessment": ("assessment", ("side", "factor", "id")),
+    "action": ("actions", ("id",)),
+    "consent": ("consents", ("yp_ref", "partner", "category")),
+    "safety_rating": ("safety_ratings", ("rated_on", "id")),
+    "review_note": ("review_notes", ("noted_on", "id"))}
 
 
 def load_bundle(store: Store, context_id: str) -> ContextBundle:
     """A context and every record under it (the full, unfiltered view)."""
     context = get_context(store, context_id)
-    records: dict[str, tuple[Any, ...]] = {}
+    records: dict[str, Any] = {}
     with store.records() as con:
-        for entity, order in _BUNDLE_ORDER.items():
+        for entity, (field, order) in _BUNDLE_ORDER.items():
             table, cls, _ = ENTITIES[entity]
             rows = con.execute(table.select().where(table.c.context_id == context_id)
                                .order_by(*(table.c[o] for o in order))).mappings()
-            records[entity] = tuple(_row_to(cls, r) for r in rows)
-    return ContextBundle(
-        context=context,
-        young_people=records["young_person"],
-        assessment=records["assessment"],
-        actions=records["action"],
-        consents=records["consent"],
-        safety_ratings=records["safety_rating"],
-        review_notes=records["review_note"],
-    )
+            records[field] = tuple(_row_to(cls, r) for r in rows)
+    return ContextBundle(context=context, **records)
 
 
 def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
