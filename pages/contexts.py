@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
@@ -47,7 +48,7 @@ def overview_tab(page: ContextPage) -> None:
     show_form_errors("ov")
     with st.form("ctx_edit"):
         st.caption(f"Version {ctx.version}, last changed by {ctx.updated_by} at {ctx.updated_at}")
-        values = {
+        values: dict[str, Any] = {
             "name": st.text_input("Name", ctx.name),
             "status": st.selectbox("Status", CONTEXT_STATUSES,
                                    index=CONTEXT_STATUSES.index(ctx.status),
@@ -82,7 +83,7 @@ def evidence_tab(page: ContextPage) -> None:
     st.bar_chart(ev.by_month)
     st.write("Nearest youth centres and safe places (" + ev.nearest_method + ")")
     show_table(ev.nearest)
-    if ctx.geometry is not None:
+    if ctx.geometry is not None and ev.area is not None:
         fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
                         "safe_places": layers["safe_places"],
                         "youth_centres": layers["youth_centres"]},

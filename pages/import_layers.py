@@ -12,7 +12,7 @@ from ctxmap.app.session import open_session_store, session_store_exists, store_l
 from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.readers import read_layer_bytes
-from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
+from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, schema_for
 
 #: Files of at least this many rows show a progress bar while they are written.
 PROGRESS_ROWS = 20_000
@@ -22,7 +22,7 @@ st.subheader("In the store")
 if session_store_exists():
     store = open_session_store()
     counts = pd.DataFrame(
-        [{"Layer": SCHEMAS[k].title, "Rows": c["rows"], "Mapped": c["mapped"],
+        [{"Layer": schema_for(k).title, "Rows": c["rows"], "Mapped": c["mapped"],
           "No location": c["unmapped"]} for k, c in store.counts().items()]
     )
     show_table(counts)

@@ -67,8 +67,9 @@ def results_map(origin: Origin | None, rows: gpd.GeoDataFrame | None,
                 options: NearbyOptions, network: WalkNetwork | None) -> None:
     """The map of the results (or of every place); a click on it is a new start."""
     if rows is not None and origin is not None:
-        context = {kind: layers[kind] for kind in ("safe_places", "youth_centres")
-                   if kind in options.layers}
+        context: dict[str, gpd.GeoDataFrame] = {
+            kind: layers[kind] for kind in ("safe_places", "youth_centres")
+            if kind in options.layers}
         areas = layers["areas"]
         if len(areas) and "level" in areas.columns:  # outlines help when tiles are blocked
             context["areas"] = areas[areas["level"].isin(["district", "ward"])]
