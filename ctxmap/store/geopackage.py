@@ -18,7 +18,6 @@ Geometries are stored as GeoPackage binary (a small header plus WKB) in EPSG:432
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -467,12 +466,3 @@ def gpkg_layers_version(path: str | os.PathLike[str]) -> str:
     finally:
         con.close()
     return f"{last}|{imports}"
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Return the SHA-256 of a file (for the import log)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
