@@ -1,8 +1,9 @@
 """The case vocabularies are exactly the lists the store's CHECK constraints enforce.
 
 The CHECK constraints are read back from the tables each database created (a fresh
-GeoPackage, a fresh PostGIS schema, and the v4 store written by the release before the
-SQLAlchemy tables) and compared with the tuples the case and audit modules use.
+GeoPackage, a fresh PostGIS schema, and the v4 stores, file and PostGIS, written by the
+release before the SQLAlchemy tables) and compared with the tuples the case and audit
+modules use.
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ def test_vocabularies_match_a_v4_store(tmp_path: Path) -> None:
     copy = tmp_path / "v4.gpkg"
     shutil.copy(Path(__file__).resolve().parents[1] / "data" / "store_v4.gpkg", copy)
     _assert_matches(check_lists(GeoPackageStore(copy, create=False)))
+
+
+def test_vocabularies_match_a_v4_postgis_store() -> None:
+    from tests.store.test_pgstore import fresh_schema
+    from tests.store.test_v4_store import load_v4_postgis
+
+    with fresh_schema() as (url, schema):
+        _assert_matches(check_lists(load_v4_postgis(url, schema)))
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED))

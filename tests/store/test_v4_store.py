@@ -2,16 +2,22 @@
 
 ``tests/data/store_v4.gpkg`` was built with ctxmap at commit 948e5b0 (records tables
 created by its SQL scripts): a few homes and incidents, the sample context and two
-audit entries. Today's code opens it in place, reads its records and writes new ones,
-and its append-only and CHECK rules still hold.
+audit entries. ``tests/data/store_v4_postgis.sql.gz`` is the same store copied to
+PostGIS by that release's ``migrate-store`` (tables from its regex-translated DDL), as
+``pg_dump --inserts`` wrote it (schema name replaced by ``__SCHEMA__``). Today's code
+opens both in place, reads their records and writes new ones, and their append-only
+and CHECK rules still hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point
@@ -31,18 +37,44 @@ from ctxmap.privacy.audit import read_log, record
 from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
 from ctxmap.store.migrate import migrate_store
+from ctxmap.store.postgis import PostGISStore
+from ctxmap.store.protocol import Store
 
-V4 = Path(__file__).resolve().parents[1] / "data" / "store_v4.gpkg"
+DATA = Path(__file__).resolve().parents[1] / "data"
+V4 = DATA / "store_v4.gpkg"
+V4_POSTGIS = DATA / "store_v4_postgis.sql.gz"
 
 
 @pytest.fixture
-def v4(tmp_path: Path) -> GeoPackageStore:
+def v4_file(tmp_path: Path) -> GeoPackageStore:
     copy = tmp_path / "v4.gpkg"
     shutil.copy(V4, copy)
     return GeoPackageStore(copy, create=False)
 
 
-def test_v4_store_opens_in_place_and_reads_its_records(v4: GeoPackageStore) -> None:
+def load_v4_postgis(url: str, schema: str) -> PostGISStore:
+    """Restore the v4 PostGIS store into ``schema`` and open it."""
+    dump = gzip.decompress(V4_POSTGIS.read_bytes()).decode("utf-8")
+    with psycopg.connect(url) as con:
+        con.execute(dump.replace("__SCHEMA__", schema))  # type: ignore[call-overload]
+    return PostGISStore(url, schema=schema, create=False)
+
+
+@pytest.fixture
+def v4_postgis() -> Iterator[PostGISStore]:
+    from tests.store.test_pgstore import fresh_schema
+
+    with fresh_schema() as (url, schema):
+        yield load_v4_postgis(url, schema)
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def v4(request: pytest.FixtureRequest) -> Store:
+    """The v4 store as a GeoPackage file, then as a PostGIS schema."""
+    return request.getfixturevalue("v4_file" if request.param == "gpkg" else "v4_postgis")
+
+
+def test_v4_store_opens_in_place_and_reads_its_records(v4: Store) -> None:
     assert v4.schema_version == len(MIGRATIONS)
     assert "home-cs-01" in v4.read("homes")["id"].tolist()
     assert list_contexts(v4)["id"].tolist() == [SAMPLE_CONTEXT_ID]
@@ -55,7 +87,7 @@ def test_v4_store_opens_in_place_and_reads_its_records(v4: GeoPackageStore) -> N
     assert log["at"].iloc[-1] == "2025-01-02T03:04:05+00:00"
 
 
-def test_v4_store_takes_new_records_and_keeps_its_rules(v4: GeoPackageStore) -> None:
+def test_v4_store_takes_new_records_and_keeps_its_rules(v4: Store) -> None:
     ctx = create_context(v4, "worker-02", name="Skate park", kind="park",
                          referral_date="2024-05-01", referral_reason="reports of grooming",
                          geometry=Point(1.30, 52.63), young_people=["YP-0100"])
@@ -79,11 +111,11 @@ def test_v4_store_takes_new_records_and_keeps_its_rules(v4: GeoPackageStore) -> 
     assert list_contexts(v4)["id"].tolist() == [SAMPLE_CONTEXT_ID]
 
 
-def test_v4_store_migrates_to_postgis(v4: GeoPackageStore) -> None:
+def test_v4_store_file_migrates_to_postgis(v4_file: GeoPackageStore) -> None:
     from tests.store.test_pgstore import fresh_schema
 
     with fresh_schema() as (url, schema), pytest.MonkeyPatch.context() as mp:
         mp.setenv("CTXMAP_PG_SCHEMA", schema)
-        report = migrate_store(v4.path, url)
+        report = migrate_store(v4_file.path, url)
     assert dict(report.records)["ctxmap_audit"] == 2
     assert dict(report.records)["ctx_contexts"] == 1
