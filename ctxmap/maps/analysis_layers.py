@@ -16,9 +16,9 @@ Nothing here imports streamlit or renders a map.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import folium
 import geopandas as gpd
@@ -31,10 +31,11 @@ from ctxmap.layers.crs import analysis_crs, require_display_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.maps.classes import class_breaks, classify_values, number_text, range_labels
+from ctxmap.maps.classes import class_breaks, classify_values, range_labels
 from ctxmap.maps.geojson import feature_collection
 from ctxmap.maps.legend import Legend, LegendEntry, legend_html
-from ctxmap.text import clean_text, esc, esc_plain
+from ctxmap.maps.popups import ranked_place_popup_html
+from ctxmap.text import esc, esc_plain
 
 #: Decimal places kept in coordinates (5 places is about 1 m).
 PRECISION: Final = 5
@@ -59,8 +60,7 @@ HOTSPOT_CLASSES: Final[dict[int, tuple[str, str]]] = {
     -2: ("#849eba", "Cold spot, 95% confidence"),
     -3: ("#4575b5", "Cold spot, 99% confidence"),
 }
-_LAYER_NAMES: Final = {"homes": "Home", "youth_centres": "Youth centre",
-                       "safe_places": "Safe place", "contexts": "Context"}
+
 
 
 @dataclass
@@ -107,27 +107,6 @@ def _simplified(geoms: gpd.GeoSeries, tolerance_m: float = SIMPLIFY_M) -> np.nda
 # ----------------------------------------------------------------------------- builders
 
 
-def _place_popup(rec: Mapping[str, Any]) -> str:
-    name = esc(rec.get("name")) or "Unnamed place"
-    layer = _LAYER_NAMES.get(clean_text(rec.get("layer")), clean_text(rec.get("layer")))
-    parts = [f"<b>{name}</b>"]
-    if layer:
-        parts.append(esc_plain(layer))
-    parts.append(f"Rank {int(rec['rank'])}" if pd.notna(rec.get("rank")) else "")
-    n = rec.get("incidents")
-    if n is not None and pd.notna(n):
-        expected = float(rec.get("expected", float("nan")))
-        ratio = float(rec.get("rate_ratio", float("nan")))
-        parts.append(
-            f"{int(n)} incidents (expected {esc_plain(number_text(expected))}, "
-            f"{esc_plain(number_text(ratio))} times)"
-        )
-    reason = esc(rec.get("reason"))
-    if reason:
-        parts.append(reason)
-    return '<div style="max-width:320px">' + "<br>".join(p for p in parts if p) + "</div>"
-
-
 def concern_group(
     ranked: gpd.GeoDataFrame, radius_m: float, *, name: str | None = None, show: bool = True
 ) -> AnalysisLayer:
@@ -170,7 +149,7 @@ def concern_group(
             {
                 "label": f"#{int(r['rank'])} " + (esc(r.get("name")) or "Unnamed place")
                 + (" — flagged" if is_flagged else ""),
-                "popup": _place_popup(r),
+                "popup": ranked_place_popup_html(r),
             }
             for r in recs
         ]

@@ -1,4 +1,4 @@
-"""The popups of the map's points: a place, an incident, an aggregated incident cell.
+"""The popups of the map's points: a place, an incident, an incident cell, a ranked place.
 
 Each returns HTML in which every value from the data went through :func:`ctxmap.text.esc`.
 """
@@ -6,11 +6,16 @@ Each returns HTML in which every value from the data went through :func:`ctxmap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
+import pandas as pd
+
+from ctxmap.maps.classes import number_text
 from ctxmap.text import clean_text, esc, esc_plain
 
 UNNAMED: Final = "Unnamed place"
+_LAYER_NAMES: Final = {"homes": "Home", "youth_centres": "Youth centre",
+                       "safe_places": "Safe place", "contexts": "Context"}
 
 
 def _row(row: Mapping[str, object], key: str) -> object:
@@ -69,3 +74,25 @@ def cell_popup_html(row: Mapping[str, object]) -> str:
         span = first if first == last else f"{first} to {last}"
         parts.append(f"Months: {esc(span)}")
     return "<br>".join(parts)
+
+
+def ranked_place_popup_html(rec: Mapping[str, Any]) -> str:
+    """Return the escaped popup HTML of a ranked place (name, layer, rank, counts, reason)."""
+    name = esc(rec.get("name")) or esc_plain(UNNAMED)
+    layer = _LAYER_NAMES.get(clean_text(rec.get("layer")), clean_text(rec.get("layer")))
+    parts = [f"<b>{name}</b>"]
+    if layer:
+        parts.append(esc_plain(layer))
+    parts.append(f"Rank {int(rec['rank'])}" if pd.notna(rec.get("rank")) else "")
+    n = rec.get("incidents")
+    if n is not None and pd.notna(n):
+        expected = float(rec.get("expected", float("nan")))
+        ratio = float(rec.get("rate_ratio", float("nan")))
+        parts.append(
+            f"{int(n)} incidents (expected {esc_plain(number_text(expected))}, "
+            f"{esc_plain(number_text(ratio))} times)"
+        )
+    reason = esc(rec.get("reason"))
+    if reason:
+        parts.append(reason)
+    return '<div style="max-width:320px">' + "<br>".join(p for p in parts if p) + "</div>"
