@@ -7,15 +7,14 @@ import datetime as dt
 import streamlit as st
 
 from ctxmap.app.audit import audit, audit_once, legal_basis_select
+from ctxmap.app.navigation import require_page
 from ctxmap.app.session import open_session_store, session_store_exists, store_label
-from ctxmap.app.signin import require_role
 from ctxmap.app.widgets import show_table
 from ctxmap.cases.retention import closed_contexts, delete_context, due_for_review, retention_days
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy.audit import ACTIONS, log_csv, read_log
-from ctxmap.privacy.roles import ANALYST
 
-user = require_role(ANALYST)
+user = require_page(__file__)
 st.title("Audit & retention")
 if not session_store_exists():
     st.error(f"No store at {store_label()}.")

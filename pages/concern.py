@@ -31,6 +31,7 @@ from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
 from ctxmap.app.drawing import draw_map
+from ctxmap.app.navigation import require_page
 from ctxmap.app.session import (
     open_session_store,
     session_store_exists,
@@ -194,6 +195,7 @@ def trends_tab(o: ConcernOptions) -> None:
         show_table(area_trends_table(a_trends, hide))
 
 
+require_page(__file__)
 st.title("Locations of concern")
 st.caption(
     "Every home, youth centre, safe place and context of concern ranked by the reported "

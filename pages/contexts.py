@@ -21,6 +21,7 @@ from ctxmap.app.context_forms import (
 from ctxmap.app.drawing import draw_map
 from ctxmap.app.forms import save_form, show_flash, show_form_errors, version_as_read
 from ctxmap.app.meeting import editing_allowed, meeting_view
+from ctxmap.app.navigation import require_page
 from ctxmap.app.safety_ratings import pooled_safety_map, rating_form
 from ctxmap.app.session import open_session_store, session_store_exists, store_label
 from ctxmap.app.signin import current_user
@@ -199,6 +200,7 @@ def pack_tab(page: ContextPage) -> None:
                           what=f"meeting pack of {ctx_id} for {who} (consent-filtered)")
 
 
+require_page(__file__)
 st.title("Contexts of concern")
 if not session_store_exists():
     st.error(f"No store at {store_label()}. Build the sample with "

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ctxmap.app.cache import invalidate_layers
+from ctxmap.app.navigation import require_page
 from ctxmap.app.session import open_session_store, session_store_exists, store_label
 from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
@@ -17,6 +18,7 @@ from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, schema_for
 #: Files of at least this many rows show a progress bar while they are written.
 PROGRESS_ROWS = 20_000
 
+require_page(__file__)
 st.title("Import & layers")
 st.subheader("In the store")
 if session_store_exists():

@@ -15,6 +15,7 @@ from ctxmap.analysis.periods import categories_available, format_period, months_
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.drawing import draw_map, layers_map
 from ctxmap.app.meeting import meeting_view
+from ctxmap.app.navigation import require_page
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
@@ -23,6 +24,7 @@ from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD, MapOptions
 from ctxmap.maps.layers import build_feature_groups, incident_cells_group
 from ctxmap.maps.legend import LEGEND
 
+require_page(__file__)
 st.title("Map")
 layers = load_layers()
 incidents = layers["incidents"]

@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.drawing import draw_map
+from ctxmap.app.navigation import require_page
 from ctxmap.app.nearby_inputs import (
     MAP_KEY,
     NearbyOptions,
@@ -142,6 +143,7 @@ def coverage_section(options: NearbyOptions, network: WalkNetwork | None,
                    + " Red: homes with none within the walk; green: homes within it.")
 
 
+require_page(__file__)
 st.title("Nearby safe places")
 st.caption(
     "Where can a young person go for help from here? Pick a starting point to see the "

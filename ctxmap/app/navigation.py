@@ -1,7 +1,8 @@
 """Which pages the signed-in user gets: their role's pages, only masked ones in the meeting view.
 
-``st.navigation`` is given only the allowed pages, so a disallowed page cannot be
-reached by menu or by URL.
+``st.navigation`` is given only the allowed pages; each page also checks its own rule
+(:func:`require_page`), since Streamlit can run a file of ``pages/`` reached by its own
+URL in a new session without the router.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ctxmap.privacy.roles import allowed_pages
+from ctxmap.app.signin import require_role
+from ctxmap.privacy.roles import User, allowed_pages, page_rule
 
 
 def page_files(root: Path, names: Sequence[str] | None = None) -> list[str]:
@@ -26,3 +28,12 @@ def user_pages(root: Path, role: str, *, meeting: bool) -> list[st.Page]:
     if meeting:
         rules = [r for r in rules if not r.unmasked]
     return [st.Page(r.path, title=r.title, default=(i == 0)) for i, r in enumerate(rules)]
+
+
+def require_page(script: str) -> User:
+    """Stop the page unless the signed-in user's role may open it (its rule in ``PAGE_RULES``).
+
+    Call first in every page with ``__file__``: a page reached by its own URL is guarded
+    as one reached through the menu.
+    """
+    return require_role(*page_rule(f"pages/{Path(script).name}").roles)

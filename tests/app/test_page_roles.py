@@ -107,6 +107,20 @@ def test_audit_page_guards_itself(store_copy):
     assert not at.dataframe
 
 
+@pytest.mark.parametrize(("role", "page"), [("coordinator", "concern.py"),
+                                           ("meeting viewer", "import_layers.py"),
+                                           ("meeting viewer", "contexts.py"),
+                                           ("meeting viewer", "nearby.py")])
+def test_a_page_reached_by_its_own_url_guards_itself(store_copy, role, page):
+    """Streamlit can run a file of pages/ without the router: the page checks its rule."""
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=60)
+    at.session_state["ctxmap_user"] = User("u", role, "test")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("not available" in e.value for e in at.error)
+    assert not at.dataframe
+
+
 def test_audit_page_for_analyst_records_the_read(store_copy):
     at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=60)
     at.run()
