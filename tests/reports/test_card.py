@@ -1,4 +1,4 @@
-"""The "safe places near …" card and the Nearby page's maps: escaping, offline, honesty."""
+"""The "safe places near …" card: escaping, offline, honesty."""
 
 from __future__ import annotations
 
@@ -6,21 +6,13 @@ import datetime as dt
 import re
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
 
 from ctxmap.errors import InputError
 from ctxmap.maps.assets import external_references
-from ctxmap.maps.nearby import (
-    coverage_map,
-    distance_text,
-    is_estimate,
-    nearby_map,
-    walk_text,
-)
-from ctxmap.nearby.coverage import coverage_area, home_coverage
+from ctxmap.maps.nearby import distance_text, is_estimate, nearby_map, walk_text
 from ctxmap.nearby.nearest import nearest_places
 from ctxmap.nearby.origins import from_place
 from ctxmap.nearby.walking import NETWORK_BASIS, estimate_basis
@@ -37,8 +29,8 @@ HOSTILE = "<script>alert(1)</script>"
 WHEN = dt.datetime(2019, 1, 12, 15, 0)  # a Saturday
 
 
-@pytest.fixture
-def places() -> gpd.GeoDataFrame:
+def sample_places() -> gpd.GeoDataFrame:
+    """Four places, one with a hostile name and address, one unnamed, one far away."""
     return gpd.GeoDataFrame(
         {
             "id": ["p1", "p2", "p3", "p4"],
@@ -59,8 +51,8 @@ def places() -> gpd.GeoDataFrame:
     )
 
 
-@pytest.fixture
-def homes() -> gpd.GeoDataFrame:
+def sample_homes() -> gpd.GeoDataFrame:
+    """Two fictional homes, the first with a hostile name; the second far from any place."""
     return gpd.GeoDataFrame(
         {
             "id": ["h1", "h2"],
@@ -75,6 +67,16 @@ def homes() -> gpd.GeoDataFrame:
         geometry=[Point(1.2910, 52.6305), Point(1.40, 52.70)],
         crs="EPSG:4326",
     )
+
+
+@pytest.fixture
+def places() -> gpd.GeoDataFrame:
+    return sample_places()
+
+
+@pytest.fixture
+def homes() -> gpd.GeoDataFrame:
+    return sample_homes()
 
 
 def _card(homes, places, *, basis_override: str | None = None, label: str | None = None):
@@ -175,34 +177,6 @@ def test_nearby_table_matches_brute_force(places):
 def test_nearby_table_rejects_other_frames():
     with pytest.raises(InputError, match="nearest_places"):
         nearby_table(pd.DataFrame({"x": [1]}))
-
-
-def test_nearby_map_rejects_wrong_crs(homes, places):
-    origin = from_place(homes, "h1")
-    rows = nearest_places(origin, places, k=2, when=WHEN).to_crs("EPSG:27700")
-    with pytest.raises(InputError, match="EPSG:4326"):
-        nearby_map(origin, rows)
-
-
-def test_coverage_map_escapes_and_marks_gaps(homes, places):
-    safe = places[places["layer"] == "safe_places"].drop(columns="layer")
-    youth = places[places["layer"] == "youth_centres"].drop(columns="layer")
-    cov = home_coverage(homes, safe, youth, minutes=10)
-    assert cov["gap"].tolist() == [False, True]  # h2 is ~8 km from everything
-    area = coverage_area(safe, minutes=10)
-    page = coverage_map(homes, cov, area, safe, tiles_url=None).get_root().render()
-    assert "Homes with no safe place within the walk" in page
-    assert "Within 10 min walk of a safe place" in page
-    assert "<b>home</b>" not in page
-    assert HOSTILE not in page
-
-
-@pytest.mark.parametrize(
-    ("minutes", "text"),
-    [(0.2, "under 1 min"), (1.0, "1 min"), (2.01, "3 min"), (np.nan, "—"), (None, "—")],
-)
-def test_walk_text(minutes, text):
-    assert walk_text(minutes) == text
 
 
 def test_distance_and_hours_text():
