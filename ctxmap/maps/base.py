@@ -14,6 +14,7 @@ from typing import Final
 
 import folium
 
+from ctxmap.analysis.aggregate import DEFAULT_MAX_CELLS
 from ctxmap.errors import InputError
 from ctxmap.maps.assets import DEFAULT_BASE_URL
 from ctxmap.settings import load as load_settings
@@ -93,7 +94,7 @@ class MapOptions:
     tiles_url: TilesUrl = DEFAULT
     attribution: str = OSM_ATTRIBUTION
     incidents_cluster_threshold: int = DEFAULT_CLUSTER_THRESHOLD
-    max_incident_cells: int = 1500
+    max_incident_cells: int = DEFAULT_MAX_CELLS
     center: tuple[float, float] | None = None
     zoom: int | None = None
     precision: int = DEFAULT_PRECISION
