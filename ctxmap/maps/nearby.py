@@ -9,7 +9,6 @@ it. Both start from :func:`ctxmap.maps.base.base_map` and escape every label.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,6 +26,7 @@ from ctxmap.maps.geojson import point_feature
 from ctxmap.maps.layers import build_feature_groups
 from ctxmap.maps.legend import LEGEND, Attributions
 from ctxmap.nearby.origins import Origin
+from ctxmap.nearby.wording import is_estimate, walk_text
 from ctxmap.text import esc, esc_plain
 
 _START_HTML: Final = (
@@ -45,40 +45,6 @@ _COVERED_COLOUR: Final = "#1a9850"
 _AREA_COLOUR: Final = "#2166ac"
 #: Decimal places of the points drawn (6: about 10 cm).
 _PRECISION: Final = 6
-
-
-def is_estimate(basis: str) -> bool:
-    """Tell whether a ``walk_basis`` means walking times are estimates (no street network)."""
-    return str(basis).strip().lower().startswith("estimate")
-
-
-def _amount(value: object) -> float | None:
-    """``value`` as a finite number >= 0, or None (missing, not a number, negative)."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def walk_text(minutes: object) -> str:
-    """Return a walk time for people: ``"7 min"`` (rounded up), ``"under 1 min"`` or ``"—"``."""
-    value = _amount(minutes)
-    if value is None:
-        return "—"
-    if value < 1:
-        return "under 1 min"
-    return f"{math.ceil(value - 1e-9):d} min"
-
-
-def distance_text(metres: object) -> str:
-    """Return a distance for people: ``"450 m"`` (to 10 m) or ``"1.3 km"``; ``"—"`` when unknown."""
-    value = _amount(metres)
-    if value is None:
-        return "—"
-    if value < 1000:
-        return f"{round(value, -1):.0f} m"
-    return f"{value / 1000:.1f} km"
 
 
 def _base_map(center: tuple[float, float], tiles_url: TilesUrl, zoom: int = 15) -> folium.Map:

@@ -21,7 +21,7 @@ import pandas as pd
 from ctxmap.errors import InputError
 from ctxmap.maps.base import OSM_ATTRIBUTION
 from ctxmap.maps.export import standalone_html
-from ctxmap.maps.nearby import distance_text, is_estimate, walk_text
+from ctxmap.nearby.wording import distance_text, is_estimate, walk_text
 from ctxmap.reports.templating import render, trusted
 from ctxmap.text import clean_text
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from ctxmap.errors import InputError
-from ctxmap.maps.nearby import coverage_map, nearby_map, walk_text
+from ctxmap.maps.nearby import coverage_map, nearby_map
 from ctxmap.nearby.coverage import coverage_area, home_coverage
 from ctxmap.nearby.nearest import nearest_places
 from ctxmap.nearby.origins import from_place
+from ctxmap.nearby.wording import walk_text
 from tests.reports.test_card import HOSTILE, WHEN, sample_homes, sample_places
 
 

@@ -12,10 +12,11 @@ from shapely.geometry import Point
 
 from ctxmap.errors import InputError
 from ctxmap.maps.assets import external_references
-from ctxmap.maps.nearby import distance_text, is_estimate, nearby_map, walk_text
+from ctxmap.maps.nearby import nearby_map
 from ctxmap.nearby.nearest import nearest_places
 from ctxmap.nearby.origins import from_place
 from ctxmap.nearby.walking import NETWORK_BASIS, estimate_basis
+from ctxmap.nearby.wording import distance_text, is_estimate, walk_text
 from ctxmap.reports.card import (
     TABLE_COLUMNS,
     card_file_name,
