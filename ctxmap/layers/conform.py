@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ctxmap.layers.flags import read_flag
 from ctxmap.layers.schemas import STORAGE_CRS, LayerSchema, schema_for
 
 
@@ -104,7 +105,7 @@ def conform(
         elif c.dtype == "int":
             s = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif c.dtype == "bool":
-            s = s.map(_to_bool).astype("boolean")
+            s = s.map(read_flag).astype("boolean")
         data[c.name] = s.reset_index(drop=True)
     for name in extra:
         if name in gdf.columns:
@@ -125,15 +126,3 @@ def _text_or_none(v: object, strip: bool) -> str | None:
     return text.strip() if strip else text
 
 
-def _to_bool(v: object) -> bool | None:
-    """Return yes/no text as a bool; None for missing or unrecognised values."""
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in ("true", "yes", "y", "1", "t"):
-        return True
-    if s in ("false", "no", "n", "0", "f", ""):
-        return False if s else None
-    return None

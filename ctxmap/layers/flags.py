@@ -8,7 +8,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-_TRUE_STRINGS: Final = frozenset({"true", "t", "yes", "y", "1"})
+#: Text read as yes and as no (case and surrounding spaces ignored).
+TRUE_STRINGS: Final = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_STRINGS: Final = frozenset({"false", "f", "no", "n", "0"})
 
 
 def is_true(value: object) -> bool:
@@ -22,4 +24,22 @@ def is_true(value: object) -> bool:
         return bool(value)
     if isinstance(value, int | float | np.integer | np.floating):
         return not math.isnan(float(value)) and float(value) == 1.0
-    return str(value).strip().lower() in _TRUE_STRINGS
+    return str(value).strip().lower() in TRUE_STRINGS
+
+
+def read_flag(value: object) -> bool | None:
+    """Read a yes/no cell of an imported file: True, False, or None when missing or unclear.
+
+    Unlike :func:`is_true` (which shows a stored value), an unrecognised value stays
+    unknown (None), so the reader can keep it apart from an explicit "no".
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in TRUE_STRINGS:
+        return True
+    if text in FALSE_STRINGS:
+        return False
+    return None
