@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Mapping
 from typing import Final
 
 import pandas as pd
 
+from ctxmap import settings
 from ctxmap.errors import InputError
 from ctxmap.privacy.audit import record_in
 from ctxmap.store.erasure import erasing, reclaim_space
@@ -35,8 +35,7 @@ from ctxmap.store.records import (
 
 #: Default retention period after closure, in days (set it with ``$CTXMAP_RETENTION_DAYS``
 #: to what the organisation's retention schedule says).
-DEFAULT_RETENTION_DAYS: Final = 730
-RETENTION_ENV: Final = "CTXMAP_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS: Final = settings.DEFAULT_RETENTION_DAYS
 
 
 #: Tables removed last, in this order (the others refer to them).
@@ -48,14 +47,12 @@ ERASED_TABLES: Final[tuple[RecordsTable, ...]] = (*sorted(
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
-    """The retention period: ``$CTXMAP_RETENTION_DAYS`` or :data:`DEFAULT_RETENTION_DAYS`."""
-    environ = os.environ if env is None else env
-    value = environ.get(RETENTION_ENV)
-    if not value:
-        return DEFAULT_RETENTION_DAYS
-    if not value.isdigit() or int(value) < 1:
-        raise InputError(f"${RETENTION_ENV} is {value!r}; expected a whole number of days >= 1")
-    return int(value)
+    """The retention period: ``$CTXMAP_RETENTION_DAYS`` or :data:`DEFAULT_RETENTION_DAYS`.
+
+    Read through :func:`ctxmap.settings.load` (``env``: the environment to read,
+    default ``os.environ``).
+    """
+    return settings.load(env).retention_days
 
 
 def closed_contexts(store: Store) -> pd.DataFrame:

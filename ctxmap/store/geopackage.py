@@ -48,20 +48,10 @@ from ctxmap.store.record_migrations import RECORD_MIGRATIONS
 #: Where the bundled sample store lives (relative to the repository root).
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_STORE_PATH: Final = REPO_ROOT / "data" / "ctxmap.gpkg"
-#: Environment variable that points ctxmap at another store.
-STORE_ENV: Final = "CTXMAP_STORE"
 
 _GPKG_APPLICATION_ID: Final = 0x47504B47  # "GPKG"
 _GPKG_USER_VERSION: Final = 10400
 _SQL_TYPES: Final = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
-
-
-def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the store path: ``path``, else ``$CTXMAP_STORE``, else the bundled sample."""
-    if path:
-        return Path(path)
-    env = os.environ.get(STORE_ENV)
-    return Path(env) if env else DEFAULT_STORE_PATH
 
 
 # --------------------------------------------------------------------------- migrations
@@ -182,14 +172,14 @@ class GeoPackageStore:
     Parameters
     ----------
     path
-        The GeoPackage file; ``None`` means :func:`resolve_store_path`.
+        The GeoPackage file.
     create
         Create the file when it does not exist (default). With ``False`` a missing
         file raises :class:`StoreError`.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
-        self.path = resolve_store_path(path)
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True):
+        self.path = Path(path)
         self._engine: Engine | None = None
         if not self.path.exists():
             if not create:

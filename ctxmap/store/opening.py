@@ -16,50 +16,26 @@ anything else a :class:`~ctxmap.store.geopackage.GeoPackageStore`. Passwords are
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import Final
 
+from ctxmap import settings
 from ctxmap.errors import CtxmapError, StoreError
 from ctxmap.store.geopackage import (
     DEFAULT_STORE_PATH,
-    REPO_ROOT,
-    STORE_ENV,
     GeoPackageStore,
     gpkg_layers_version,
 )
 from ctxmap.store.postgis import PostGISStore, is_pg_url, redact_url
 from ctxmap.store.protocol import Store
 
-#: Where the dashboard's secrets live, relative to the working directory and to the repo.
-SECRETS_FILE: Final = Path(".streamlit") / "secrets.toml"
-
-
-def _from_secrets(paths: list[Path]) -> str | None:
-    for path in paths:
-        if not path.is_file():
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{path} is not valid TOML ({exc}); expected "
-                             '[ctxmap] store = "postgresql://..." or a file path') from None
-        section = data.get("ctxmap")
-        if isinstance(section, dict) and section.get("store"):
-            return str(section["store"])
-    return None
-
 
 def resolve_target(target: str | os.PathLike[str] | None = None) -> str | Path:
     """Return the store the settings point at: a PostgreSQL URL (str) or a file path."""
     if target is not None and str(target):
         return str(target) if is_pg_url(str(target)) else Path(target)
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return env if is_pg_url(env) else Path(env)
-    found = _from_secrets([Path.cwd() / SECRETS_FILE, REPO_ROOT / SECRETS_FILE])
-    if found:
-        return found if is_pg_url(found) else Path(found)
+    configured = settings.load().store
+    if configured:
+        return configured if is_pg_url(configured) else Path(configured)
     return DEFAULT_STORE_PATH
 
 

@@ -34,7 +34,6 @@ it commits.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ import shapely
 from psycopg import sql
 from sqlalchemy import Connection, Engine
 
+from ctxmap import settings
 from ctxmap.errors import StoreError
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.store.engine import driver_connection, records_engine
@@ -76,7 +76,6 @@ PG_SCHEMES: Final = ("postgresql", "postgres")
 #: The PostgreSQL schema a store lives in unless told otherwise.
 DEFAULT_PG_SCHEMA: Final = "ctxmap"
 #: Environment variable naming another schema (several stores in one database).
-SCHEMA_ENV: Final = "CTXMAP_PG_SCHEMA"
 #: Metric SRID of ``geom_m`` in a new store (British National Grid).
 DEFAULT_METRIC_SRID: Final = 27700
 
@@ -164,7 +163,7 @@ class PostGISStore:
         if not is_pg_url(url):
             raise StoreError(f"{redact_url(str(url))!r} is not a PostgreSQL URL; expected "
                              "postgresql://user:password@host:port/database")
-        schema = schema or os.environ.get(SCHEMA_ENV) or DEFAULT_PG_SCHEMA
+        schema = schema or settings.load().pg_schema or DEFAULT_PG_SCHEMA
         if not _SCHEMA_NAME.match(schema):
             raise StoreError(f"schema name {schema!r}; expected lower-case letters, digits "
                              "and _ (at most 63)")
