@@ -17,11 +17,12 @@ from ctxmap.app.meeting import meeting_chrome, meeting_toggle, meeting_view
 from ctxmap.app.navigation import user_pages
 from ctxmap.app.session import store_path
 from ctxmap.app.signin import sign_in, user_panel
-from ctxmap.app.widgets import check_assets
+from ctxmap.app.widgets import check_assets, check_settings
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="ctxmap", layout="wide")
+check_settings()
 check_assets()
 user = sign_in()
 meeting = meeting_view()

@@ -132,8 +132,12 @@ def read_secrets(paths: Sequence[Path]) -> tuple[dict[str, Any], Path | None]:
 
 
 def secrets_paths() -> list[Path]:
-    """Where the secrets file is looked for: the working directory, then the repository."""
-    return [Path.cwd() / SECRETS_FILE, REPO_ROOT / SECRETS_FILE]
+    """Where the secrets file is looked for: the working directory, the repository, home.
+
+    The first that exists is read (Streamlit's own ``st.secrets``, which ``st.login``
+    uses, reads the working directory's and the home folder's).
+    """
+    return [Path.cwd() / SECRETS_FILE, REPO_ROOT / SECRETS_FILE, Path.home() / SECRETS_FILE]
 
 
 def load(env: Mapping[str, str] | None = None,

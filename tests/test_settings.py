@@ -71,3 +71,26 @@ def test_readme_configuration_table_documents_every_variable() -> None:
     missing = [name for name in settings.VARIABLES if f"`{name}`" not in table]
     assert not missing, missing
 
+
+
+def test_no_other_module_reads_ctxmap_variables() -> None:
+    """Only ctxmap/settings.py names a CTXMAP_ variable's value source (os.environ)."""
+    offenders = []
+    for path in [*(ROOT / "ctxmap").rglob("*.py"), *(ROOT / "pages").glob("*.py"),
+                 ROOT / "app.py"]:
+        if path.name == "settings.py" and path.parent.name == "ctxmap":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"(os\.environ|os\.getenv|getenv\().*CTXMAP_|\"CTXMAP_[A-Z_]+\"", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_dashboard_stops_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CTXMAP_MASK_CELL_M", "tiny")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("$CTXMAP_MASK_CELL_M is 'tiny'; expected metres > 0" in e for e in errors), errors

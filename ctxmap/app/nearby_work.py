@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Final
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from ctxmap import settings
 from ctxmap.cases.tables import located_contexts
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.nearby import nearby_map
@@ -27,7 +27,6 @@ from ctxmap.reports import card
 from ctxmap.store.opening import open_store
 
 #: The street network file (an OpenStreetMap extract) walks follow, when set.
-NETWORK_ENV: Final = "CTXMAP_NETWORK"
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,16 +45,17 @@ def walking_network() -> tuple[WalkNetwork | None, str]:
     """
     network: WalkNetwork | None = None
     key = ""
-    path = os.environ.get(NETWORK_ENV, "").strip()
+    configured = settings.load().network
+    path = str(configured) if configured else ""
     if path:
         try:
             network = _network(path, os.stat(path).st_mtime)
             key = f"{path}:{network.file_hash}"
         except (CtxmapError, OSError) as exc:
-            st.error(f"The street network in ${NETWORK_ENV} could not be used: {exc}")
+            st.error(f"The street network in ${settings.NETWORK} could not be used: {exc}")
     if network is None:
         st.info(card.estimate_notice(estimate_basis())
-                + f" To use real walks, set ${NETWORK_ENV} to an OpenStreetMap extract "
+                + f" To use real walks, set ${settings.NETWORK} to an OpenStreetMap extract "
                 "(.osm.pbf or .osm) of the area before starting ctxmap.")
     else:
         st.caption(f"Walking distances follow the streets of {network.source} "

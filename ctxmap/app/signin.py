@@ -7,10 +7,11 @@ users file exists; else the local analyst (see :mod:`ctxmap.privacy.roles`).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import streamlit as st
 
+from ctxmap import settings
 from ctxmap.app.session import audit_enabled
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy import roles as auth
@@ -20,18 +21,9 @@ KEY_USER: Final = "ctxmap_user"
 KEY_AUDITED: Final = "ctxmap_audited"
 
 
-def _secrets_section(name: str) -> dict[str, Any] | None:
-    try:
-        if name in st.secrets:
-            return dict(st.secrets[name])
-    except Exception:  # no secrets.toml at all: StreamlitSecretNotFoundError
-        return None
-    return None
-
-
 def oidc_configured() -> bool:
-    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section."""
-    return _secrets_section("auth") is not None
+    """True when the secrets file has an ``[auth]`` section (read by :mod:`ctxmap.settings`)."""
+    return settings.load().auth is not None
 
 
 def _users() -> dict[str, auth.UserRecord]:
@@ -122,7 +114,7 @@ def user_panel(user: auth.User) -> None:
         st.caption("Running as a **local analyst**: no sign-in is configured "
                    "(see docs/roles-and-audit.md).")
     elif user.method == "test":
-        st.warning(f"Testing mode: role set by ${auth.TEST_ROLE_ENV} ({user.role}).")
+        st.warning(f"Testing mode: role set by ${settings.TEST_ROLE} ({user.role}).")
     else:
         st.caption(f"Signed in as `{user.name}` ({user.role}).")
         st.button("Sign out", on_click=sign_out, key="ctxmap_sign_out")

@@ -9,8 +9,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ctxmap import settings
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.assets import check_vendor
+from ctxmap.settings import SettingsError
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
 
@@ -37,6 +39,15 @@ def attribution_caption() -> None:
         "Ordnance Survey data © Crown copyright and database right 2014. Homes in the sample "
         "are fictional."
     )
+
+
+def check_settings() -> None:
+    """Stop with one clear message when a ``CTXMAP_*`` setting or the secrets file is bad."""
+    try:
+        settings.load()
+    except SettingsError as exc:
+        st.error(f"ctxmap is not configured correctly: {exc}")
+        st.stop()
 
 
 def check_assets() -> None:

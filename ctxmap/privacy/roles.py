@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from ctxmap import settings
 from ctxmap.errors import InputError
 from ctxmap.store.geopackage import REPO_ROOT
 
@@ -45,12 +46,9 @@ ROLES: Final[tuple[str, ...]] = (ANALYST, COORDINATOR, MEETING_VIEWER)
 
 #: Users file used when ``$CTXMAP_USERS_FILE`` is not set (never commit real users).
 DEFAULT_USERS_FILE: Final = REPO_ROOT / "data" / "users.toml"
-USERS_FILE_ENV: Final = "CTXMAP_USERS_FILE"
 #: Testing only: with ``CTXMAP_TESTING=1`` *and* no sign-in configured, the local user
 #: gets the role in ``CTXMAP_TEST_ROLE`` instead of analyst. It can only lower rights
 #: (an unconfigured installation already runs as analyst).
-TESTING_ENV: Final = "CTXMAP_TESTING"
-TEST_ROLE_ENV: Final = "CTXMAP_TEST_ROLE"
 
 #: scrypt cost parameters (n=2**14, r=8, p=1: about 16 MB and 50 ms per check).
 SCRYPT_N: Final = 2**14
@@ -201,9 +199,7 @@ def check_password_strength(password: str) -> str:
 
 def users_file_path(env: Mapping[str, str] | None = None) -> Path:
     """The users file: ``$CTXMAP_USERS_FILE`` or ``data/users.toml``."""
-    environ = os.environ if env is None else env
-    value = environ.get(USERS_FILE_ENV)
-    return Path(value) if value else DEFAULT_USERS_FILE
+    return settings.load(env).users_file or DEFAULT_USERS_FILE
 
 
 @dataclass(frozen=True)
@@ -311,9 +307,8 @@ def role_for_identity(users: Mapping[str, UserRecord], email: str | None) -> str
 
 
 def testing_role_from_env(env: Mapping[str, str] | None = None) -> str | None:
-    """The testing role (see :data:`TEST_ROLE_ENV`), or None unless testing is switched on."""
-    environ = os.environ if env is None else env
-    if environ.get(TESTING_ENV) != "1":
+    """The testing role (``$CTXMAP_TEST_ROLE``), or None unless ``$CTXMAP_TESTING`` is 1."""
+    configured = settings.load(env)
+    if not configured.testing:
         return None
-    role = environ.get(TEST_ROLE_ENV)
-    return check_role(role) if role else None
+    return check_role(configured.test_role) if configured.test_role else None
