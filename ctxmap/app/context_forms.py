@@ -35,6 +35,7 @@ from ctxmap.cases.records import (
 from ctxmap.cases.repository import (
     add_partner,
     add_record,
+    add_records,
     create_context,
     delete_record,
     update_record,
@@ -265,8 +266,8 @@ def consent_forms(page: ContextPage) -> None:
             def writes() -> list[Callable[[], object]]:
                 rows = consent_rows(bundle, page.partners, yp_ref=yp, partner=partner,
                                     categories=cats, legal_basis=basis, given_on=given)
-                return [partial(add_record, page.store, "consent", bundle.context.id,
-                                page.user, **row) for row in rows]
+                return [partial(add_records, page.store, "consent", bundle.context.id,
+                                page.user, rows)]
 
             save_form("consent", writes)
     if active := [c for c in bundle.consents if c.withdrawn_on is None]:

@@ -20,12 +20,13 @@ from ctxmap.app.forms import save_form, show_form_errors
 from ctxmap.app.meeting import mask_settings, meeting_view
 from ctxmap.app.widgets import show_table
 from ctxmap.cases.records import RATINGS
-from ctxmap.cases.repository import add_record, safety_ratings_layer
+from ctxmap.cases.repository import add_record
 from ctxmap.cases.safety_map import (
     RAG_MEANINGS,
     clicked_point,
     pickable_places,
     pool_by_place,
+    safety_ratings_layer,
     shared_safety_places,
 )
 from ctxmap.cases.tables import pooled_table

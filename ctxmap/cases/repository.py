@@ -14,7 +14,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-import geopandas as gpd
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -24,7 +23,6 @@ from ctxmap.cases.records import (
     DELETABLE,
     ENTITIES,
     OPEN_ACTION_STATUSES,
-    RATINGS,
     SEED_PARTNERS,
     Context,
     ContextBundle,
@@ -33,9 +31,8 @@ from ctxmap.cases.records import (
     next_context_id,
     now_utc,
 )
-from ctxmap.cases.validation import check_date, check_text, check_yp_ref, validate_fields
+from ctxmap.cases.validation import check_text, check_yp_ref, validate_fields
 from ctxmap.errors import ConflictError, InputError, StoreError
-from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.protocol import Store
 from ctxmap.store.records import (
@@ -44,7 +41,6 @@ from ctxmap.store.records import (
     ctx_contexts,
     ctx_history,
     ctx_partners,
-    ctx_safety_ratings,
     inserted_id,
 )
 
@@ -253,6 +249,22 @@ def _insert_child(con: RecordsConnection, entity: str, context_id: str | None,
     return new_id
 
 
+def _checked(entity: str, values: Mapping[str, Any],
+             partners: Sequence[str] | None) -> dict[str, Any]:
+    """One child record's fields checked (:func:`validate_fields`), or InputError."""
+    if "yp_ref" in values and entity in ("young_person", "consent"):
+        check_yp_ref(values["yp_ref"])
+    clean = validate_fields(entity, {k: v for k, v in values.items() if k != "yp_ref"},
+                            partners)
+    if "yp_ref" in values:
+        clean["yp_ref"] = (None if values["yp_ref"] in (None, "")
+                           else check_yp_ref(values["yp_ref"]))
+    if entity == "safety_rating" and clean.get("geometry") is None:
+        raise InputError("a safety-map rating needs a place on the map; expected a point or "
+                         "an area")
+    return clean
+
+
 def add_record(store: Store, entity: str, context_id: str | None, user: str,
                at: str | None = None, **values: Any) -> Any:
     """Add one record under a context and return it.
@@ -266,26 +278,27 @@ def add_record(store: Store, entity: str, context_id: str | None, user: str,
     noted_on[, yp_ref]``). Fields are checked with :func:`validate_fields`. ``at`` is the
     time recorded in the history (default: now, UTC).
     """
+    return add_records(store, entity, context_id, user, [values], at=at)[0]
+
+
+def add_records(store: Store, entity: str, context_id: str | None, user: str,
+                rows: Sequence[Mapping[str, Any]], *, at: str | None = None) -> list[Any]:
+    """Add several records of one kind (see :func:`add_record`) all or none.
+
+    Every row is checked before any is written, and all are written in one store
+    transaction: a refused row (a CHECK, a duplicate) leaves none of them stored.
+    """
     if entity not in ENTITIES or entity == "context":
         raise InputError(f"cannot add a {entity!r}; expected one of "
                          f"{', '.join(e for e in ENTITIES if e != 'context')}")
-    if "yp_ref" in values and entity in ("young_person", "consent"):
-        values["yp_ref"] = check_yp_ref(values["yp_ref"])
-    partners = list_partners(store) if "partner" in values else None
-    clean = validate_fields(entity, {k: v for k, v in values.items() if k != "yp_ref"},
-                            partners)
-    if "yp_ref" in values:
-        clean["yp_ref"] = (None if values["yp_ref"] in (None, "")
-                           else check_yp_ref(values["yp_ref"]))
-    if entity == "safety_rating" and clean.get("geometry") is None:
-        raise InputError("a safety-map rating needs a place on the map; expected a point or "
-                         "an area")
+    partners = list_partners(store) if any("partner" in r for r in rows) else None
+    clean = [_checked(entity, row, partners) for row in rows]
     if context_id is not None:
         get_context(store, context_id)
     at = at or now_utc()
     with store.records_transaction() as con:
-        new_id = _insert_child(con, entity, context_id, clean, user, at)
-    return get_record(store, entity, new_id)
+        new_ids = [_insert_child(con, entity, context_id, c, user, at) for c in clean]
+    return [get_record(store, entity, new_id) for new_id in new_ids]
 
 
 def _read_row(con: RecordsConnection, entity: str, record_id: object) -> Mapping[Any, Any]:
@@ -463,35 +476,3 @@ def history(store: Store, context_id: str | None = None) -> pd.DataFrame:
     with store.records() as con:
         result = con.execute(query)
         return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataFrame:
-    """Every safety-map rating, pooled across contexts (EPSG:4326), optionally since a date.
-
-    Columns: ``id, context_id, place_label, rating, rated_on, comment, geometry``. The
-    young person's reference is left out: the pooled layer shows places, not people.
-    """
-    r = ctx_safety_ratings.c
-    query = ctx_safety_ratings.select().order_by(r.rated_on, r.id)
-    if since is not None:
-        query = query.where(r.rated_on >= check_date(since, "since"))
-    with store.records() as con:
-        rows = con.execute(query).mappings().all()
-    cols = ["id", "context_id", "place_label", "rating", "rated_on", "comment"]
-    frame = pd.DataFrame([{c: row[c] for c in cols} for row in rows], columns=cols)
-    geoms = [shapely.from_wkt(row["geometry_wkt"]) for row in rows]
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
-                            crs=STORAGE_CRS)
-
-
-def pool_ratings(ratings: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Pool ratings by place label: counts of red/amber/green and the share rated red."""
-    if ratings.empty:
-        return pd.DataFrame(columns=["place_label", *RATINGS, "ratings", "share_red"])
-    table = pd.crosstab(ratings["place_label"].astype(str), ratings["rating"].astype(str))
-    table = table.reindex(columns=list(RATINGS), fill_value=0)
-    table["ratings"] = table.sum(axis=1)
-    table["share_red"] = table["red"] / table["ratings"]
-    return table.reset_index().rename(columns={"index": "place_label"}).sort_values(
-        ["share_red", "ratings"], ascending=False).reset_index(drop=True)
-

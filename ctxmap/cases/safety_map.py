@@ -20,11 +20,14 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
+from ctxmap.cases.validation import check_date
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import require_display_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.privacy.masks import mask_points_to_cells, suppress_small_counts
+from ctxmap.store.protocol import Store
+from ctxmap.store.records import ctx_safety_ratings
 
 RAG: Final[tuple[str, ...]] = ("red", "amber", "green")
 RAG_MEANINGS: Final[dict[str, str]] = {
@@ -134,7 +137,7 @@ def pool_by_place(
     ----------
     ratings
         ``place_label``, ``rating`` (red/amber/green) and point or area geometry, in
-        EPSG:4326 (e.g. :func:`ctxmap.cases.repository.safety_ratings_layer`). Not modified.
+        EPSG:4326 (e.g. :func:`safety_ratings_layer`). Not modified.
     threshold
         For shared views: counts from 1 to ``threshold - 1`` are hidden (``<NA>``) with
         :func:`ctxmap.privacy.masks.suppress_small_counts`. ``None`` shows every count.
@@ -235,3 +238,22 @@ def shared_safety_places(pooled: gpd.GeoDataFrame, cell_m: float = 250.0) -> gpd
     out = out.set_geometry(gpd.GeoSeries(shapely.centroid(cells.geometry.to_numpy()),
                                          index=out.index, crs=out.crs))
     return out
+
+
+def safety_ratings_layer(store: Store, since: str | None = None) -> gpd.GeoDataFrame:
+    """Every safety-map rating, pooled across contexts (EPSG:4326), optionally since a date.
+
+    Columns: ``id, context_id, place_label, rating, rated_on, comment, geometry``. The
+    young person's reference is left out: the pooled layer shows places, not people.
+    """
+    r = ctx_safety_ratings.c
+    query = ctx_safety_ratings.select().order_by(r.rated_on, r.id)
+    if since is not None:
+        query = query.where(r.rated_on >= check_date(since, "since"))
+    with store.records() as con:
+        rows = con.execute(query).mappings().all()
+    cols = ["id", "context_id", "place_label", "rating", "rated_on", "comment"]
+    frame = pd.DataFrame([{c: row[c] for c in cols} for row in rows], columns=cols)
+    geoms = [shapely.from_wkt(row["geometry_wkt"]) for row in rows]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
+                            crs=STORAGE_CRS)

@@ -243,7 +243,7 @@ def test_pooled_safety_map_counts_and_suppression_in_the_meeting_view(
         store_copy: Path) -> None:
     import json
 
-    from ctxmap.cases.repository import safety_ratings_layer
+    from ctxmap.cases.safety_map import safety_ratings_layer
 
     store = GeoPackageStore(store_copy)
     raw = safety_ratings_layer(store)

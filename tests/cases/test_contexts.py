@@ -17,6 +17,7 @@ from ctxmap.cases.records import SEED_PARTNERS, Action, Context, actions_frame, 
 from ctxmap.cases.repository import (
     add_partner,
     add_record,
+    add_records,
     create_context,
     delete_record,
     get_context,
@@ -24,9 +25,9 @@ from ctxmap.cases.repository import (
     list_contexts,
     list_partners,
     load_bundle,
-    safety_ratings_layer,
     update_record,
 )
+from ctxmap.cases.safety_map import safety_ratings_layer
 from ctxmap.cases.validation import check_yp_ref
 from ctxmap.errors import ConflictError, InputError
 from ctxmap.store.engine import RecordRefusedError
@@ -278,3 +279,25 @@ def test_context_evidence_matches_brute_force() -> None:
         1 for g in metric.geometry if g is not None and poly_m.intersects(g))
     none = context_evidence(None, layers)
     assert none.by_category.sum() == 0 and none.hotspot is None
+
+
+def test_add_records_is_all_or_none(store) -> None:
+    """Several consent rows in one call: a refused row leaves none of them stored."""
+    c = _ctx(store)
+    add_record(store, "young_person", c.id, "w", yp_ref="YP-0001", linked_on="2019-01-03")
+    row = dict(yp_ref="YP-0001", partner="Local police", legal_basis="consent",
+               given_on="2019-01-05")
+    history_before = len(history(store, c.id))
+    with pytest.raises(InputError, match="already exists"):  # the second row repeats the first
+        add_records(store, "consent", c.id, "w", [{**row, "category": "link"},
+                                                  {**row, "category": "link"}])
+    assert load_bundle(store, c.id).consents == ()
+    assert len(history(store, c.id)) == history_before
+    with pytest.raises(InputError, match="information category"):  # checked before writing
+        add_records(store, "consent", c.id, "w", [{**row, "category": "link"},
+                                                  {**row, "category": "gossip"}])
+    assert load_bundle(store, c.id).consents == ()
+    made = add_records(store, "consent", c.id, "w", [{**row, "category": "link"},
+                                                     {**row, "category": "views"}])
+    assert sorted(m.category for m in made) == ["link", "views"]
+    assert len(load_bundle(store, c.id).consents) == 2
