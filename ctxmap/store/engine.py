@@ -18,8 +18,9 @@ store's schema on its search path) and:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, Final
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -99,3 +100,39 @@ def records_engine(url: str, connect: Callable[[], Any]) -> Engine:
 
     event.listen(engine, "handle_error", _on_error)
     return engine
+
+
+class RecordsAccess:
+    """The records side both stores share: a SQLAlchemy engine over the store's own ``connect``.
+
+    A store sets :attr:`records_dialect` and defines ``connect()``; it gets
+    :attr:`engine`, :meth:`records` and :meth:`records_transaction` (the records
+    tables of :mod:`ctxmap.store.records` read and write the same on both databases).
+    """
+
+    #: ``"sqlite://"`` or ``"postgresql+psycopg://"``: the dialect of :func:`records_engine`.
+    records_dialect: ClassVar[str]
+    _engine: Engine | None = None
+
+    def connect(self) -> Any:
+        """A new driver connection to the store (each store defines it)."""
+        raise NotImplementedError
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine of the records tables (made on first use)."""
+        if self._engine is None:
+            self._engine = records_engine(self.records_dialect, self.connect)
+        return self._engine
+
+    @contextmanager
+    def records(self) -> Iterator[Connection]:
+        """A connection for reading the records tables (each statement on its own)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            yield con
+
+    @contextmanager
+    def records_transaction(self) -> Iterator[Connection]:
+        """One write transaction on the records tables (``BEGIN IMMEDIATE`` on SQLite)."""
+        with self.engine.begin() as con:
+            yield con

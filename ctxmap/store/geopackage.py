@@ -23,17 +23,17 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from ctxmap.errors import StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
-from ctxmap.store.engine import driver_connection, records_engine
+from ctxmap.store.engine import RecordsAccess, driver_connection
 from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import (
     check_writable,
@@ -166,7 +166,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_m1_layers, *RECORD_MIGRATIONS
 # --------------------------------------------------------------------------- the store
 
 
-class GeoPackageStore:
+class GeoPackageStore(RecordsAccess):
     """The embedded store at ``path`` (created and migrated on first open).
 
     Parameters
@@ -178,9 +178,10 @@ class GeoPackageStore:
         file raises :class:`StoreError`.
     """
 
+    records_dialect: ClassVar[str] = "sqlite://"
+
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True):
         self.path = Path(path)
-        self._engine: Engine | None = None
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no store at {self.path}; expected a GeoPackage file "
@@ -221,25 +222,6 @@ class GeoPackageStore:
     def current_user(self) -> str:
         """Who a write is recorded as when no user is given: the operating-system user."""
         return os_user()
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine of the records tables (made on first use)."""
-        if self._engine is None:
-            self._engine = records_engine("sqlite://", self.connect)
-        return self._engine
-
-    @contextmanager
-    def records(self) -> Iterator[Connection]:
-        """A connection for reading the records tables (each statement on its own)."""
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
-            yield con
-
-    @contextmanager
-    def records_transaction(self) -> Iterator[Connection]:
-        """One write transaction on the records tables (``BEGIN IMMEDIATE``)."""
-        with self.engine.begin() as con:
-            yield con
 
     def _current_version(self) -> int:
         con = self.connect()

@@ -37,7 +37,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
@@ -46,12 +46,12 @@ import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from ctxmap import settings
 from ctxmap.errors import StoreError
 from ctxmap.layers.schemas import LAYER_KINDS
-from ctxmap.store.engine import driver_connection, records_engine
+from ctxmap.store.engine import RecordsAccess, driver_connection
 from ctxmap.store.layer_rows import (
     check_writable,
     layer_frame,
@@ -129,7 +129,7 @@ PG_MIGRATIONS: list[Callable[[Connection, int], None]] = [
 # --------------------------------------------------------------------------- the store
 
 
-class PostGISStore:
+class PostGISStore(RecordsAccess):
     """A ctxmap store in a PostgreSQL database with PostGIS (created and migrated on open).
 
     Parameters
@@ -152,6 +152,8 @@ class PostGISStore:
         The URL with the password hidden, for messages (as ``GeoPackageStore.path``).
     """
 
+    records_dialect: ClassVar[str] = "postgresql+psycopg://"
+
     def __init__(
         self,
         url: str,
@@ -170,7 +172,6 @@ class PostGISStore:
         self.url = url
         self.schema = schema
         self.path = f"{redact_url(url)} (schema {schema})"
-        self._engine: Engine | None = None
         self._migrate(create, int(metric_srid))
 
     def __repr__(self) -> str:
@@ -207,25 +208,6 @@ class PostGISStore:
     def current_user(self) -> str:
         """Who a write is recorded as when no user is given: the operating-system user."""
         return os_user()
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine of the records tables (made on first use)."""
-        if self._engine is None:
-            self._engine = records_engine("postgresql+psycopg://", self.connect)
-        return self._engine
-
-    @contextmanager
-    def records(self) -> Iterator[Connection]:
-        """A connection for reading the records tables (each statement on its own)."""
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
-            yield con
-
-    @contextmanager
-    def records_transaction(self) -> Iterator[Connection]:
-        """One write transaction on the records tables."""
-        with self.engine.begin() as con:
-            yield con
 
     def _migrate(self, create: bool, metric_srid: int) -> None:
         con = self.connect()
