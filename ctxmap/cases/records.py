@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.store import vocabularies as vocab
-from ctxmap.store.records import (
+from ctxmap.store.record_tables import (
     RecordsTable,
     ctx_actions,
     ctx_assessment,

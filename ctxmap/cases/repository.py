@@ -35,7 +35,7 @@ from ctxmap.cases.validation import check_text, check_yp_ref, validate_fields
 from ctxmap.errors import ConflictError, InputError, StoreError
 from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import (
+from ctxmap.store.record_tables import (
     RecordsConnection,
     ctx_actions,
     ctx_contexts,

@@ -24,7 +24,7 @@ from ctxmap.errors import InputError
 from ctxmap.privacy.audit import record_in
 from ctxmap.store.erasure import erasing, reclaim_space
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import (
+from ctxmap.store.record_tables import (
     RECORD_TABLES,
     RecordsTable,
     ctx_contexts,

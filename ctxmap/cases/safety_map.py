@@ -27,7 +27,7 @@ from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.privacy.masks import mask_points_to_cells, suppress_small_counts
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import ctx_safety_ratings
+from ctxmap.store.record_tables import ctx_safety_ratings
 
 RAG: Final[tuple[str, ...]] = ("red", "amber", "green")
 RAG_MEANINGS: Final[dict[str, str]] = {

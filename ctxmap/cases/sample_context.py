@@ -19,7 +19,7 @@ from ctxmap.cases.repository import add_record, create_context, store_name, upda
 from ctxmap.errors import InputError
 from ctxmap.layers.sample_homes import CASE_STUDY_ID
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import ctx_contexts
+from ctxmap.store.record_tables import ctx_contexts
 
 SAMPLE_CONTEXT_ID: Final = "ctx-0001"
 SAMPLE_USER: Final = "ctxmap sample (fictional worker CS-01)"

@@ -12,7 +12,7 @@ import shapely
 from ctxmap.cases.repository import list_contexts
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import ctx_contexts
+from ctxmap.store.record_tables import ctx_contexts
 
 # --------------------------------------------------------------------------- scope and places
 # (added for the contexts-of-concern journeys; the functions above are unchanged)

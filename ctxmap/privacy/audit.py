@@ -15,7 +15,7 @@ import pandas as pd
 
 from ctxmap.errors import InputError
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import RecordsConnection, ctxmap_audit, inserted_id
+from ctxmap.store.record_tables import RecordsConnection, ctxmap_audit, inserted_id
 from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).

@@ -107,7 +107,7 @@ class RecordsAccess:
 
     A store sets :attr:`records_dialect` and defines ``connect()``; it gets
     :attr:`engine`, :meth:`records` and :meth:`records_transaction` (the records
-    tables of :mod:`ctxmap.store.records` read and write the same on both databases).
+    tables of :mod:`ctxmap.store.record_tables` read and write the same on both databases).
     """
 
     #: ``"sqlite://"`` or ``"postgresql+psycopg://"``: the dialect of :func:`records_engine`.

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Table
 
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import ctx_retention_erasing
+from ctxmap.store.record_tables import ctx_retention_erasing
 
 
 @contextmanager

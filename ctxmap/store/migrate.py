@@ -39,7 +39,7 @@ from ctxmap.store.opening import describe_target, open_store, resolve_target
 from ctxmap.store.postgis import PostGISStore
 from ctxmap.store.postgis_layers import bulk_indexes, copy_layer_rows, copy_rows, touch_layers
 from ctxmap.store.protocol import Store
-from ctxmap.store.records import GENERATED_ID_TABLES, RECORD_TABLES, RECORDS, ctx_partners
+from ctxmap.store.record_tables import GENERATED_ID_TABLES, RECORD_TABLES, RECORDS, ctx_partners
 
 #: The import-log columns both stores hold.
 IMPORT_COLUMNS: Final = ("id", "layer", "file", "sha256", "rows", "mapped", "unmapped",
@@ -61,7 +61,7 @@ class TableDump:
 
 
 def dump_records(store: Store) -> list[TableDump]:
-    """Read every records table of ``store`` (:data:`~ctxmap.store.records.RECORD_TABLES`)."""
+    """Read every records table of ``store`` (:data:`~ctxmap.store.record_tables.RECORD_TABLES`)."""
     out = []
     with store.records() as con:
         for table in RECORD_TABLES:

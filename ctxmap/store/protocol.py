@@ -52,7 +52,7 @@ class Store(Protocol):
     Layers are read and written as GeoDataFrames in EPSG:4326 with the canonical
     columns of :mod:`ctxmap.layers.schemas`; each write is one transaction. The records
     (contexts, consent, history, audit, ...) are the tables of
-    :mod:`ctxmap.store.records`, reached through an SQLAlchemy connection.
+    :mod:`ctxmap.store.record_tables`, reached through an SQLAlchemy connection.
     """
 
     @property

@@ -1,6 +1,6 @@
 """The records migrations (store versions 2 to 4), the same steps on both databases.
 
-Each step creates its tables from :mod:`ctxmap.store.records` and adds the
+Each step creates its tables from :mod:`ctxmap.store.record_tables` and adds the
 append-only protections, which are per-database DDL: SQLite triggers that
 ``RAISE(ABORT, ...)``, PostgreSQL trigger functions that ``RAISE EXCEPTION``. The
 messages are the same on both, and callers match them ("append-only", "never
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from ctxmap.store import vocabularies as vocab
 from ctxmap.store.engine import driver_connection
-from ctxmap.store.records import (
+from ctxmap.store.record_tables import (
     AUDIT_TABLES,
     CONTEXT_TABLES,
     RECORDS,

@@ -1,6 +1,6 @@
 """The closed lists the records tables' CHECK constraints enforce.
 
-Defined once here, where the tables are (:mod:`ctxmap.store.records`); the case and
+Defined once here, where the tables are (:mod:`ctxmap.store.record_tables`); the case and
 audit modules use the same tuples for validation and menus, and a test reads the
 CHECK lists back from both databases and compares them with these.
 """

@@ -19,7 +19,7 @@ from ctxmap.cases.retention import (
 from ctxmap.errors import InputError
 from ctxmap.privacy.audit import read_log
 from ctxmap.store.engine import RecordRefusedError
-from ctxmap.store.records import RECORD_TABLES
+from ctxmap.store.record_tables import RECORD_TABLES
 
 MARK = "ZQXJ-unique-assessment-text-7731"
 TODAY = dt.date(2026, 6, 1)

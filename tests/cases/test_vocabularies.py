@@ -33,7 +33,7 @@ from ctxmap.layers.schemas import PLACE_KINDS
 from ctxmap.privacy.audit import LEGAL_BASES as AUDIT_BASES
 from ctxmap.privacy.roles import ROLES
 from ctxmap.store.geopackage import GeoPackageStore
-from ctxmap.store.records import RECORD_TABLES
+from ctxmap.store.record_tables import RECORD_TABLES
 
 EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("ctx_contexts", "kind"): CONTEXT_KINDS,
