@@ -2,7 +2,7 @@
 # The project's gates, then the test suite: the README's test command and .ci/run end here.
 #   bash scripts/check.sh [PYTEST ARGS...]
 # 1. ruff: style, complexity <= 15 and at most 8 arguments per function (pyproject.toml)
-# 2. mypy: zero errors in ctxmap/ (config in pyproject.toml)
+# 2. mypy: zero errors in ctxmap/, app.py and pages/ (config in pyproject.toml)
 # 3. import-linter: the packages' layering and which package may import which library
 # 4. pytest (tests/test_architecture.py also checks each package's "May import" line)
 set -euo pipefail
