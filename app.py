@@ -13,7 +13,7 @@ import streamlit as st
 
 from ctxmap.app.audit import legal_basis_select
 from ctxmap.app.cache import raw_layers
-from ctxmap.app.meeting import meeting_chrome, meeting_toggle, meeting_view
+from ctxmap.app.meeting_view import meeting_chrome, meeting_toggle, meeting_view
 from ctxmap.app.navigation import user_pages
 from ctxmap.app.session import store_path
 from ctxmap.app.signin import sign_in, user_panel

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from ctxmap.analysis.areas import study_area  # noqa: E402
 from ctxmap.analysis.concern import ConcernParams, rank_places  # noqa: E402
-from ctxmap.analysis.concern_pg import rank_places_pg  # noqa: E402
+from ctxmap.analysis.concern_postgis import rank_places_pg  # noqa: E402
 from ctxmap.analysis.inputs import load_places  # noqa: E402
 from ctxmap.layers.conform import empty_layer  # noqa: E402
 from ctxmap.layers.schemas import POLICE_UK_CATEGORIES  # noqa: E402

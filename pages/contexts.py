@@ -20,7 +20,7 @@ from ctxmap.app.context_forms import (
 )
 from ctxmap.app.drawing import draw_map
 from ctxmap.app.forms import save_form, show_flash, show_form_errors, version_as_read
-from ctxmap.app.meeting import editing_allowed, meeting_view
+from ctxmap.app.meeting_view import editing_allowed, meeting_view
 from ctxmap.app.navigation import require_page
 from ctxmap.app.safety_ratings import pooled_safety_map, rating_form
 from ctxmap.app.session import open_session_store, session_store_exists, store_label

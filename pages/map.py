@@ -14,7 +14,7 @@ from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import categories_available, format_period, months_available
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.drawing import draw_map, layers_map
-from ctxmap.app.meeting import meeting_view
+from ctxmap.app.meeting_view import meeting_view
 from ctxmap.app.navigation import require_page
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError

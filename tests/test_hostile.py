@@ -16,10 +16,10 @@ from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.export import standalone_html
 from ctxmap.maps.layers import build_map
-from ctxmap.maps.meeting import build_meeting_map
-from ctxmap.privacy.meeting import MaskSettings, mask_layers
+from ctxmap.maps.masked_map import build_meeting_map
+from ctxmap.privacy.shared_view import MaskSettings, mask_layers
 from ctxmap.store.geopackage import GeoPackageStore
-from tests.privacy.test_meeting import coordinate_pairs, near
+from tests.privacy.test_shared_view import coordinate_pairs, near
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON = "Jane Placeholder-Smith"

@@ -63,7 +63,7 @@ _CORRECTION_NAMES: dict[str, str] = {
     "none": "no multiple-testing correction",
 }
 
-#: Counts incidents near places somewhere else (e.g. in PostGIS, :mod:`ctxmap.analysis.concern_pg`):
+#: Counts incidents near places somewhere else (in PostGIS: :mod:`ctxmap.analysis.concern_postgis`):
 #: ``counter(px, py, metric_crs, categories, period, radius_m)`` returns the
 #: ``(len(px), len(categories))`` counts that :func:`count_within` would.
 Counter = Callable[[np.ndarray, np.ndarray, str, list[str], Period, float], np.ndarray]

@@ -16,13 +16,13 @@ import geopandas as gpd
 import streamlit as st
 
 from ctxmap.app.audit import audit_once
-from ctxmap.app.meeting import mask_settings, meeting_view, view_params
+from ctxmap.app.meeting_view import mask_settings, meeting_view, view_params
 from ctxmap.app.session import open_session_store, session_store_exists, store_target, store_version
 from ctxmap.cases.records import context_area
 from ctxmap.cases.repository import get_context
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import LAYER_KINDS
-from ctxmap.privacy.meeting import MaskSettings, focus_on_area, mask_layers
+from ctxmap.privacy.shared_view import MaskSettings, focus_on_area, mask_layers
 from ctxmap.store.opening import describe_target, open_store
 
 
@@ -82,7 +82,7 @@ def load_layers() -> dict[str, gpd.GeoDataFrame]:
     """Every layer of the session's store, cached until a layer changes.
 
     In the meeting view (always, for meeting viewers) the layers are masked
-    (:func:`ctxmap.privacy.meeting.mask_layers`): homes are areas, incidents are in squares,
+    (:func:`ctxmap.privacy.shared_view.mask_layers`): homes are areas, incidents are in squares,
     names and notes are gone; a link's ``area``/``context`` keeps one area at a time.
     Otherwise the unmasked layers are returned and the view is audited once a session.
     """

@@ -12,11 +12,11 @@ from typing import Any, Final
 import geopandas as gpd
 from streamlit_folium import st_folium
 
-from ctxmap.app.meeting import mask_settings, meeting_view, view_params
+from ctxmap.app.meeting_view import mask_settings, meeting_view, view_params
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import layer_control
 from ctxmap.maps.layers import build_map
-from ctxmap.maps.meeting import build_meeting_map
+from ctxmap.maps.masked_map import build_meeting_map
 
 MAP_HEIGHT: Final = 620
 MEETING_MAP_HEIGHT: Final = 760

@@ -17,7 +17,7 @@ from ctxmap.app.cache import cached
 from ctxmap.app.context_forms import ContextPage
 from ctxmap.app.drawing import draw_map
 from ctxmap.app.forms import save_form, show_form_errors
-from ctxmap.app.meeting import mask_settings, meeting_view
+from ctxmap.app.meeting_view import mask_settings, meeting_view
 from ctxmap.app.widgets import show_table
 from ctxmap.cases.records import RATINGS
 from ctxmap.cases.repository import add_record
@@ -34,7 +34,7 @@ from ctxmap.errors import CtxmapError, InputError
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import clicked_place_group
 from ctxmap.maps.layers import build_map
-from ctxmap.maps.safety import safety_legend, safety_map_group
+from ctxmap.maps.safety_layer import safety_legend, safety_map_group
 from ctxmap.store.protocol import Store
 
 PICK, CLICK = "Pick a place", "Click on the map"

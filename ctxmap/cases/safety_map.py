@@ -5,7 +5,7 @@ picked from the map layers (safe places, youth centres, named areas; never a hom
 because the pooled layer is shared) or clicked on a map. The ratings of every
 context, over time, are pooled per place into one layer drawn with RAG colours and
 counts; in shared views small counts are suppressed so no single young person's
-rating can be read off the map. The layer is drawn by :mod:`ctxmap.maps.safety`.
+rating can be read off the map. The layer is drawn by :mod:`ctxmap.maps.safety_layer`.
 """
 
 from __future__ import annotations

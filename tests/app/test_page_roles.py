@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from ctxmap.privacy.roles import User
 from ctxmap.store.geopackage import GeoPackageStore
 from tests.app.test_browser import app_url  # noqa: F401  (a fixture)
-from tests.privacy.test_meeting import coordinate_pairs, near
+from tests.privacy.test_shared_view import coordinate_pairs, near
 
 
 def assert_no_home_coordinates(text: str, homes) -> None:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from ctxmap.cases.repository import history, list_contexts, load_bundle
 from ctxmap.reports.pack import make_pack
 from ctxmap.store.geopackage import GeoPackageStore
-from tests.privacy.test_meeting import coordinate_pairs, near
+from tests.privacy.test_shared_view import coordinate_pairs, near
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "contexts.py")
 HOME_ID = "home-fx-01"

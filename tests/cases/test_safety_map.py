@@ -9,7 +9,7 @@ from shapely.geometry import Point, box
 
 from ctxmap.cases.safety_map import clicked_point, pickable_places, pool_by_place
 from ctxmap.errors import InputError
-from ctxmap.maps.safety import HIDDEN_COLOUR, RAG_COLOURS, safety_map_group
+from ctxmap.maps.safety_layer import HIDDEN_COLOUR, RAG_COLOURS, safety_map_group
 
 CRS = "EPSG:4326"
 

@@ -19,7 +19,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, Polygon, box
 
 from ctxmap.analysis.concern import ConcernParams, rank_places
-from ctxmap.analysis.concern_pg import count_within_db, rank_places_pg
+from ctxmap.analysis.concern_postgis import count_within_db, rank_places_pg
 from ctxmap.layers.conform import empty_layer
 from ctxmap.layers.schemas import POLICE_UK_CATEGORIES
 from ctxmap.store.geopackage import GeoPackageStore

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ctxmap.cases.safety_map import pool_by_place
-from ctxmap.maps.safety import safety_legend, safety_map_group
+from ctxmap.maps.safety_layer import safety_legend, safety_map_group
 from tests.cases.test_safety_map import _ratings, _render
 
 

@@ -11,7 +11,7 @@
 - areas keep their code, name, level and population.
 
 The result can be drawn by :func:`ctxmap.maps.layers.build_map` as it is;
-:func:`ctxmap.maps.meeting.build_meeting_map` draws it better (incidents as the counted
+:func:`ctxmap.maps.masked_map.build_meeting_map` draws it better (incidents as the counted
 squares of :func:`incident_squares`, small counts suppressed, and a note saying the view
 is masked). What a meeting link may hold is in :mod:`ctxmap.privacy.links`.
 """

@@ -17,9 +17,9 @@ from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.layers import build_map
-from ctxmap.maps.meeting import build_meeting_map
+from ctxmap.maps.masked_map import build_meeting_map
 from ctxmap.privacy.links import ViewParams, parse_view_params
-from ctxmap.privacy.meeting import (
+from ctxmap.privacy.shared_view import (
     MaskSettings,
     focus_on_area,
     incident_squares,

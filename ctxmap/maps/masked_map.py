@@ -1,8 +1,8 @@
 """Draw masked layers for a meeting or a partner export: counted squares and a note.
 
-The layers come from :func:`ctxmap.privacy.meeting.mask_layers`; the rules (what is
+The layers come from :func:`ctxmap.privacy.shared_view.mask_layers`; the rules (what is
 masked, the small-count threshold) live there. Here incidents become squares coloured
-by their count (:func:`ctxmap.privacy.meeting.incident_squares`), masked homes purple
+by their count (:func:`ctxmap.privacy.shared_view.incident_squares`), masked homes purple
 areas, everything else is drawn by :func:`ctxmap.maps.layers.build_map`, and a note on
 the map says the view is masked.
 """
@@ -22,7 +22,7 @@ from ctxmap.maps.assets import localize_in_place
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.layers import build_map
 from ctxmap.maps.legend import LEGEND, Legend, LegendEntry
-from ctxmap.privacy.meeting import MaskSettings, incident_squares
+from ctxmap.privacy.shared_view import MaskSettings, incident_squares
 from ctxmap.text import esc_plain
 
 #: The note drawn on a masked map.
@@ -42,13 +42,13 @@ def build_meeting_map(
     settings: MaskSettings | None = None,
     options: MapOptions | None = None,
 ) -> folium.Map:
-    """Draw masked layers (from :func:`ctxmap.privacy.meeting.mask_layers`).
+    """Draw masked layers (from :func:`ctxmap.privacy.shared_view.mask_layers`).
 
     Parameters
     ----------
     masked
         Masked layers keyed by kind (pass them through
-        :func:`ctxmap.privacy.meeting.mask_layers` first: this function draws what it is
+        :func:`ctxmap.privacy.shared_view.mask_layers` first: this function draws what it is
         given).
     settings
         The settings used to mask (cell size, threshold, mode).

@@ -16,7 +16,7 @@ from ctxmap.app.signin import current_user
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy import roles as auth
 from ctxmap.privacy.links import ViewParams, parse_view_params
-from ctxmap.privacy.meeting import MASKED_BANNER, MaskSettings
+from ctxmap.privacy.shared_view import MASKED_BANNER, MaskSettings
 from ctxmap.text import esc_plain
 
 #: Session-state key of the sidebar switch.
@@ -63,7 +63,7 @@ def editing_allowed() -> bool:
 
 
 def mask_settings() -> MaskSettings:
-    """The masking settings of this installation (environment, see ctxmap.privacy.meeting)."""
+    """The masking settings of this installation (environment, see ctxmap.privacy.shared_view)."""
     try:
         return MaskSettings.from_env()
     except CtxmapError as exc:
