@@ -44,6 +44,22 @@ def check_legal_basis(value: object) -> str:
     return str(value)
 
 
+def _check_entry(user: str, action: str, what: str, legal_basis: str, role: str) -> None:
+    """Refuse a bad audit entry (see :func:`record`): say which field and why."""
+    from ctxmap.privacy.roles import check_role
+
+    if not str(user).strip():
+        raise InputError("audit record: expected the user's name, got an empty string")
+    if not str(action).strip():
+        raise InputError("audit record: expected an action, got an empty string")
+    if len(str(what)) > _MAX_WHAT:
+        raise InputError(
+            f"audit record: 'what' has {len(str(what))} characters; expected at most {_MAX_WHAT}"
+        )
+    check_legal_basis(legal_basis)
+    check_role(role)
+
+
 def record(
     store: Store,
     user: str,
@@ -81,18 +97,6 @@ def record(
         On an empty user or action, an unknown legal basis or role, or a too-long
         ``what``.
     """
-    from ctxmap.privacy.roles import check_role
-
-    if not str(user).strip():
-        raise InputError("audit record: expected the user's name, got an empty string")
-    if not str(action).strip():
-        raise InputError("audit record: expected an action, got an empty string")
-    if len(str(what)) > _MAX_WHAT:
-        raise InputError(
-            f"audit record: 'what' has {len(str(what))} characters; expected at most {_MAX_WHAT}"
-        )
-    check_legal_basis(legal_basis)
-    check_role(role)
     with store.records_transaction() as con:
         return record_in(con, user, action, what, legal_basis, role=role, at=at)
 
@@ -112,16 +116,7 @@ def record_in(
     For writes that must be logged atomically with the entry (e.g. a retention
     deletion); arguments as :func:`record`, checked the same way.
     """
-    from ctxmap.privacy.roles import check_role
-
-    if not str(user).strip() or not str(action).strip():
-        raise InputError("audit record: expected a user and an action, got an empty string")
-    if len(str(what)) > _MAX_WHAT:
-        raise InputError(
-            f"audit record: 'what' has {len(str(what))} characters; expected at most {_MAX_WHAT}"
-        )
-    check_legal_basis(legal_basis)
-    check_role(role)
+    _check_entry(user, action, what, legal_basis, role)
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
     result = con.execute(ctxmap_audit.insert().values(
         at=when, user=str(user), role=role, action=str(action), what=str(what),
