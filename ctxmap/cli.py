@@ -16,6 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ctxmap import settings
 from ctxmap.errors import CtxmapError
 
 #: Modules that add sub-commands, in the order they appear in ``--help``.
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        settings.load()  # every setting checked before any work (one message for all)
         return int(args.func(args))
     except CtxmapError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -94,3 +94,16 @@ def test_dashboard_stops_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> No
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("$CTXMAP_MASK_CELL_M is 'tiny'; expected metres > 0" in e for e in errors), errors
+
+
+def test_command_line_stops_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    from ctxmap.cli import main
+
+    monkeypatch.setenv("CTXMAP_RETENTION_DAYS", "soon")
+    code = main(["layers", "--store", str(tmp_path / "s.gpkg")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "$CTXMAP_RETENTION_DAYS is 'soon'; expected a whole number of days >= 1" in err
+    assert not (tmp_path / "s.gpkg").exists()  # nothing was done
