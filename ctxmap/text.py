@@ -9,6 +9,7 @@ right-to-left text cannot reorder what follows it.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 
 import pandas as pd
@@ -41,6 +42,18 @@ def esc(value: object) -> str:
     """
     text = clean_text(value)
     return f"<bdi>{html.escape(text, quote=True)}</bdi>" if text else ""
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def esc_markdown(value: object) -> str:
+    """Return ``str(value)`` with every Markdown and HTML special character backslash-escaped.
+
+    For a user's or the data's text inside Markdown (``st.markdown``): it shows as typed,
+    never as formatting, a link or HTML.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
 def esc_plain(value: object) -> str:

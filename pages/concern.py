@@ -38,7 +38,7 @@ from ctxmap.app.session import (
     store_target,
     store_version,
 )
-from ctxmap.app.widgets import attribution_caption, md, show_table
+from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.cases.scope import contexts_signature
 from ctxmap.maps.analysis_layers import (
     add_groups,
@@ -48,6 +48,7 @@ from ctxmap.maps.analysis_layers import (
     hotspot_group,
 )
 from ctxmap.maps.layers import build_map
+from ctxmap.text import esc_markdown as md
 
 
 def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
@@ -63,7 +64,7 @@ def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
               "cannot count near any place, and are not dropped from these figures.")
     st.info(how_flagged(meta, all_types=ranking.categories is None, radius_m=ranking.radius_m,
                         alpha=ranking.alpha, min_incidents=ranking.min_incidents,
-                        correction=ranking.correction, escape=md))
+                        correction=ranking.correction))
     if n_contexts := int((ranked["layer"] == "contexts").sum()):
         st.caption(
             f"{n_contexts} context(s) of concern (Contexts page) are ranked with the places: a "
@@ -115,7 +116,7 @@ def detail_tab(ranked: gpd.GeoDataFrame, r: Ranking) -> None:
     labels = location_labels(ranked)
     chosen = st.selectbox("Location", list(labels), format_func=lambda i: labels[i])
     row = ranked.loc[(ranked["place_id"].astype(str) == chosen).to_numpy()].iloc[0]
-    (st.error if bool(row["flagged"]) else st.success)(place_headline(row, len(ranked), md))
+    (st.error if bool(row["flagged"]) else st.success)(place_headline(row, len(ranked)))
     detail = run_or_warn("No detail", lambda: work.breakdown(
         path, version, ctx_key, str(chosen), Ranking(r.period, r.categories, r.radius_m)))
     if detail is None:
@@ -180,7 +181,7 @@ def trends_tab(o: ConcernOptions) -> None:
     r = o.ranking
     st.markdown(f"Current period **{md(format_period(r.period))}** against the previous "
                 f"period of equal length, **{md(format_period(previous_period(r.period)))}**.")
-    if warning := comparison_warning(r.period, months, md):
+    if warning := comparison_warning(r.period, months):
         st.warning(warning)
     hide = CHANGE_COLUMNS if previous_missing(r.period, months) else []
     trends = run_or_warn("Place trends", lambda: work.trends_by_place(

@@ -1,12 +1,12 @@
 """The Locations of concern page's tables and sentences, built from the analyses' results.
 
-Plain pandas and text, no streamlit. Sentences take an ``escape`` function for the
-text a user or the data supplied (the page passes its Markdown escaper).
+Plain pandas and text, no streamlit. Sentences are Markdown: the text a user or the
+data supplied in them is escaped with :func:`ctxmap.text.esc_markdown`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import geopandas as gpd
@@ -15,8 +15,8 @@ import pandas as pd
 from ctxmap.analysis.areas import category_column
 from ctxmap.analysis.concern import PlaceBreakdown
 from ctxmap.analysis.periods import format_period, month_index, previous_period
+from ctxmap.text import esc_markdown
 
-Escape = Callable[[object], str]
 #: The place layers a ranking needs at least one of.
 PLACE_LAYERS: Final = ("homes", "youth_centres", "safe_places")
 LAYER_LABELS: Final[dict[str, str]] = {
@@ -49,18 +49,18 @@ def ranking_table(ranked: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def how_flagged(meta: Mapping[str, Any], *, all_types: bool, radius_m: float, alpha: float,
-                min_incidents: int, correction: str, escape: Escape = str) -> str:
+                min_incidents: int, correction: str) -> str:
     """The paragraph saying how places are flagged (Markdown, from a ranking's metadata)."""
     types_text = "all types" if all_types else ", ".join(meta["categories"])
     correction_text = ("Benjamini–Hochberg false-discovery-rate adjustment across places"
                        if correction == "fdr_bh" else "no multiple-testing correction")
     return (
-        f"**How places are flagged.** Incidents counted: {escape(types_text)}, "
-        f"{escape(meta['period_text'])}, within **{radius_m:g} m** of each place. "
-        f"**Baseline:** an area that size in {escape(meta['study_area_name'])} would average "
+        f"**How places are flagged.** Incidents counted: {esc_markdown(types_text)}, "
+        f"{esc_markdown(meta['period_text'])}, within **{radius_m:g} m** of each place. "
+        f"**Baseline:** an area that size in {esc_markdown(meta['study_area_name'])} would average "
         f"{meta['density_per_km2']:.1f} incidents per km² "
         f"({int(meta['incidents_in_study_area']):,} incidents over "
-        f"{meta['study_area_km2']:.1f} km²; {escape(meta['study_area'])}); the circle is "
+        f"{meta['study_area_km2']:.1f} km²; {esc_markdown(meta['study_area'])}); the circle is "
         "clipped to the study area. **Test:** one-sided Poisson, P(X ≥ observed | expected), "
         f"with {correction_text}. **Threshold:** flagged when the "
         f"{'adjusted ' if correction == 'fdr_bh' else ''}p-value is ≤ {alpha:g} and there "
@@ -80,11 +80,12 @@ def location_labels(ranked: gpd.GeoDataFrame) -> dict[str, str]:
     }
 
 
-def place_headline(row: Mapping[str, Any], n_places: int, escape: Escape = str) -> str:
+def place_headline(row: Mapping[str, Any], n_places: int) -> str:
     """One place's name, layer, rank and reason (Markdown)."""
-    return (f"**{escape(row['name'] or '(unnamed)')}** — "
-            f"{escape(LAYER_LABELS.get(row['layer'], row['layer']))}, rank {int(row['rank'])} "
-            f"of {n_places}. " + escape(row["reason"]))
+    return (f"**{esc_markdown(row['name'] or '(unnamed)')}** — "
+            f"{esc_markdown(LAYER_LABELS.get(row['layer'], row['layer']))}, "
+            f"rank {int(row['rank'])} "
+            f"of {n_places}. " + esc_markdown(row["reason"]))
 
 
 def by_month_table(detail: PlaceBreakdown) -> pd.DataFrame:
@@ -107,20 +108,19 @@ def area_table(per_area: gpd.GeoDataFrame) -> pd.DataFrame:
             .rename(columns=names))
 
 
-def comparison_warning(period: tuple[str, str], months: Sequence[str],
-                       escape: Escape = str) -> str | None:
+def comparison_warning(period: tuple[str, str], months: Sequence[str]) -> str | None:
     """Why the previous period cannot be fully compared with, or None when it can."""
     prev = previous_period(period)
-    first = escape(format_period((months[0], months[0])))
+    first = esc_markdown(format_period((months[0], months[0])))
     if month_index(prev[1]) < month_index(months[0]):
         return (f"The store has no incidents before {first}, so there is nothing to compare "
-                f"with: the previous period ({escape(format_period(prev))}) is not in the data "
-                "and is left out. Choose a shorter, later period (at most half of the months) "
+                f"with: the previous period ({esc_markdown(format_period(prev))}) is not in the "
+                "data and is left out. Choose a shorter, later period (at most half of the months) "
                 "to see the change.")
     if month_index(prev[0]) < month_index(months[0]):
         return (f"The store has incidents from {first} only, so the previous period "
-                f"({escape(format_period(prev))}) is partly missing: its counts are too low or "
-                "zero. Choose a shorter, later period for a fair comparison.")
+                f"({esc_markdown(format_period(prev))}) is partly missing: its counts are too low "
+                "or zero. Choose a shorter, later period for a fair comparison.")
     return None
 
 

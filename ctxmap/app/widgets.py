@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,13 +12,6 @@ from ctxmap import settings
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.assets import check_vendor
 from ctxmap.settings import SettingsError
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
-
-
-def md(text: object) -> str:
-    """Escape user-supplied text for st.markdown (no formatting, links or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def show_table(frame: pd.DataFrame, *, column_config: Mapping[str, Any] | None = None) -> None:
