@@ -15,7 +15,7 @@ from ctxmap.app.audit import legal_basis_select
 from ctxmap.app.cache import raw_layers
 from ctxmap.app.meeting_view import meeting_chrome, meeting_toggle, meeting_view
 from ctxmap.app.navigation import user_pages
-from ctxmap.app.session import store_path
+from ctxmap.app.session import session_store_summary
 from ctxmap.app.signin import sign_in, user_panel
 from ctxmap.app.widgets import check_assets, check_settings
 
@@ -32,7 +32,7 @@ with st.sidebar:
     meeting_toggle()
     if not meeting:
         legal_basis_select("Legal basis for viewing unmasked data")
-    st.caption(f"Store: `{store_path().name}`")
+    st.caption(session_store_summary())
 if meeting:
     meeting_chrome(raw_layers().get("areas"))
 nav.run()

@@ -25,6 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 from ctxmap.layers.readers import file_sha256, read_layer  # noqa: E402
 from ctxmap.store.geopackage import GeoPackageStore  # noqa: E402
+from ctxmap.store.marks import (  # noqa: E402
+    DATASET_KEY,
+    NAME_KEY,
+    SAMPLE_DATASET,
+    make_study_area,
+    write_study_area,
+)
+from ctxmap.store.protocol import Store  # noqa: E402
 
 SOURCE = ROOT / "data" / "source"
 FILES = {
@@ -36,6 +44,22 @@ FILES = {
     "osm": SOURCE / "osm" / "norwich_osm_pois.geojson",
 }
 BUILD_USER = "ctxmap sample build"
+
+
+def mark_sample(store: Store) -> str:
+    """Mark ``store`` as the bundled sample and set its study area (the Norwich LAD outline).
+
+    The mark (metadata ``dataset = "ctxmap bundled sample"``) is what every sample-only
+    behaviour follows (fictional homes note, audit off), never the file's path. Returns
+    the study area's description.
+    """
+    district = read_layer(FILES["district"], "areas", repair=True).raise_if_unusable().gdf
+    label = str(district["name"].iloc[0]) if len(district) == 1 else "Norwich"
+    area = make_study_area(district.geometry.union_all(), label, FILES["district"].name)
+    store.set_metadata(DATASET_KEY, SAMPLE_DATASET)
+    store.set_metadata(NAME_KEY, f"{label} sample")
+    write_study_area(store, area)
+    return area.description
 
 
 def build(out: Path) -> dict[str, int]:
@@ -76,6 +100,7 @@ def build(out: Path) -> dict[str, int]:
         add_sample_context(store)
         print("contexts       1 worked fictional context (case study)")
 
+    print(f"marked as the bundled sample; study area: {mark_sample(store)}")
     _normalise_timestamps(tmp)
     os.replace(tmp, out)
     return written
@@ -97,7 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     """Build the sample store."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "data" / "ctxmap.gpkg"))
+    parser.add_argument("--mark-only", action="store_true",
+                        help="only write the sample mark and study area into --out (in place)")
     args = parser.parse_args(argv)
+    if args.mark_only:
+        description = mark_sample(GeoPackageStore(args.out, create=False))
+        _normalise_timestamps(Path(args.out))
+        print(f"marked {args.out} as the bundled sample; study area: {description}")
+        return 0
     start = time.perf_counter()
     written = build(Path(args.out))
     size = Path(args.out).stat().st_size

@@ -23,12 +23,29 @@ def sample_store_path() -> Path:
 
 
 @pytest.fixture
-def store_copy(sample_store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the sample store, made the session's store via $CTXMAP_STORE."""
+def sample_copy(sample_store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the sample store, still marked as the bundled sample, made the
+    session's store via $CTXMAP_STORE (sample-only behaviour: audit off, fictional note)."""
     copy = tmp_path / "ctxmap.gpkg"
     shutil.copy(sample_store_path, copy)
     monkeypatch.setenv("CTXMAP_STORE", str(copy))
     return copy
+
+
+@pytest.fixture
+def store_copy(sample_copy: Path) -> Path:
+    """A private copy of the sample's data, made the session's store via $CTXMAP_STORE.
+
+    Its sample mark is replaced, so it behaves as a council's own store holding this
+    data (audited, no fictional-homes note); use ``sample_copy`` for the marked sample.
+    """
+    from ctxmap.store.geopackage import GeoPackageStore
+    from ctxmap.store.marks import DATASET_KEY, NAME_KEY
+
+    store = GeoPackageStore(sample_copy, create=False)
+    store.set_metadata(DATASET_KEY, "test copy of the sample data")
+    store.set_metadata(NAME_KEY, "Norwich (test copy)")
+    return sample_copy
 
 
 @pytest.fixture(params=["gpkg", "postgis"])

@@ -13,13 +13,15 @@ from typing import Final
 
 import streamlit as st
 
-from ctxmap.store.geopackage import DEFAULT_STORE_PATH
+from ctxmap.errors import CtxmapError
 from ctxmap.store.opening import (
     describe_target,
+    is_bundled_sample,
     layers_version,
     open_store,
     resolve_target,
     store_exists,
+    store_summary,
 )
 from ctxmap.store.protocol import Store
 
@@ -70,16 +72,35 @@ def store_version(target: str) -> float:
     return float(int(hashlib.sha256(mark.encode()).hexdigest()[:12], 16))
 
 
-def audit_enabled() -> bool:
-    """False only for the bundled sample store (fictional homes, public data).
-
-    The sample is a file in the repository; writing audit entries into it would
-    change it on every run. Any other store (``$CTXMAP_STORE``) is always audited.
-    """
-    target = resolve_target(store_target())
-    if isinstance(target, str):  # a PostgreSQL URL
-        return True
+def session_store_summary() -> str:
+    """One line naming the session's store and whether it is the bundled sample."""
+    if not session_store_exists():
+        return f"Store: {store_label()} (none yet: import a layer or create one on the Import page)"
     try:
-        return target.resolve() != DEFAULT_STORE_PATH.resolve()
-    except OSError:
-        return True
+        line = store_summary(open_session_store())
+    except CtxmapError as exc:
+        return f"Store: {store_label()} (cannot be read: {exc})"
+    return "Store: " + line.removeprefix("store: ")
+
+
+def session_is_sample() -> bool:
+    """Whether the session's store carries the bundled sample's mark (never its path).
+
+    False when the store does not exist or cannot be read.
+    """
+    if not session_store_exists():
+        return False
+    try:
+        return is_bundled_sample(open_session_store())
+    except CtxmapError:
+        return False
+
+
+def audit_enabled() -> bool:
+    """False only for a store marked as the bundled sample (fictional homes, public data).
+
+    The sample is a file in the repository; writing audit entries into it would change
+    it on every run. Any other store is always audited, wherever it is: the mark inside
+    the store decides (:func:`ctxmap.store.opening.is_bundled_sample`), not its path.
+    """
+    return not session_is_sample()

@@ -42,7 +42,13 @@ from ctxmap.store.layer_rows import (
     replaced_levels,
     value_rows,
 )
-from ctxmap.store.protocol import ImportRecord, ProgressFn, os_user
+from ctxmap.store.protocol import (
+    METADATA_CHANGES,
+    ImportRecord,
+    ProgressFn,
+    check_metadata,
+    os_user,
+)
 from ctxmap.store.record_migrations import RECORD_MIGRATIONS
 
 #: Where the bundled sample store lives (relative to the repository root).
@@ -275,6 +281,30 @@ class GeoPackageStore(RecordsAccess):
         """A value that changes whenever a layer changes (see :func:`gpkg_layers_version`)."""
         return gpkg_layers_version(self.path)
 
+    # -- metadata ----------------------------------------------------------------------
+
+    def metadata(self, key: str) -> str | None:
+        """The value of ``key`` in ``ctxmap_meta``, or ``None`` when it is not set."""
+        con = self.connect()
+        try:
+            row = con.execute("SELECT value FROM ctxmap_meta WHERE key = ?", (key,)).fetchone()
+        finally:
+            con.close()
+        return None if row is None else str(row[0])
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` in ``ctxmap_meta``, in one transaction.
+
+        The change is counted (see :func:`gpkg_layers_version`): a new study area
+        refreshes cached analyses.
+        """
+        check_metadata(key, value)
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO ctxmap_meta VALUES (?, ?)", (key, value))
+            con.execute(
+                "INSERT INTO ctxmap_meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+                "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)", (METADATA_CHANGES,))
+
     # -- layers ------------------------------------------------------------------------
 
     def read(self, kind: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
@@ -416,7 +446,8 @@ def update_extent(con: sqlite3.Connection, kind: str) -> None:
 def gpkg_layers_version(path: str | os.PathLike[str]) -> str:
     """A mark that changes whenever a layer of the GeoPackage at ``path`` changes.
 
-    Each layer's ``last_change`` in ``gpkg_contents`` and the newest import id, read
+    Each layer's ``last_change`` in ``gpkg_contents``, the newest import id and the count
+    of metadata changes (a new study area changes the analyses), read
     without migrating the file (writing contexts or the audit log does not change it);
     the file's modification time when those cannot be read, ``""`` when nothing can.
     """
@@ -430,6 +461,8 @@ def gpkg_layers_version(path: str | os.PathLike[str]) -> str:
             f"SELECT group_concat(table_name || last_change) FROM gpkg_contents "
             f"WHERE table_name IN ({marks})", LAYER_KINDS).fetchone()[0]
         imports = con.execute("SELECT max(id) FROM ctxmap_imports").fetchone()[0]
+        changes = con.execute("SELECT value FROM ctxmap_meta WHERE key = ?",
+                              (METADATA_CHANGES,)).fetchone()
     except sqlite3.Error:
         try:
             return f"mtime {os.stat(path).st_mtime_ns}"
@@ -437,4 +470,4 @@ def gpkg_layers_version(path: str | os.PathLike[str]) -> str:
             return ""
     finally:
         con.close()
-    return f"{last}|{imports}"
+    return f"{last}|{imports}|{changes[0] if changes else 0}"

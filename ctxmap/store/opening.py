@@ -25,8 +25,12 @@ from ctxmap.store.geopackage import (
     GeoPackageStore,
     gpkg_layers_version,
 )
+from ctxmap.store.marks import is_sample_store, read_study_area, store_name
 from ctxmap.store.postgis import PostGISStore, is_pg_url, redact_url
 from ctxmap.store.protocol import Store
+
+#: What the stderr line and the dashboard say about the bundled sample.
+SAMPLE_NOTE = "the bundled sample: fictional homes, public data"
 
 
 def resolve_target(target: str | os.PathLike[str] | None = None) -> str | Path:
@@ -90,3 +94,40 @@ def layers_version(target: str | os.PathLike[str] | None = None) -> str:
         except CtxmapError:
             return ""
     return gpkg_layers_version(resolved)
+
+
+def is_bundled_sample(store: Store) -> bool:
+    """Whether ``store`` is the bundled sample: its metadata ``dataset`` says so.
+
+    Read from the store itself (``dataset = "ctxmap bundled sample"``, written by
+    ``scripts/build_sample.py``), never from its path: a copy of the sample anywhere is
+    the sample, and a council's store at ``data/ctxmap.gpkg`` is not.
+    """
+    return is_sample_store(store)
+
+
+def store_display_path(store: Store) -> str:
+    """The store's place for messages: relative to the working folder when inside it."""
+    where = store.path
+    if isinstance(where, Path):
+        try:
+            return str(where.resolve().relative_to(Path.cwd().resolve()))
+        except (ValueError, OSError):
+            return str(where)
+    return str(where)
+
+
+def store_summary(store: Store) -> str:
+    """One line naming the store and what it holds, for stderr and page headers.
+
+    ``store: /x/y.gpkg (Great Yarmouth)``; ``store: data/ctxmap.gpkg (the bundled sample:
+    fictional homes, public data)``; a URL's password is never shown.
+    """
+    where = store_display_path(store)
+    if is_bundled_sample(store):
+        return f"store: {where} ({SAMPLE_NOTE})"
+    name = store_name(store)
+    if not name:
+        area = read_study_area(store)
+        name = area.label if area else "no name; set one with init --name"
+    return f"store: {where} ({name})"

@@ -68,7 +68,7 @@ from ctxmap.store.postgis_layers import (
     last_of_each_id,
     touch_layers,
 )
-from ctxmap.store.protocol import ImportRecord, ProgressFn, os_user
+from ctxmap.store.protocol import ImportRecord, ProgressFn, check_metadata, os_user
 from ctxmap.store.record_migrations import RECORD_MIGRATIONS
 
 #: URL schemes that mean "a PostgreSQL server".
@@ -290,6 +290,28 @@ class PostGISStore(RecordsAccess):
         finally:
             con.close()
         return f"{imports}|{row[0] if row else ''}"
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def metadata(self, key: str) -> str | None:
+        """The value of ``key`` in ``ctxmap_meta``, or ``None`` when it is not set."""
+        con = self.connect()
+        try:
+            row = con.execute("SELECT value FROM ctxmap_meta WHERE key = %s", (key,)).fetchone()
+        finally:
+            con.close()
+        return None if row is None else str(row[0])
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` in ``ctxmap_meta``, in one transaction.
+
+        Changes :meth:`layers_version` (a new study area changes the analyses).
+        """
+        check_metadata(key, value)
+        with self.transaction() as con:
+            con.execute("INSERT INTO ctxmap_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+                        "SET value = excluded.value", (key, value))
+            touch_layers(con)
 
     # -- layers ------------------------------------------------------------------------
 

@@ -14,11 +14,16 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
+
+#: Metadata key counting metadata changes (part of ``layers_version``; kept by the stores).
+METADATA_CHANGES: Final = "metadata_changes"
+#: Metadata keys only the stores themselves write.
+RESERVED_METADATA: Final = ("schema_version", "metric_srid", "layers_changed", METADATA_CHANGES)
 
 #: ``progress(rows_written, rows_total)``, called after each batch of a layer write.
 ProgressFn = Callable[[int, int], None]
@@ -35,6 +40,18 @@ class ImportRecord:
     mapped: int
     unmapped: int
     mode: str
+
+
+def check_metadata(key: str, value: str) -> None:
+    """Refuse a metadata write a caller must not make (a reserved key, a non-text value)."""
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError(f"metadata key {key!r}; expected a non-empty text")
+    if key in RESERVED_METADATA:
+        raise ValueError(f"metadata key {key!r} is kept by the store itself; expected another "
+                         f"key than {', '.join(RESERVED_METADATA)}")
+    if not isinstance(value, str):
+        raise ValueError(f"metadata value for {key!r} is a {type(value).__name__}; "
+                         "expected text")
 
 
 def os_user() -> str:
@@ -102,6 +119,17 @@ class Store(Protocol):
 
     def current_user(self) -> str:
         """Who a write is recorded as when no user is given."""
+        ...
+
+    def metadata(self, key: str) -> str | None:
+        """The store's metadata value for ``key`` (``ctxmap_meta``), or ``None`` when unset."""
+        ...
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Set the store's metadata ``key`` to ``value`` in one transaction.
+
+        Changes :meth:`layers_version` too (the study area changes the analyses).
+        """
         ...
 
     def records(self) -> AbstractContextManager[Connection]:
