@@ -2,7 +2,9 @@
 
 Who is signed in decides which pages exist for them (``st.navigation`` gets only the
 allowed pages, so a disallowed page cannot be reached by menu or by URL). In the
-meeting view only the masked pages are offered.
+meeting view only the masked pages are offered. Everything, every page included, runs
+inside :func:`ctxmap.app.guard.page_guard`: an unexpected error shows one line with an
+error id, and its traceback goes to the server-side error log, never to the screen.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import streamlit as st
 
 from ctxmap.app.audit import legal_basis_select
 from ctxmap.app.cache import raw_layers
+from ctxmap.app.guard import page_guard
 from ctxmap.app.meeting_view import meeting_chrome, meeting_toggle, meeting_view
 from ctxmap.app.navigation import user_pages
 from ctxmap.app.session import session_store_summary
@@ -22,17 +25,19 @@ from ctxmap.app.widgets import check_assets, check_settings
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="ctxmap", layout="wide")
-check_settings()
-check_assets()
-user = sign_in()
-meeting = meeting_view()
-nav = st.navigation(user_pages(ROOT, user.role, meeting=meeting))
-with st.sidebar:
-    user_panel(user)
-    meeting_toggle()
-    if not meeting:
-        legal_basis_select("Legal basis for viewing unmasked data")
-    st.caption(session_store_summary())
-if meeting:
-    meeting_chrome(raw_layers().get("areas"))
-nav.run()
+with page_guard("app.py"):
+    check_settings()
+    check_assets()
+    user = sign_in()
+    meeting = meeting_view()
+    nav = st.navigation(user_pages(ROOT, user.role, meeting=meeting))
+    with st.sidebar:
+        user_panel(user)
+        meeting_toggle()
+        if not meeting:
+            legal_basis_select("Legal basis for viewing unmasked data")
+        st.caption(session_store_summary())
+    if meeting:
+        meeting_chrome(raw_layers().get("areas"))
+    with page_guard(nav.url_path or "the first page"):
+        nav.run()

@@ -5,8 +5,10 @@ two functions: ``register(subparsers)`` adds its parsers and sets
 ``func=handler`` on each, and each handler takes the parsed ``argparse.Namespace``
 and returns an exit code.
 
-Exit codes: 0 success, 1 the input is not usable (a report says why),
-2 bad arguments (argparse's own convention).
+Exit codes: 0 success, 1 the input is not usable (a report says why) or an unexpected
+error (one line with an error id; the traceback is only in the server-side error log,
+see :func:`ctxmap.errors.log_unexpected`), 2 bad arguments (argparse's own convention).
+No message ever holds a password (:func:`ctxmap.errors.redact_credentials`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from ctxmap import settings
-from ctxmap.errors import CtxmapError
+from ctxmap.errors import CtxmapError, log_unexpected, redact_credentials, unexpected_message
 
 #: Modules that add sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -51,17 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser().parse_args(words)
         settings.load()  # every setting checked before any work (one message for all)
         return int(args.func(args))
     except CtxmapError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # str() of a CtxmapError is redacted
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the one top-level handler: never a traceback on screen
+        where = "python -m ctxmap " + redact_credentials(" ".join(words))
+        error_id = log_unexpected(exc, where, settings.log_dir())
+        print(f"error: {unexpected_message(error_id)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

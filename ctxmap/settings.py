@@ -39,6 +39,8 @@ RETENTION_DAYS: Final = "CTXMAP_RETENTION_DAYS"
 USERS_FILE: Final = "CTXMAP_USERS_FILE"
 TESTING: Final = "CTXMAP_TESTING"
 TEST_ROLE: Final = "CTXMAP_TEST_ROLE"
+LOG_DIR: Final = "CTXMAP_LOG_DIR"
+BUSY_TIMEOUT: Final = "CTXMAP_BUSY_TIMEOUT"
 
 #: Every variable, with what it sets (the README's configuration table).
 VARIABLES: Final[dict[str, str]] = {
@@ -54,8 +56,17 @@ VARIABLES: Final[dict[str, str]] = {
     USERS_FILE: "the local users file (default data/users.toml)",
     TESTING: "1 in the test suite only (with no sign-in configured, allows CTXMAP_TEST_ROLE)",
     TEST_ROLE: "testing only: the role of the local user when CTXMAP_TESTING=1",
+    LOG_DIR: "folder of the server-side error log ctxmap-errors.log, where unexpected "
+             "errors' tracebacks go (default logs/ in the repository)",
+    BUSY_TIMEOUT: "seconds a write waits for a store another import is writing before it "
+                  "stops with 'the store is busy' (default 30)",
 }
 DEFAULT_RETENTION_DAYS: Final = 730
+#: Where the error log goes when ``CTXMAP_LOG_DIR`` is not set (``logs/`` is git-ignored).
+DEFAULT_LOG_DIR: Final = REPO_ROOT / "logs"
+DEFAULT_BUSY_TIMEOUT_S: Final = 30.0
+#: The geomask key's shortest length, in bytes (UTF-8): 256 bits.
+MIN_MASK_KEY_BYTES: Final = 32
 
 
 class SettingsError(InputError):
@@ -85,6 +96,8 @@ class Settings:
     test_role: str | None = None
     auth: Mapping[str, Any] | None = field(default=None, repr=False)
     secrets_path: Path | None = None
+    log_dir: Path = DEFAULT_LOG_DIR
+    busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
 
 
 def _whole(environ: Mapping[str, str], name: str, what: str, problems: list[str],
@@ -98,7 +111,8 @@ def _whole(environ: Mapping[str, str], name: str, what: str, problems: list[str]
     return int(value)
 
 
-def _metres(environ: Mapping[str, str], name: str, problems: list[str]) -> float | None:
+def _positive(environ: Mapping[str, str], name: str, problems: list[str],
+              unit: str = "metres", example: str = "250") -> float | None:
     value = environ.get(name, "").strip()
     if not value:
         return None
@@ -107,9 +121,31 @@ def _metres(environ: Mapping[str, str], name: str, problems: list[str]) -> float
     except ValueError:
         number = math.nan
     if not (math.isfinite(number) and number > 0):
-        problems.append(f"${name} is {value!r}; expected metres > 0, e.g. 250")
+        problems.append(f"${name} is {value!r}; expected {unit} > 0, e.g. {example}")
         return None
     return number
+
+
+def _mask_key(environ: Mapping[str, str], problems: list[str]) -> str | None:
+    key = environ.get(MASK_KEY) or None
+    if key is not None and len(key.encode("utf-8")) < MIN_MASK_KEY_BYTES:
+        # never echo the key itself: it is a secret
+        problems.append(f"${MASK_KEY} has {len(key.encode('utf-8'))} bytes; expected at "
+                        f"least {MIN_MASK_KEY_BYTES} (e.g. the output of: python3 -c "
+                        "'import secrets; print(secrets.token_urlsafe(32))')")
+        return None
+    return key
+
+
+def log_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The error log's folder (``CTXMAP_LOG_DIR``, else :data:`DEFAULT_LOG_DIR`).
+
+    Never raises: it is read when something has already gone wrong, so it does not
+    check the other settings (:func:`load` does).
+    """
+    environ = os.environ if env is None else env
+    value = environ.get(LOG_DIR, "").strip()
+    return Path(value) if value else DEFAULT_LOG_DIR
 
 
 def read_secrets(paths: Sequence[Path]) -> tuple[dict[str, Any], Path | None]:
@@ -182,10 +218,10 @@ def load(env: Mapping[str, str] | None = None,
         pg_schema=environ.get(PG_SCHEMA, "").strip() or None,
         tiles_url=environ[TILES_URL].strip() if TILES_URL in environ else None,
         network=Path(network) if network else None,
-        mask_key=environ.get(MASK_KEY) or None,
+        mask_key=_mask_key(environ, problems),
         small_count_threshold=_whole(environ, SMALL_COUNT_THRESHOLD, "a whole number",
                                      problems),
-        mask_cell_m=_metres(environ, MASK_CELL_M, problems),
+        mask_cell_m=_positive(environ, MASK_CELL_M, problems),
         retention_days=_whole(environ, RETENTION_DAYS, "a whole number of days", problems)
         or DEFAULT_RETENTION_DAYS,
         users_file=Path(users) if users else None,
@@ -193,6 +229,9 @@ def load(env: Mapping[str, str] | None = None,
         test_role=environ.get(TEST_ROLE, "").strip() or None,
         auth=auth,
         secrets_path=secrets_path,
+        log_dir=log_dir(environ),
+        busy_timeout_s=_positive(environ, BUSY_TIMEOUT, problems, "seconds", "30")
+        or DEFAULT_BUSY_TIMEOUT_S,
     )
     if problems:
         raise SettingsError("; ".join(problems))

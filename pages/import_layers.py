@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ctxmap.app.cache import invalidate_layers
+from ctxmap.app.guard import show_error, without_server_paths
 from ctxmap.app.navigation import require_page
 from ctxmap.app.session import open_session_store, session_store_exists, store_label
 from ctxmap.app.widgets import show_table
@@ -31,7 +32,8 @@ if session_store_exists():
     with st.expander("Import log"):
         show_table(store.imports())
 else:
-    st.info(f"No store yet at {store_label()}: the first import creates it.")
+    st.info(f"No store yet at {without_server_paths(store_label())}: the first import "
+            "creates it.")
 
 st.subheader("Import a file")
 kind = st.selectbox("Layer", LAYER_KINDS, format_func=lambda k: SCHEMAS[k].title, index=1)
@@ -49,7 +51,7 @@ if upload is not None:
         result = read_layer_bytes(raw, kind, name=upload.name, suffix=Path(upload.name).suffix,
                                   repair=repair)
     except CtxmapError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows", f"{result.total_rows:,}")
@@ -78,7 +80,7 @@ if upload is not None:
                     kind, result.gdf, file=upload.name, mode=mode,
                     sha256=hashlib.sha256(raw).hexdigest(), progress=_progress)
             except CtxmapError as exc:
-                st.error(f"Not imported, the store is unchanged: {exc}")
+                show_error(exc, "Not imported, the store is unchanged: ")
             else:
                 invalidate_layers()
                 st.success(f"Imported {rec.rows:,} rows ({rec.mapped:,} mapped, "

@@ -19,14 +19,14 @@ import os
 from pathlib import Path
 
 from ctxmap import settings
-from ctxmap.errors import CtxmapError, StoreError
+from ctxmap.errors import CtxmapError, StoreError, redact_credentials
 from ctxmap.store.geopackage import (
     DEFAULT_STORE_PATH,
     GeoPackageStore,
     gpkg_layers_version,
 )
 from ctxmap.store.marks import is_sample_store, read_study_area, store_name
-from ctxmap.store.postgis import PostGISStore, is_pg_url, redact_url
+from ctxmap.store.postgis import PostGISStore, is_pg_url
 from ctxmap.store.protocol import Store
 
 #: What the stderr line and the dashboard say about the bundled sample.
@@ -76,7 +76,7 @@ def store_exists(target: str | os.PathLike[str] | None = None) -> bool:
 def describe_target(target: str | os.PathLike[str] | None = None) -> str:
     """The store the settings name, for messages (a URL's password hidden)."""
     resolved = resolve_target(target)
-    return redact_url(resolved) if isinstance(resolved, str) else str(resolved)
+    return redact_credentials(resolved)
 
 
 def layers_version(target: str | os.PathLike[str] | None = None) -> str:

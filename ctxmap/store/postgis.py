@@ -38,7 +38,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 import numpy as np
@@ -49,7 +48,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from ctxmap import settings
-from ctxmap.errors import StoreError
+from ctxmap.errors import StoreError, redact_credentials
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.store.engine import RecordsAccess, driver_connection
 from ctxmap.store.layer_rows import (
@@ -86,21 +85,6 @@ def is_pg_url(target: object) -> bool:
     """Whether ``target`` is a ``postgresql://`` (or ``postgres://``) connection URL."""
     return isinstance(target, str) and target.split("://", 1)[0].lower() in PG_SCHEMES \
         and "://" in target
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (for messages and logs)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 # --------------------------------------------------------------------------- migrations
@@ -163,7 +147,7 @@ class PostGISStore(RecordsAccess):
         metric_srid: int = DEFAULT_METRIC_SRID,
     ) -> None:
         if not is_pg_url(url):
-            raise StoreError(f"{redact_url(str(url))!r} is not a PostgreSQL URL; expected "
+            raise StoreError(f"{redact_credentials(str(url))!r} is not a PostgreSQL URL; expected "
                              "postgresql://user:password@host:port/database")
         schema = schema or settings.load().pg_schema or DEFAULT_PG_SCHEMA
         if not _SCHEMA_NAME.match(schema):
@@ -171,7 +155,7 @@ class PostGISStore(RecordsAccess):
                              "and _ (at most 63)")
         self.url = url
         self.schema = schema
-        self.path = f"{redact_url(url)} (schema {schema})"
+        self.path = f"{redact_credentials(url)} (schema {schema})"
         self._migrate(create, int(metric_srid))
 
     def __repr__(self) -> str:
@@ -189,7 +173,7 @@ class PostGISStore(RecordsAccess):
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"cannot connect to the PostgreSQL store at "
-                             f"{redact_url(self.url)}: {first}") from None
+                             f"{redact_credentials(self.url)}: {first}") from None
         con.execute(sql.SQL("SET search_path TO {}, public").format(
             sql.Identifier(self.schema)))
         con.commit()
@@ -219,12 +203,12 @@ class PostGISStore(RecordsAccess):
             return
         if version == 0 and not create:
             raise StoreError(f"no ctxmap store in schema {self.schema!r} at "
-                             f"{redact_url(self.url)}; import a layer or run "
+                             f"{redact_credentials(self.url)}; import a layer or run "
                              "migrate-store first")
         with self.engine.begin() as conn:
             raw = driver_connection(conn)
             raw.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ctxmap:{self.schema}",))
-            ensure_postgis(raw, redact_url(self.url))
+            ensure_postgis(raw, redact_credentials(self.url))
             raw.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                 sql.Identifier(self.schema)))
             version = self._version(raw)  # again, now that we hold the lock

@@ -18,11 +18,12 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from ctxmap.errors import StoreError
+from ctxmap.errors import redact_credentials as redact_url
 from ctxmap.layers.conform import empty_layer
 from ctxmap.store import postgis_layers
 from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.opening import describe_target, open_store, resolve_target
-from ctxmap.store.postgis import PG_MIGRATIONS, PostGISStore, redact_url
+from ctxmap.store.postgis import PG_MIGRATIONS, PostGISStore
 
 DEFAULT_PG_URL = "postgresql://ctxmap_test:ctxmap_test@127.0.0.1:54329/ctxmap_test"
 
