@@ -140,7 +140,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_log(
 
     monkeypatch.setattr("ctxmap.commands.users.list_handler", broken)
     code = cli.main(["users", "list", "--users-file", str(tmp_path / "u.toml")])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 1
     assert len(err.strip().splitlines()) == 1
     error_id = re.search(r"unexpected error (E-[0-9A-F]{8})", err)
