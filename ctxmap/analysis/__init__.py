@@ -5,7 +5,8 @@ in ``counting`` and the flag sentences in ``reasons``), study area and per-area 
 kernel density, Gi* hotspots, months, periods and incident filters (``periods``), the
 incident index, plan reviews, the statistics they share (``statistics``: Poisson,
 binomial, Benjamini–Hochberg) and gathering the layers a command or page works on
-from files or the store (``inputs``).
+from files or the store (``inputs``), and the risk-terrain model of incidents per grid
+cell from the surroundings (``risk_grid``, ``risk_terrain``).
 
 May import: ctxmap.errors, ctxmap.settings, ctxmap.text, ctxmap.layers, ctxmap.store.
 """
