@@ -25,6 +25,7 @@ from ctxmap.errors import CtxmapError, log_unexpected, redact_credentials, unexp
 COMMAND_MODULES: tuple[str, ...] = (
     "ctxmap.commands.layers",
     "ctxmap.commands.concern",
+    "ctxmap.commands.evaluate",
     "ctxmap.commands.nearest",
     "ctxmap.commands.contexts",
     "ctxmap.commands.scale",

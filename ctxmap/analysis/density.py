@@ -44,6 +44,58 @@ def scott_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
     return sigma * n ** (-1.0 / 6.0)
 
 
+def binned_gaussian(
+    x: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    origin: tuple[float, float],
+    n_cols: int,
+    cell_m: float,
+    bandwidth_m: float,
+) -> np.ndarray:
+    """Smooth points binned on a grid with a Gaussian kernel; return the value at given cells.
+
+    Parameters
+    ----------
+    x, y
+        Metric coordinates of the points (those beyond the padded grid are left out).
+    rows, cols
+        The cells to return (row and column numbers of the grid).
+    origin, n_cols, cell_m
+        The grid: lower-left corner, number of columns, cell side in metres.
+    bandwidth_m
+        The kernel's standard deviation in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        The smoothed number of points per cell (its sum over all cells is the number of
+        points, less what the kernel spreads beyond the grid's edge).
+
+    Raises
+    ------
+    InputError
+        If the padded grid would have more than 4,000,000 cells.
+    """
+    h = float(bandwidth_m)
+    pad = int(np.ceil(4.0 * h / cell_m))
+    n_rows = int(rows.max()) + 1 if len(rows) else 1
+    gx, gy = grid_cells(x, y, cell_m, origin=origin)
+    gx, gy = gx + pad, gy + pad
+    shape = (n_rows + 2 * pad, n_cols + 2 * pad)
+    if shape[0] * shape[1] > 4_000_000:
+        raise InputError(
+            f"the density grid would have {shape[0] * shape[1]} cells; expected at most "
+            "4,000,000 (choose a larger cell size or a smaller bandwidth)"
+        )
+    ok = (gx >= 0) & (gx < shape[1]) & (gy >= 0) & (gy < shape[0])
+    hist = np.bincount(gy[ok] * shape[1] + gx[ok], minlength=shape[0] * shape[1])
+    hist = hist.reshape(shape).astype(float)
+    smooth = ndimage.gaussian_filter(hist, sigma=h / cell_m, mode="constant", truncate=4.0)
+    return np.asarray(smooth[rows + pad, cols + pad], dtype=float)
+
+
 def kernel_density(
     incidents: gpd.GeoDataFrame,
     study_area: StudyArea | BaseGeometry | gpd.GeoDataFrame,
@@ -93,21 +145,8 @@ def kernel_density(
         h = float(bandwidth_m)
         rule = "given by the user"
     cells, rows, cols, x0, y0, n_cols = square_grid(area_m, float(cell_m))
-    pad = int(np.ceil(4.0 * h / cell_m))
-    n_rows = int(rows.max()) + 1 if len(rows) else 1
-    gx, gy = grid_cells(x, y, cell_m, origin=(x0, y0))
-    gx, gy = gx + pad, gy + pad
-    shape = (n_rows + 2 * pad, n_cols + 2 * pad)
-    if shape[0] * shape[1] > 4_000_000:
-        raise InputError(
-            f"the density grid would have {shape[0] * shape[1]} cells; expected at most "
-            "4,000,000 (choose a larger cell size or a smaller bandwidth)"
-        )
-    ok = (gx >= 0) & (gx < shape[1]) & (gy >= 0) & (gy < shape[0])
-    hist = np.bincount(gy[ok] * shape[1] + gx[ok], minlength=shape[0] * shape[1])
-    hist = hist.reshape(shape).astype(float)
-    smooth = ndimage.gaussian_filter(hist, sigma=h / cell_m, mode="constant", truncate=4.0)
-    per_km2 = smooth[rows + pad, cols + pad] / (cell_m * cell_m / 1e6)
+    smooth = binned_gaussian(x, y, rows, cols, (x0, y0), n_cols, float(cell_m), h)
+    per_km2 = smooth / (cell_m * cell_m / 1e6)
     clipped = shapely.intersection(cells, area_m)
     out = gpd.GeoDataFrame(
         {"row": rows, "col": cols, "density_per_km2": per_km2},

@@ -1,0 +1,139 @@
+"""Run an out-of-sample evaluation from layers: split the months, fit, score, check flags.
+
+:func:`evaluate_area` takes the incidents, the study area and the covariate layers, splits
+the months into training and test periods, fits the risk-terrain model on the training
+months, scores every method (:mod:`ctxmap.analysis.evaluation`) and, when places are
+given, checks how many places flagged on the training months stay above their
+expectation in the test months.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+
+from ctxmap.analysis.areas import StudyArea
+from ctxmap.analysis.concern import ConcernParams, rank_places
+from ctxmap.analysis.evaluation import Evaluation, evaluate_methods, split_periods
+from ctxmap.analysis.periods import Period, month_range, select_incidents
+from ctxmap.analysis.risk_grid import build_grid, metric_points
+from ctxmap.analysis.risk_terrain import fit_risk_terrain
+from ctxmap.errors import InputError
+from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
+
+#: Ranks places for one period: ``ranker(places, incidents, area, params)`` -> ranking with
+#: ``incidents``, ``expected`` and ``flagged`` (default :func:`rank_places`).
+Ranker = Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame, StudyArea, ConcernParams],
+                  gpd.GeoDataFrame]
+
+
+def default_split(months: Sequence[str]) -> tuple[str, str]:
+    """``(train_to, test_from)`` holding out the last two months (the last one with < 4)."""
+    ordered = sorted(set(months))
+    if len(ordered) < 2:
+        raise InputError(f"{len(ordered)} month(s) of incidents; expected at least 2 to hold "
+                         "one out for an evaluation")
+    hold = 2 if len(ordered) >= 4 else 1
+    return ordered[-hold - 1], ordered[-hold]
+
+
+def flag_persistence(
+    places: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    area: StudyArea,
+    params: ConcernParams,
+    train: Period,
+    test: Period,
+    ranker: Ranker | None = None,
+) -> tuple[int, int]:
+    """How many places flagged on ``train`` have more incidents than expected on ``test``.
+
+    Both rankings use the same settings and expectation; returns ``(flagged, still_above)``.
+    """
+    rank = ranker or rank_places
+    before = rank(places, incidents, area, replace(params, months=train))
+    after = rank(places, incidents, area, replace(params, months=test))
+    flagged = before.index[before["flagged"].to_numpy(dtype=bool)]
+    later = after.loc[flagged]
+    above = later["incidents"].to_numpy(dtype=float) > later["expected"].to_numpy(dtype=float)
+    return len(flagged), int(above.sum())
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Settings of an evaluation.
+
+    Parameters
+    ----------
+    train_to, test_from
+        Last training month and first test month (default: :func:`default_split`).
+    categories
+        Incident categories (default: the exploitation-related ones, as ``concern``).
+    cell_m, radius_m, ring_m
+        Grid cell, place radius and the local ring's outer radius (metres).
+    """
+
+    train_to: str | None = None
+    test_from: str | None = None
+    categories: tuple[str, ...] | None = EXPLOITATION_CATEGORIES
+    cell_m: float = 200.0
+    radius_m: float = 400.0
+    ring_m: float = 1500.0
+
+
+def evaluate_area(
+    incidents: gpd.GeoDataFrame,
+    area: StudyArea,
+    settings: EvaluationSettings | None = None,
+    *,
+    features: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    rankers: dict[str, Ranker | None] | None = None,
+) -> Evaluation:
+    """Evaluate every method on this area's own months.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (``month``, ``category``; null geometries are left out).
+    area
+        The study area.
+    settings
+        Periods, categories and distances (default :class:`EvaluationSettings`).
+    features, areas, streets
+        Covariate layers of the risk-terrain model (see :func:`fit_risk_terrain`).
+    places
+        Places to check flags on (optional).
+    rankers
+        Expectation name -> ranker used for the flag check (default: the ranking of
+        :func:`ctxmap.analysis.concern.rank_places` as ``"study-area"``).
+    """
+    cfg = settings or EvaluationSettings()
+    categories = cfg.categories
+    selected = select_incidents(incidents, None, categories)
+    months = sorted(selected["month"].dropna().astype(str).unique().tolist())
+    train_to, test_from = cfg.train_to, cfg.test_from
+    if train_to is None or test_from is None:
+        d_train, d_test = default_split(months)
+        train_to, test_from = train_to or d_train, test_from or d_test
+    train, test = split_periods(months, train_to, test_from)
+    grid = build_grid(area, cfg.cell_m)
+    train_xy = metric_points(select_incidents(selected, train), grid.metric_crs)
+    test_xy = metric_points(select_incidents(selected, test), grid.metric_crs)
+    model = fit_risk_terrain(grid, *train_xy, features=features, areas=areas, streets=streets,
+                             months=len(month_range(*train)))
+    result = evaluate_methods(grid, train_xy, test_xy, (train, test), model, area.description,
+                              radius_m=cfg.radius_m, ring_m=cfg.ring_m)
+    if places is not None and len(places):
+        params = ConcernParams(radius_m=cfg.radius_m, categories=categories)
+        chosen = rankers or {"study-area": None}
+        persistence = {
+            name: flag_persistence(places, selected, area, params, train, test, ranker)
+            for name, ranker in chosen.items()
+        }
+        result = replace(result, persistence=persistence)
+    return result
