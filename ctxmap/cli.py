@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ctxmap.commands.contexts",
     "ctxmap.commands.scale",
     "ctxmap.commands.users",
+    "ctxmap.commands.audit",
 )
 
 

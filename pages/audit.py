@@ -12,7 +12,7 @@ from ctxmap.app.session import open_session_store, session_store_exists, store_l
 from ctxmap.app.widgets import show_table
 from ctxmap.cases.retention import closed_contexts, delete_context, due_for_review, retention_days
 from ctxmap.errors import CtxmapError
-from ctxmap.privacy.audit import ACTIONS, log_csv, read_log
+from ctxmap.privacy.audit import ACTIONS, chain_details, log_csv, read_log, verify
 
 user = require_page(__file__)
 st.title("Audit & retention")
@@ -23,7 +23,10 @@ store = open_session_store()
 
 st.subheader("Audit log")
 st.caption("Every view of unmasked data and every export, with who, when and the legal basis. "
-           "Entries cannot be changed or deleted.")
+           "Entries cannot be changed or deleted, and each is hash-chained to the one before.")
+intact, chain_message, checks = verify(store)
+(st.success if intact else st.error)(chain_message)
+st.caption(" · ".join(chain_details(checks)))
 c1, c2, c3 = st.columns(3)
 who = c1.text_input("User (exact)", key="audit_user").strip() or None
 action = c2.selectbox("Action", ["", *ACTIONS], key="audit_action") or None

@@ -33,6 +33,7 @@ from ctxmap.cases.records import (
 )
 from ctxmap.cases.validation import check_text, check_yp_ref, validate_fields
 from ctxmap.errors import ConflictError, InputError, StoreError
+from ctxmap.store.chain import append
 from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.protocol import Store
 from ctxmap.store.record_tables import (
@@ -78,10 +79,9 @@ def _log(con: RecordsConnection, context_id: str | None, entity: str, entity_id:
     row = {"context_id": context_id, "entity": entity, "entity_id": str(entity_id),
            "action": action, "changed_by": user, "changed_at": at}
     if not changes:
-        con.execute(ctx_history.insert(), [{**row, "field": None, "old_json": None,
-                                            "new_json": None}])
+        append(con, ctx_history, [{**row, "field": None, "old_json": None, "new_json": None}])
         return
-    con.execute(ctx_history.insert(), [
+    append(con, ctx_history, [
         {**row, "field": f, "old_json": json.dumps(jsonable(o), ensure_ascii=False),
          "new_json": json.dumps(jsonable(n), ensure_ascii=False)} for f, o, n in changes])
 

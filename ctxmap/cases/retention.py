@@ -22,6 +22,7 @@ import pandas as pd
 from ctxmap import settings
 from ctxmap.errors import InputError
 from ctxmap.privacy.audit import record_in
+from ctxmap.store.chain import erase
 from ctxmap.store.erasure import erasing, reclaim_space
 from ctxmap.store.protocol import Store
 from ctxmap.store.record_tables import (
@@ -160,6 +161,9 @@ def delete_context(
     with erasing(store, context_id) as con:
         for table in ERASED_TABLES:
             column = table.c.id if table is ctx_contexts else table.c.context_id
+            if table is ctx_history:  # chained: keep the ids and hashes, not the content
+                removed[table.name] = erase(con, table, column == context_id, context_id)
+                continue
             removed[table.name] = con.execute(table.delete().where(column == context_id)
                                               ).rowcount
         total = sum(removed.values())

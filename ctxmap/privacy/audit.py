@@ -3,7 +3,9 @@
 Each entry records the user, their role, when (UTC), the action, what was viewed or
 exported (a short description, never personal data), and the legal basis chosen
 (:data:`LEGAL_BASES`). The table ``ctxmap_audit`` lives in the store; triggers abort
-any UPDATE or DELETE, so entries can only be added. See ``docs/roles-and-audit.md``.
+any UPDATE or DELETE, so entries can only be added, and each entry is hash-chained to
+the one before it (:mod:`ctxmap.store.chain`), so a rewrite is found by
+``python -m ctxmap audit verify``. See ``docs/roles-and-audit.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import pandas as pd
 
 from ctxmap.errors import InputError
 from ctxmap.store.protocol import Store
-from ctxmap.store.record_tables import RecordsConnection, ctxmap_audit, inserted_id
+from ctxmap.store.chain import ChainCheck, append, verify_chains
+from ctxmap.store.record_tables import RecordsConnection, ctxmap_audit
 from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
@@ -32,6 +35,8 @@ ACTIONS: Final[tuple[str, ...]] = (
     "sign in",
 )
 _MAX_WHAT: Final = 500
+#: The columns :func:`read_log` returns (the chain's hashes are checked, not shown).
+LOG_COLUMNS: Final = ("id", "at", "user", "role", "action", "what", "legal_basis")
 
 
 
@@ -118,10 +123,9 @@ def record_in(
     """
     _check_entry(user, action, what, legal_basis, role)
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
-    result = con.execute(ctxmap_audit.insert().values(
-        at=when, user=str(user), role=role, action=str(action), what=str(what),
-        legal_basis=legal_basis))
-    return inserted_id(result)
+    return append(con, ctxmap_audit, [{
+        "at": when, "user": str(user), "role": role, "action": str(action),
+        "what": str(what), "legal_basis": legal_basis}])[0]
 
 
 def read_log(
@@ -137,7 +141,8 @@ def read_log(
     date or date-time (entries at or after it).
     """
     log = ctxmap_audit.c
-    query = ctxmap_audit.select().order_by(log.id.desc())
+    query = ctxmap_audit.select().with_only_columns(*(log[c] for c in LOG_COLUMNS)).order_by(
+        log.id.desc())
     if user:
         query = query.where(log.user == user)
     if action:
@@ -147,6 +152,30 @@ def read_log(
     with store.records() as con:
         result = con.execute(query)
         return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def verify(store: Store) -> tuple[bool, str, list[ChainCheck]]:
+    """Check the hash chains of the audit log and the history of ``store``.
+
+    Returns ``(intact, message, checks)``: ``message`` is ``"chain intact: N rows"``
+    (N counting audit entries and history rows, erased ones included), or names the first
+    broken row and why.
+    """
+    checks = verify_chains(store)
+    for check in checks:
+        if not check.intact:
+            return False, f"chain broken: {check.problem}", checks
+    total = sum(c.rows + c.erased for c in checks)
+    return True, f"chain intact: {total} rows", checks
+
+
+def chain_details(checks: list[ChainCheck]) -> list[str]:
+    """One line per chain: its rows, erased rows and the hash it ends with (to keep elsewhere)."""
+    lines = []
+    for c in checks:
+        erased = f", {c.erased} erased under retention" if c.erased else ""
+        lines.append(f"{c.table}: {c.rows} rows{erased}; head {c.head}")
+    return lines
 
 
 def log_csv(log: pd.DataFrame) -> str:
@@ -172,10 +201,12 @@ def _defuse(value: object) -> object:
 __all__ = [
     "ACTIONS",
     "LEGAL_BASES",
+    "chain_details",
     "check_legal_basis",
     "log_csv",
     "read_log",
     "record",
     "record_in",
+    "verify",
 ]
 

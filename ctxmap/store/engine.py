@@ -57,6 +57,8 @@ def _refusal(exc: BaseException) -> RecordRefusedError | None:
         return RecordRefusedError(f"{_SQLSTATE_PREFIX[state]}: {message}")
     if state == "P0001" or isinstance(exc, psycopg.IntegrityError):  # a trigger's RAISE
         return RecordRefusedError(message)
+    if state == "42501":  # insufficient privilege: e.g. UPDATE on the audit log
+        return RecordRefusedError(message)
     return None
 
 

@@ -301,6 +301,15 @@ ctx_review_notes: Final = Table(
     sqlite_autoincrement=True,
 )
 
+def _chain_columns() -> list[Column[str]]:
+    """``prev_hash`` and ``row_hash`` of a hash-chained table (:mod:`ctxmap.store.chain`).
+
+    Nullable in the table definition because a store upgraded in place adds them to
+    existing rows; the chain migration then refuses rows without them.
+    """
+    return [Column("prev_hash", TEXT), Column("row_hash", TEXT)]
+
+
 #: Append-only: triggers refuse UPDATE and DELETE (except a retention erasure).
 ctx_history: Final = Table(
     "ctx_history", RECORDS,
@@ -314,6 +323,7 @@ ctx_history: Final = Table(
     Column("new_json", TEXT),
     Column("changed_by", TEXT, nullable=False),
     Column("changed_at", TEXT, nullable=False),
+    *_chain_columns(),
     _one_of("entity", vocab.HISTORY_ENTITIES),
     _one_of("action", vocab.HISTORY_ACTIONS),
     _not_blank("changed_by"),
@@ -331,6 +341,7 @@ ctxmap_audit: Final = Table(
     Column("action", TEXT, nullable=False),
     Column("what", TEXT, nullable=False),
     Column("legal_basis", TEXT, nullable=False),
+    *_chain_columns(),
     _not_blank('"user"'),
     _one_of("role", vocab.AUDIT_ROLES),
     _not_blank("action"),
@@ -345,14 +356,37 @@ ctx_retention_erasing: Final = Table(
     Column("context_id", TEXT, primary_key=True),
 )
 
-#: The tables of each records migration (store versions 2, 3 and 4).
+#: The head of each hash chain (:mod:`ctxmap.store.chain`): rows, last id and last hash.
+ctxmap_chain: Final = Table(
+    "ctxmap_chain", RECORDS,
+    Column("name", TEXT, primary_key=True),
+    Column("rows", _INT, nullable=False),
+    Column("last_id", _INT),
+    Column("last_hash", TEXT, nullable=False),
+    CheckConstraint("rows >= 0"),
+)
+
+#: Chained rows erased under retention: their ids and hashes only, so the chain still links.
+ctxmap_chain_erased: Final = Table(
+    "ctxmap_chain_erased", RECORDS,
+    Column("name", TEXT, primary_key=True),
+    Column("id", _INT, primary_key=True, autoincrement=False),
+    Column("erased_context", TEXT, nullable=False),
+    Column("prev_hash", TEXT, nullable=False),
+    Column("row_hash", TEXT, nullable=False),
+)
+
+#: The tables of each records migration (store versions 2, 3, 4 and 5).
 CONTEXT_TABLES: Final = (ctx_partners, ctx_contexts, ctx_young_people, ctx_assessment,
                          ctx_actions, ctx_consent, ctx_safety_ratings, ctx_review_notes,
                          ctx_history)
 AUDIT_TABLES: Final = (ctxmap_audit,)
 RETENTION_TABLES: Final = (ctx_retention_erasing,)
+CHAIN_TABLES: Final = (ctxmap_chain, ctxmap_chain_erased)
+#: The hash-chained tables (:mod:`ctxmap.store.chain`).
+CHAINED_TABLES: Final = (ctx_history, ctxmap_audit)
 #: Every records table, in an order that satisfies the foreign keys.
-RECORD_TABLES: Final = (*CONTEXT_TABLES, *AUDIT_TABLES, *RETENTION_TABLES)
+RECORD_TABLES: Final = (*CONTEXT_TABLES, *AUDIT_TABLES, *RETENTION_TABLES, *CHAIN_TABLES)
 #: Tables whose ``id`` the database generates.
 GENERATED_ID_TABLES: Final = tuple(t for t in RECORD_TABLES
                                    if "id" in t.c and t.c.id.identity is not None)

@@ -33,7 +33,7 @@ from ctxmap.cases.repository import (
 )
 from ctxmap.cases.retention import delete_context
 from ctxmap.cases.sample_context import SAMPLE_CONTEXT_ID
-from ctxmap.privacy.audit import read_log, record
+from ctxmap.privacy.audit import read_log, record, verify
 from ctxmap.store.engine import RecordRefusedError
 from ctxmap.store.geopackage import MIGRATIONS, GeoPackageStore
 from ctxmap.store.migrate import migrate_store
@@ -85,6 +85,11 @@ def test_v4_store_opens_in_place_and_reads_its_records(v4: Store) -> None:
     log = read_log(v4)
     assert log["user"].tolist() == ["coord-1", "analyst-1"]
     assert log["at"].iloc[-1] == "2025-01-02T03:04:05+00:00"
+    # the upgrade chained the rows already there (from then on they are tamper-evident)
+    intact, message, _ = verify(v4)
+    assert intact, message
+    n_history = len(history(v4))
+    assert message == f"chain intact: {2 + n_history} rows"
 
 
 def test_v4_store_takes_new_records_and_keeps_its_rules(v4: Store) -> None:
@@ -101,7 +106,7 @@ def test_v4_store_takes_new_records_and_keeps_its_rules(v4: Store) -> None:
     assert len(read_log(v4)) == before + 1
     assert history(v4, ctx.id)["changed_by"].eq("worker-02").all()
     with v4.records() as con:
-        with pytest.raises(RecordRefusedError, match="append-only"):
+        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
             con.execute(sa.text("DELETE FROM ctx_history"))
         with pytest.raises(RecordRefusedError, match="CHECK"):
             con.execute(sa.text("UPDATE ctx_contexts SET status = 'open'"))
@@ -109,6 +114,7 @@ def test_v4_store_takes_new_records_and_keeps_its_rules(v4: Store) -> None:
                              today=dt.date(2025, 1, 1))
     assert removed["ctx_contexts"] == 1
     assert list_contexts(v4)["id"].tolist() == [SAMPLE_CONTEXT_ID]
+    assert verify(v4)[0]
 
 
 def test_v4_store_file_migrates_to_postgis(v4_file: GeoPackageStore) -> None:
@@ -117,5 +123,6 @@ def test_v4_store_file_migrates_to_postgis(v4_file: GeoPackageStore) -> None:
     with fresh_schema() as (url, schema), pytest.MonkeyPatch.context() as mp:
         mp.setenv("CTXMAP_PG_SCHEMA", schema)
         report = migrate_store(v4_file.path, url)
+        assert verify(PostGISStore(url, schema=schema, create=False))[0]
     assert dict(report.records)["ctxmap_audit"] == 2
     assert dict(report.records)["ctx_contexts"] == 1
