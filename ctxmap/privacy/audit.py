@@ -16,8 +16,8 @@ from typing import Final
 import pandas as pd
 
 from ctxmap.errors import InputError
-from ctxmap.store.protocol import Store
 from ctxmap.store.chain import ChainCheck, append, verify_chains
+from ctxmap.store.protocol import Store
 from ctxmap.store.record_tables import RecordsConnection, ctxmap_audit
 from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
 

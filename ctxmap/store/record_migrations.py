@@ -54,7 +54,8 @@ ERASED_NO_CHANGE: Final = "ctxmap_chain_erased is append-only: rows cannot be ch
 #: Messages of the chain migration's refusals, by table (``{table}`` is filled in).
 NO_REPLACE: Final = ("UNIQUE constraint failed: {table}.id (a row with this id exists; "
                      "{table} rows are never replaced)")
-NO_HASH: Final = "{table} rows are hash-chained: expected prev_hash and row_hash (write with ctxmap)"
+NO_HASH: Final = ("{table} rows are hash-chained: expected prev_hash and row_hash "
+                  "(write with ctxmap)")
 _NO_UPDATE: Final = {"ctx_history": HISTORY_NO_UPDATE, "ctxmap_audit": AUDIT_NO_UPDATE}
 
 _ERASING_CONTEXT: Final = "SELECT 1 FROM ctx_retention_erasing e WHERE e.context_id = OLD.id"

@@ -124,9 +124,9 @@ def test_history_is_append_only(store: GeoPackageStore) -> None:
     with store.records() as con:
         n = con.execute(sa.text("SELECT count(*) FROM ctx_history")).scalar_one()
         assert n > 0
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text("UPDATE ctx_history SET changed_by = 'x'"))
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text("DELETE FROM ctx_history"))
         assert con.execute(sa.text("SELECT count(*) FROM ctx_history")).scalar_one() == n
     assert c.id

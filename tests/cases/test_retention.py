@@ -139,7 +139,7 @@ def test_ordinary_deletes_still_blocked(store):
     with store.records() as con:
         with pytest.raises(RecordRefusedError, match="never deleted"):
             con.execute(sa.text("DELETE FROM ctx_contexts WHERE id = :id"), {"id": old})
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text("DELETE FROM ctx_history WHERE context_id = :id"), {"id": old})
 
 

@@ -39,9 +39,9 @@ def test_record_and_read(store):
 def test_log_is_append_only(store):
     record(store, "sam", "export", "x", "public task")
     with store.records() as con:
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text('UPDATE ctxmap_audit SET "user" = \'someone else\''))
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text("DELETE FROM ctxmap_audit"))
     assert len(read_log(store)) == 1
 

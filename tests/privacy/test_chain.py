@@ -92,12 +92,13 @@ def test_replace_is_refused(store: Store, table: str) -> None:
     params = ", ".join(f":{c}" for c in row)
     if pg(store):
         sets = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c != "id")
-        statement = f"INSERT INTO {table} ({cols}) VALUES ({params}) ON CONFLICT (id) DO UPDATE SET {sets}"
+        statement = (f"INSERT INTO {table} ({cols}) VALUES ({params}) "
+                     f"ON CONFLICT (id) DO UPDATE SET {sets}")
     else:
         statement = f"REPLACE INTO {table} ({cols}) VALUES ({params})"
     key = "what" if table == "ctxmap_audit" else ("field" if table == "ctx_history" else "name")
     with store.records() as con:
-        with pytest.raises(RecordRefusedError, match="UNIQUE|permission denied|append-only"):
+        with pytest.raises(RecordRefusedError, match=r"UNIQUE|permission denied|append-only"):
             con.execute(sa.text(statement), {**row, key: "rewritten"})
         after = con.execute(sa.text(f"SELECT * FROM {table} ORDER BY id LIMIT 1")).first()
     assert after == before
@@ -105,8 +106,8 @@ def test_replace_is_refused(store: Store, table: str) -> None:
 
 
 def test_rows_without_hashes_are_refused(store: Store) -> None:
-    with store.records() as con:
-        with pytest.raises(RecordRefusedError, match="hash-chained|NOT NULL"):
+    with store.records() as con, pytest.raises(RecordRefusedError,
+                                               match=r"hash-chained|NOT NULL"):
             con.execute(sa.text(
                 "INSERT INTO ctxmap_audit (at, \"user\", role, action, what, legal_basis) "
                 "VALUES ('2024-01-01T00:00:00+00:00', 'x', 'analyst', 'export', 'w', "

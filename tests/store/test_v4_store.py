@@ -106,7 +106,7 @@ def test_v4_store_takes_new_records_and_keeps_its_rules(v4: Store) -> None:
     assert len(read_log(v4)) == before + 1
     assert history(v4, ctx.id)["changed_by"].eq("worker-02").all()
     with v4.records() as con:
-        with pytest.raises(RecordRefusedError, match="append-only|permission denied"):
+        with pytest.raises(RecordRefusedError, match=r"append-only|permission denied"):
             con.execute(sa.text("DELETE FROM ctx_history"))
         with pytest.raises(RecordRefusedError, match="CHECK"):
             con.execute(sa.text("UPDATE ctx_contexts SET status = 'open'"))
