@@ -63,8 +63,7 @@ def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
               help="Incidents of the chosen types in the period with no location: they "
               "cannot count near any place, and are not dropped from these figures.")
     st.info(how_flagged(meta, all_types=ranking.categories is None, radius_m=ranking.radius_m,
-                        alpha=ranking.alpha, min_incidents=ranking.min_incidents,
-                        correction=ranking.correction))
+                        min_incidents=ranking.min_incidents))
     if n_contexts := int((ranked["layer"] == "contexts").sum()):
         st.caption(
             f"{n_contexts} context(s) of concern (Contexts page) are ranked with the places: a "
@@ -97,10 +96,10 @@ def analysis_map(ranked: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None,
 
 def ranking_tab(ranked: gpd.GeoDataFrame, r: Ranking) -> None:
     """The ranking table, and its export."""
+    work.draw_funnel(ranked)
     table = ranking_table(ranked)
     only = st.checkbox("Show only flagged places")
-    show_table(table[table["Flagged"]] if only else table,
-               column_config={"p (adjusted)": st.column_config.NumberColumn(format="%.2g")})
+    show_table(table[table["Flagged"]] if only else table)
     export = ranked.drop(columns=ranked.geometry.name)
     (first, last), radius = r.period, r.radius_m
     export_button(

@@ -4,18 +4,24 @@ Method (stated in every output)
 -------------------------------
 * Incidents are those in the chosen period and categories; incidents with no location
   never count near a place (their number is reported separately).
+* Places recorded more than once (same OpenStreetMap id, or the same normalised name within
+  150 m: :mod:`ctxmap.analysis.duplicates`) are ranked once, the merged records listed.
 * *Observed* = located incidents whose distance to the place is ``<= radius_m`` (points
-  exactly on the circle count), in one metric CRS (:func:`ctxmap.layers.crs.analysis_crs`).
-* *Expected* = the study area's incident density (located incidents inside the study
-  area per km², same period and categories) times the area of the circle clipped to the
-  study area.
+  exactly on the circle count), in one metric CRS (:func:`ctxmap.layers.crs.analysis_crs`),
+  counted with KD-trees (:func:`ctxmap.analysis.counting.count_within`).
+* *Expected* = the chosen expectation (:mod:`ctxmap.analysis.expectations`):
+  ``study-area`` (the study area's density x the circle clipped to the study area),
+  ``local`` (the density of the ring from the radius to 1,500 m around the place, clipped
+  to the study area), ``model`` or ``auto``.
 * *Rate ratio* = observed / expected.
-* *p-value*: one-sided Poisson test, ``P(X >= observed | expected)`` =
-  ``scipy.stats.poisson.sf(observed - 1, expected)``.
-* *Correction*: Benjamini–Hochberg false-discovery-rate adjustment across all places with a
-  baseline (``correction="fdr_bh"``, default), or none.
-* A place is *flagged* when its (adjusted) p-value is ``<= alpha`` and it has at least
-  ``min_incidents`` incidents.
+* *Flag*: the count lies above the upper funnel limit ``E + z_p sqrt(E + tau² E²)`` at
+  99.8 % (or 95 %), with the over-dispersion ``tau²`` estimated from all the ranked places
+  with an expectation (Spiegelhalter 2005: :mod:`ctxmap.analysis.funnel`), and the place
+  has at least ``min_incidents`` incidents.
+* *Without over-dispersion* (columns only, never the flag): the one-sided Poisson
+  ``P(X >= observed | expected)`` = ``scipy.stats.poisson.sf(observed - 1, expected)``,
+  with the Benjamini–Hochberg adjustment across places (``correction="fdr_bh"``) or none;
+  ``alpha`` is its threshold in the ``poisson_significant`` column.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ctxmap.analysis import funnel as funnel_mod
 from ctxmap.analysis.areas import (
     StudyArea,
     as_study_area,
@@ -38,17 +45,21 @@ from ctxmap.analysis.areas import (
     common_crs,
     metric_crs_for,
 )
-from ctxmap.analysis.counting import clipped_circle_km2, count_within, pairs_within, points_xy
+from ctxmap.analysis.counting import clipped_circle_km2, count_within, points_xy
+from ctxmap.analysis.duplicates import duplicate_groups
+from ctxmap.analysis.expectations import (
+    RING_OUTER_M,
+    Expectation,
+    ExpectationInputs,
+    check_baseline,
+    expect,
+)
 from ctxmap.analysis.periods import (
     Period,
     check_categories,
-    compare_periods,
     data_period,
     format_period,
-    month_codes,
-    month_index,
     month_range,
-    previous_period,
     select_incidents,
 )
 from ctxmap.analysis.reasons import PlaceResult, ReasonSettings, reason
@@ -82,7 +93,8 @@ class ConcernParams:
     categories
         Incident categories to count, or ``None`` for all (default: exploitation-related).
     alpha
-        Significance threshold of the (adjusted) p-value, in (0, 1).
+        Threshold of the (adjusted) Poisson p-value for the ``poisson_significant`` column
+        (without over-dispersion; it does not flag), in (0, 1).
     min_incidents
         Fewest incidents a flagged place must have.
     correction
@@ -90,6 +102,13 @@ class ConcernParams:
     weights
         Optional category -> weight (>= 0); adds a ``weighted_score`` column, the sum over
         selected categories of weight x count (categories not listed weigh 1).
+    baseline
+        The expectation: ``"auto"`` (default), ``"local"``, ``"study-area"`` or ``"model"``
+        (:mod:`ctxmap.analysis.expectations`).
+    ring_outer_m
+        Outer radius of the ``local`` ring, metres (default 1,500; more than ``radius_m``).
+    funnel_level
+        Funnel limit a flagged place lies above: 0.998 (default) or 0.95.
     """
 
     radius_m: float = 400.0
@@ -99,6 +118,9 @@ class ConcernParams:
     min_incidents: int = 5
     correction: Correction = "fdr_bh"
     weights: Mapping[str, float] | None = field(default=None)
+    baseline: str = "auto"
+    ring_outer_m: float = RING_OUTER_M
+    funnel_level: float = 0.998
 
     def __post_init__(self) -> None:
         """Check every setting; raise InputError saying what arrived and what was expected."""
@@ -124,39 +146,22 @@ class ConcernParams:
             for cat, w in self.weights.items():
                 if not (math.isfinite(float(w)) and float(w) >= 0):
                     raise InputError(f"weight {w!r} for {cat!r}; expected a number >= 0")
-
-
-@dataclass(frozen=True)
-class PlaceBreakdown:
-    """Incidents around one place, for a detail panel.
-
-    Attributes
-    ----------
-    by_category
-        Count per selected category (all selected categories, zeros included).
-    by_month
-        Counts per month of the period (rows) and category (columns), zeros included.
-    incidents
-        The incidents within the radius (input index and columns, plus ``distance_m``),
-        nearest first, in the incidents' CRS.
-    period
-        The period counted.
-    radius_m
-        The radius used.
-    """
-
-    by_category: pd.Series
-    by_month: pd.DataFrame
-    incidents: gpd.GeoDataFrame
-    period: Period
-    radius_m: float
+        check_baseline(self.baseline)
+        if self.baseline in ("local", "auto") and not (
+                math.isfinite(float(self.ring_outer_m)) and self.ring_outer_m > self.radius_m):
+            raise InputError(f"ring outer radius {self.ring_outer_m!r} m; expected a number of "
+                             f"metres more than the radius ({self.radius_m:g} m)")
+        if float(self.funnel_level) not in funnel_mod.LEVELS:
+            raise InputError(f"funnel level {self.funnel_level!r}; expected one of "
+                             f"{', '.join(f'{lv:g}' for lv in funnel_mod.LEVELS)}")
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _period_of(selected: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
-               params: ConcernParams) -> Period:
+def period_of(selected: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
+              params: ConcernParams) -> Period:
+    """The period counted: ``params.months``, else the selected (or all) incidents' months."""
     if params.months is not None:
         return (params.months[0], params.months[1])
     if len(selected):
@@ -164,7 +169,8 @@ def _period_of(selected: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
     return data_period(incidents)
 
 
-def _place_frame(places: gpd.GeoDataFrame) -> pd.DataFrame:
+def place_frame(places: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The places' ``place_id, name, layer, category`` as strings ("" for missing)."""
     if "id" not in places.columns:
         raise InputError(
             f"the places have no 'id' column (columns: {', '.join(map(str, places.columns))}); "
@@ -186,12 +192,27 @@ def _place_frame(places: gpd.GeoDataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- public API
 
 
+def _merged_records(base: pd.DataFrame, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per representative: how many records it stands for, and the others as text."""
+    n = len(base)
+    records = np.bincount(rep, minlength=n)
+    text = np.full(n, "", dtype=object)
+    others = np.flatnonzero(rep != np.arange(n))
+    for k in others:
+        name = base["name"].iat[k] or "(unnamed)"
+        entry = f"{name} ({base['layer'].iat[k]}, {base['place_id'].iat[k]})"
+        r = rep[k]
+        text[r] = f"{text[r]}; {entry}" if text[r] else entry
+    return records, text
+
+
 def rank_places(
     places: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
     study_area: StudyArea | BaseGeometry | gpd.GeoDataFrame,
     params: ConcernParams | None = None,
     counter: Counter | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
 ) -> gpd.GeoDataFrame:
     """Rank places by the incidents around them and flag locations of concern.
 
@@ -199,59 +220,74 @@ def rank_places(
     ----------
     places
         Places (columns ``id``, ``name``, ``layer``, ``category``; points), normally
-        EPSG:4326. Every row is kept, even unnamed places or places with no incidents.
+        EPSG:4326. Every row is kept (unnamed places, places with no incidents), except
+        duplicate records of one place, which are listed beside the record kept.
     incidents
         Incidents layer in the same CRS (``month``, ``category``; null geometry allowed).
     study_area
-        The baseline area: a :class:`~ctxmap.analysis.areas.StudyArea`, a GeoDataFrame (its
-        union) or
-        a shapely geometry (assumed in the layers' CRS).
+        The study area: a :class:`~ctxmap.analysis.areas.StudyArea`, a GeoDataFrame (its
+        union) or a shapely geometry (assumed in the layers' CRS).
     params
         Settings (default :class:`ConcernParams`).
     counter
         Where the counts within the radius come from (default: :func:`count_within` on
         ``incidents``). A database counter must count the same incidents as ``incidents``
         holds; every statistic is still computed here.
+    layers
+        Other layers an expectation may use (e.g. for ``model``), by kind.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per place, best-ranked first, keeping the places' index and CRS, with
-        ``rank, place_id, name, layer, category, incidents, expected, rate_ratio, p_value,
-        p_adjusted, flagged, reason``, ``weighted_score`` (only when ``params.weights``),
-        one ``n_<category>`` count per selected category, ``period_from, period_to,
-        radius_m, circle_km2`` (circle area clipped to the study area) and ``geometry``.
-        ``attrs["ctxmap"]`` holds the method, baseline, counts used and unlocated.
-        Places without a location get NaN statistics and are ranked last.
+        One row per place, best-ranked first (flagged first, then by the over-dispersed
+        z-score), keeping the places' index and CRS, with ``rank, place_id, name, layer,
+        category, incidents, expected, rate_ratio, p_value, p_adjusted, flagged, reason``,
+        ``weighted_score`` (only when ``params.weights``), one ``n_<category>`` count per
+        selected category, ``period_from, period_to, radius_m, circle_km2`` (circle area
+        clipped to the study area), ``baseline`` (the expectation used), ``funnel_z``
+        (``(O - E) / sqrt(E + tau² E²)``), ``funnel_upper`` (the flagging limit),
+        ``poisson_significant`` (adjusted Poisson p <= alpha, without over-dispersion),
+        ``records`` and ``merged_records`` (duplicate records ranked as this place) and
+        ``geometry``. ``attrs["ctxmap"]`` holds
+        the method, the expectation, the funnel (:class:`~ctxmap.analysis.funnel.Funnel`),
+        counts used and unlocated. Places without a location or an expectation get NaN
+        statistics and are never flagged.
 
     Raises
     ------
     InputError
-        On missing columns, CRS mismatch or bad settings.
+        On missing columns, CRS mismatch, bad settings, or an expectation that cannot run.
     """
     params = params or ConcernParams()
     crs = common_crs(places, incidents)
     sa = as_study_area(study_area, crs)
-    base = _place_frame(places)
+    all_base = place_frame(places)
     selected = select_incidents(incidents, params.months, params.categories)
-    period = _period_of(selected, incidents, params)
+    period = period_of(selected, incidents, params)
     if params.months is None:
         selected = select_incidents(selected, period, None)
     cats = list(params.categories) if params.categories is not None else sorted(
         selected["category"].dropna().astype(str).unique()
     )
     inc_loc = located_mask(selected.geometry)
-    place_loc = located_mask(places.geometry)
-    metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[place_loc])
+    all_loc = located_mask(places.geometry)
+    metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[all_loc])
+    all_x = np.full(len(places), np.nan)
+    all_y = np.full(len(places), np.nan)
+    if all_loc.any():
+        all_x[all_loc], all_y[all_loc] = points_xy(places.geometry[all_loc].to_crs(metric))
 
-    sel_located = selected.geometry[inc_loc]
-    ix, iy = points_xy(sel_located.to_crs(metric))
-    px_all = np.full(len(places), np.nan)
-    py_all = np.full(len(places), np.nan)
-    if place_loc.any():
-        px_all[place_loc], py_all[place_loc] = points_xy(places.geometry[place_loc].to_crs(metric))
-    px, py = px_all[place_loc], py_all[place_loc]
+    rep = duplicate_groups(all_base["place_id"].to_numpy(), all_base["name"].to_numpy(),
+                           all_base["layer"].to_numpy(), all_x, all_y)
+    n_records, merged_text = _merged_records(all_base, rep)
+    keep = rep == np.arange(len(places))
+    base = all_base.loc[keep]
+    geoms = places.geometry.loc[keep]
+    place_loc = all_loc[keep]
+    px, py = all_x[keep][place_loc], all_y[keep][place_loc]
+    n_places = int(keep.sum())
 
+    ix, iy = points_xy(selected.geometry[inc_loc].to_crs(metric))
     codes = pd.Categorical(
         selected["category"].astype(str).to_numpy()[inc_loc], categories=cats
     ).codes.astype(np.int64)
@@ -261,7 +297,7 @@ def rank_places(
         counts_loc = np.asarray(
             counter(px, py, metric, cats, period, float(params.radius_m)), dtype=np.int64
         ).reshape(len(px), len(cats))
-    counts = np.zeros((len(places), len(cats)), dtype=np.int64)
+    counts = np.zeros((n_places, len(cats)), dtype=np.int64)
     counts[place_loc] = counts_loc
     total = counts.sum(axis=1)
 
@@ -270,28 +306,39 @@ def rank_places(
     shapely.prepare(area_m)
     in_area = shapely.intersects_xy(area_m, ix, iy) if len(ix) else np.zeros(0, dtype=bool)
     n_in_area = int(in_area.sum())
-    density = n_in_area / area_km2 if area_km2 > 0 else float("nan")
-    circle = np.full(len(places), np.nan)
+    circle = np.full(n_places, np.nan)
     circle[place_loc] = clipped_circle_km2(px, py, params.radius_m, area_m)
-    expected = density * circle
+    inputs = ExpectationInputs(
+        px=px, py=py, observed=total[place_loc], ix=ix, iy=iy, in_area=in_area, area=area_m,
+        area_name=sa.name, area_km2=area_km2, circle_km2=circle[place_loc],
+        radius_m=float(params.radius_m), ring_outer_m=float(params.ring_outer_m),
+        period=period, metric_crs=metric, incidents=selected, layers=dict(layers or {}))
+    expectation = expect(params.baseline, inputs)
+    expected = np.full(n_places, np.nan)
+    expected[place_loc] = np.asarray(expectation.expected, dtype=float)
     has_base = np.isfinite(expected) & (expected > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(has_base, total / np.where(has_base, expected, 1.0), np.nan)
-    p = np.full(len(places), np.nan)
+    p = np.full(n_places, np.nan)
     p[has_base] = poisson_excess_p(total[has_base], expected[has_base])
     q = benjamini_hochberg(p) if params.correction == "fdr_bh" else p.copy()
-    decisive = q if params.correction == "fdr_bh" else p
-    flagged = has_base & (decisive <= params.alpha) & (total >= params.min_incidents)
+    funnel = funnel_mod.estimate(total[has_base], expected[has_base], params.funnel_level)
+    upper = np.full(n_places, np.nan)
+    upper[has_base] = funnel.limits(expected[has_base])[1]
+    z = funnel.z_scores(total, np.where(has_base, expected, np.nan))
+    above = has_base & (total > np.nan_to_num(upper, nan=np.inf))
+    flagged = above & (total >= params.min_incidents)
 
     period_text = format_period(period)
-    settings = ReasonSettings(cats, params.radius_m, params.alpha, params.min_incidents,
-                              params.correction, period_text, sa.name)
+    settings = ReasonSettings(cats, params.radius_m, params.min_incidents, params.correction,
+                              period_text, expectation.compared_with, expectation.no_baseline,
+                              funnel_mod.level_text(params.funnel_level), funnel.n)
     reasons = [
         reason(PlaceResult(int(total[k]), float(expected[k]), float(ratio[k]), float(p[k]),
-                           float(q[k]), bool(flagged[k]), counts[k]), settings)
+                           float(q[k]), bool(flagged[k]), counts[k], float(upper[k])), settings)
         if place_loc[k]
         else "The place has no location, so nothing can be counted near it."
-        for k in range(len(places))
+        for k in range(n_places)
     ]
 
     out = base.copy()
@@ -311,163 +358,71 @@ def rank_places(
     out["period_to"] = period[1]
     out["radius_m"] = float(params.radius_m)
     out["circle_km2"] = circle
-    key = np.where(np.isfinite(decisive), decisive, 2.0)
-    unlocated_place = (~place_loc).astype(int)
-    order = np.lexsort((-np.nan_to_num(ratio, nan=-1.0), -total, key, unlocated_place))
+    out["baseline"] = expectation.method
+    out["funnel_z"] = z
+    out["funnel_upper"] = upper
+    out["poisson_significant"] = has_base & (q <= params.alpha)
+    out["records"] = n_records[keep]
+    out["merged_records"] = merged_text[keep]
+    order = np.lexsort((-np.nan_to_num(ratio, nan=-1.0), -total,
+                        -np.nan_to_num(z, nan=-np.inf), ~flagged, ~place_loc))
     out = out.iloc[order]
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    result = gpd.GeoDataFrame(out, geometry=places.geometry.iloc[order].to_numpy(), crs=crs)
-    result.attrs["ctxmap"] = {
-        "period": period,
-        "period_text": period_text,
+    result = gpd.GeoDataFrame(out, geometry=geoms.iloc[order].to_numpy(), crs=crs)
+    result.attrs["ctxmap"] = _metadata(
+        params, (period, period_text), cats, expectation, funnel, sa,
+        {"study_area_km2": area_km2,
+         "density_per_km2": n_in_area / area_km2 if area_km2 > 0 else float("nan"),
+         "incidents_selected": len(selected), "incidents_used": int(inc_loc.sum()),
+         "incidents_in_study_area": n_in_area,
+         "incidents_unlocated": len(selected) - int(inc_loc.sum()), "metric_crs": metric,
+         "records": len(places), "duplicates_merged": len(places) - n_places,
+         "places": n_places, "places_unlocated": int((~place_loc).sum()),
+         "above_limit": int(above.sum()), "flagged": int(flagged.sum())})
+    return result
+
+
+def _metadata(params: ConcernParams, period: tuple[Period, str], cats: list[str],
+              expectation: Expectation, funnel: funnel_mod.Funnel, sa: StudyArea,
+              figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The ranking's ``attrs["ctxmap"]``: every setting and figure the outputs state."""
+    level = funnel_mod.level_text(params.funnel_level)
+    return {
+        "period": period[0],
+        "period_text": period[1],
         "radius_m": float(params.radius_m),
         "categories": tuple(cats),
         "alpha": float(params.alpha),
         "min_incidents": int(params.min_incidents),
         "correction": params.correction,
         "correction_text": _CORRECTION_NAMES[params.correction],
-        "test": "one-sided Poisson: P(X >= observed | expected) = poisson.sf(observed-1, expected)",
-        "baseline": (
-            "expected = incidents per km² in the study area (same period and categories) "
-            "x area of the circle clipped to the study area"
-        ),
+        "test": (f"above the upper {level} funnel limit E + z sqrt(E + tau² E²), over-dispersion "
+                 f"estimated from {funnel.n} places (Spiegelhalter 2005), and at least "
+                 f"{int(params.min_incidents)} incidents"),
+        "test_without_overdispersion": (
+            "one-sided Poisson: P(X >= observed | expected) = poisson.sf(observed-1, expected)"),
+        "baseline": expectation.method,
+        "baseline_asked": params.baseline,
+        "baseline_text": expectation.description,
+        "baseline_chosen_because": expectation.chosen_because,
+        "ring_outer_m": float(params.ring_outer_m),
+        "funnel": funnel,
+        "funnel_level": float(params.funnel_level),
+        "funnel_level_text": level,
+        "funnel_n": funnel.n,
+        "funnel_phi": funnel.phi,
+        "funnel_tau2": funnel.tau2,
         "study_area": sa.description,
         "study_area_name": sa.name,
-        "study_area_km2": area_km2,
-        "density_per_km2": density,
-        "incidents_selected": len(selected),
-        "incidents_used": int(inc_loc.sum()),
-        "incidents_in_study_area": n_in_area,
-        "incidents_unlocated": int((~inc_loc).sum()),
-        "metric_crs": metric,
-        "places": len(places),
-        "places_unlocated": int((~place_loc).sum()),
-        "flagged": int(flagged.sum()),
+        **figures,
     }
-    return result
-
-
-def _one_point(place: Any, crs: str) -> BaseGeometry:
-    if isinstance(place, BaseGeometry):
-        return place
-    if isinstance(place, gpd.GeoDataFrame | gpd.GeoSeries):
-        if len(place) != 1:
-            raise InputError(f"expected one place, got {len(place)} rows")
-        common_crs(place)
-        geoms = place.geometry if isinstance(place, gpd.GeoDataFrame) else place
-        if not geoms.crs.equals(gpd.GeoSeries([], crs=crs).crs):
-            raise InputError(f"the place is in {geoms.crs} but the incidents in {crs}")
-        return geoms.iloc[0]
-    raise InputError(
-        f"place is a {type(place).__name__}; expected a shapely point or a one-row GeoDataFrame"
-    )
-
-
-def place_breakdown(
-    place: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries,
-    incidents: gpd.GeoDataFrame,
-    params: ConcernParams | None = None,
-) -> PlaceBreakdown:
-    """Count the incidents around one place by category and by month.
-
-    Parameters
-    ----------
-    place
-        A point in the incidents' CRS, or a one-row GeoDataFrame/GeoSeries (same CRS).
-    incidents
-        Incidents layer (null geometries allowed; they never count).
-    params
-        Settings (radius, period, categories); default :class:`ConcernParams`.
-
-    Returns
-    -------
-    PlaceBreakdown
-        Counts by category and by month, and the incidents themselves nearest first.
-    """
-    params = params or ConcernParams()
-    crs = common_crs(incidents)
-    point = _one_point(place, crs)
-    if point is None or point.is_empty:
-        raise InputError("the place has no location; expected a point")
-    selected = select_incidents(incidents, params.months, params.categories)
-    period = _period_of(selected, incidents, params)
-    selected = select_incidents(selected, period, None)
-    cats = list(params.categories) if params.categories is not None else sorted(
-        selected["category"].dropna().astype(str).unique()
-    )
-    loc = located_mask(selected.geometry)
-    metric = metric_crs_for(gpd.GeoSeries([point], crs=crs))
-    pt_m = gpd.GeoSeries([point], crs=crs).to_crs(metric).iloc[0]
-    located = selected.loc[loc]
-    ix, iy = points_xy(located.geometry.to_crs(metric))
-    hits = np.zeros(0, dtype=np.int64)
-    for _, b in pairs_within(np.array([pt_m.x]), np.array([pt_m.y]), ix, iy, params.radius_m):
-        hits = np.concatenate([hits, b])
-    near = located.iloc[np.sort(hits)].copy()
-    near["distance_m"] = np.hypot(ix[np.sort(hits)] - pt_m.x, iy[np.sort(hits)] - pt_m.y)
-    near = near.sort_values("distance_m", kind="stable")
-    months = month_range(*period)
-    cat_vals = near["category"].astype(str)
-    by_cat = cat_vals.value_counts().reindex(cats, fill_value=0).astype(np.int64)
-    by_cat.name = "incidents"
-    by_month = (
-        pd.crosstab(near["month"].astype(str), cat_vals)
-        .reindex(index=months, columns=cats, fill_value=0)
-        .astype(np.int64)
-    )
-    by_month.index.name = "month"
-    by_month.columns.name = "category"
-    return PlaceBreakdown(by_cat, by_month, near, period, float(params.radius_m))
-
-
-def place_trends(
-    places: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
-    params: ConcernParams | None = None,
-) -> pd.DataFrame:
-    """Incidents within the radius of each place by month, with the change on the previous period.
-
-    Parameters
-    ----------
-    places, incidents
-        As in :func:`rank_places`.
-    params
-        Settings; the period is ``params.months`` (or the data's last month range), and the
-        previous period has the same length and ends the month before it starts.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed like ``places``: ``place_id``, ``name``, ``layer``, one column per month of
-        the period, ``current``, ``previous``, ``change``, ``change_pct``.
-    """
-    params = params or ConcernParams()
-    crs = common_crs(places, incidents)
-    base = _place_frame(places)[["place_id", "name", "layer"]]
-    period = params.months if params.months is not None else data_period(incidents)
-    prev = previous_period(period)
-    span = (prev[0], period[1])
-    selected = select_incidents(incidents, span, params.categories)
-    inc_loc = located_mask(selected.geometry)
-    place_loc = located_mask(places.geometry)
-    n_months = month_index(span[1]) - month_index(span[0]) + 1
-    counts = np.zeros((len(places), n_months), dtype=np.int64)
-    if inc_loc.any() and place_loc.any():
-        metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[place_loc])
-        ix, iy = points_xy(selected.geometry[inc_loc].to_crs(metric))
-        px, py = points_xy(places.geometry[place_loc].to_crs(metric))
-        codes = month_codes(selected["month"].to_numpy()[inc_loc]) - month_index(span[0])
-        counts[place_loc] = count_within(px, py, ix, iy, codes, n_months, params.radius_m)
-    del crs
-    table = compare_periods(counts, period, index=places.index)
-    return pd.concat([base, table], axis=1)
 
 
 __all__ = [
     "ConcernParams",
+    "Correction",
     "Counter",
-    "PlaceBreakdown",
-    "place_breakdown",
-    "place_trends",
+    "period_of",
+    "place_frame",
     "rank_places",
 ]

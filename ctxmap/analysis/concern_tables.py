@@ -10,11 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ctxmap.analysis.areas import category_column
-from ctxmap.analysis.concern import PlaceBreakdown
 from ctxmap.analysis.periods import format_period, month_index, previous_period
+from ctxmap.analysis.place_detail import PlaceBreakdown
+from ctxmap.analysis.statistics import format_p
 from ctxmap.text import esc_markdown
 
 #: The place layers a ranking needs at least one of.
@@ -28,7 +30,11 @@ CHANGE_COLUMNS: Final = ["previous", "change", "change_pct"]
 
 
 def ranking_table(ranked: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The ranking as people read it: rank, place, layer, counts, test, counts by type, reason."""
+    """The ranking as people read it: rank, place, counts, expectation, funnel, reason.
+
+    Poisson p-values are labelled "without over-dispersion" and written as text
+    (``"< 0.001"``, never ``1e-111``: :func:`ctxmap.analysis.statistics.format_p`).
+    """
     meta = ranked.attrs["ctxmap"]
     table = pd.DataFrame({
         "Rank": ranked["rank"].to_numpy(),
@@ -37,34 +43,47 @@ def ranking_table(ranked: gpd.GeoDataFrame) -> pd.DataFrame:
         "Incidents": ranked["incidents"].to_numpy(),
         "Expected": ranked["expected"].round(1).to_numpy(),
         "Rate ratio": ranked["rate_ratio"].round(2).to_numpy(),
-        "p (adjusted)": ranked["p_adjusted"].to_numpy(),
+        f"Funnel limit ({meta['funnel_level_text']})": ranked["funnel_upper"].round(1).to_numpy(),
         "Flagged": ranked["flagged"].to_numpy(),
+        "Poisson p, BH (without over-dispersion)": [
+            p_text(q) for q in ranked["p_adjusted"].to_numpy()],
     })
     if "weighted_score" in ranked:
         table["Weighted score"] = ranked["weighted_score"].round(1).to_numpy()
     for cat in meta["categories"]:
         table[cat] = ranked[category_column(cat)].to_numpy()
+    table["Also recorded as"] = ranked["merged_records"].to_numpy()
     table["Reason"] = ranked["reason"].to_numpy()
     return table
 
 
-def how_flagged(meta: Mapping[str, Any], *, all_types: bool, radius_m: float, alpha: float,
-                min_incidents: int, correction: str) -> str:
+def p_text(p: float) -> str:
+    """A p-value for a table cell: ``"0.012"``, ``"< 0.001"``, or ``""`` when not computed."""
+    if not np.isfinite(p):
+        return ""
+    return format_p(float(p)).removeprefix("= ")
+
+
+def how_flagged(meta: Mapping[str, Any], *, all_types: bool, radius_m: float,
+                min_incidents: int) -> str:
     """The paragraph saying how places are flagged (Markdown, from a ranking's metadata)."""
     types_text = "all types" if all_types else ", ".join(meta["categories"])
-    correction_text = ("Benjamini–Hochberg false-discovery-rate adjustment across places"
-                       if correction == "fdr_bh" else "no multiple-testing correction")
+    chosen = meta.get("baseline_chosen_because") or ""
+    merged = int(meta.get("duplicates_merged", 0))
     return (
         f"**How places are flagged.** Incidents counted: {esc_markdown(types_text)}, "
         f"{esc_markdown(meta['period_text'])}, within **{radius_m:g} m** of each place. "
-        f"**Baseline:** an area that size in {esc_markdown(meta['study_area_name'])} would average "
-        f"{meta['density_per_km2']:.1f} incidents per km² "
-        f"({int(meta['incidents_in_study_area']):,} incidents over "
-        f"{meta['study_area_km2']:.1f} km²; {esc_markdown(meta['study_area'])}); the circle is "
-        "clipped to the study area. **Test:** one-sided Poisson, P(X ≥ observed | expected), "
-        f"with {correction_text}. **Threshold:** flagged when the "
-        f"{'adjusted ' if correction == 'fdr_bh' else ''}p-value is ≤ {alpha:g} and there "
-        f"are at least {min_incidents} incidents."
+        f"**Expected count:** {esc_markdown(meta['baseline_text'])}"
+        + (f" ({esc_markdown(chosen)})" if chosen else "") + ". "
+        f"Study area: {esc_markdown(meta['study_area_name'])} "
+        f"({esc_markdown(meta['study_area'])}). "
+        f"**Flag:** the count lies above the {esc_markdown(meta['funnel_level_text'])} funnel "
+        "limit E + z·√(E + τ²E²), with over-dispersion estimated from "
+        f"{int(meta['funnel_n'])} places (φ = {meta['funnel_phi']:.2f}, "
+        f"τ² = {meta['funnel_tau2']:.3f}; Spiegelhalter 2005), and there are at least "
+        f"{min_incidents} incidents. The one-sided Poisson p-values (Benjamini–Hochberg) in "
+        "the table are without over-dispersion and do not flag."
+        + (f" {merged} duplicate record(s) of the same place are ranked once." if merged else "")
     )
 
 

@@ -9,31 +9,23 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
-
-from ctxmap.layers.geometry import grid_cells
 
 #: Places per spatial-index query (and per thread).
 _CHUNK = 512
+#: Threads a KD-tree count uses.
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def points_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     """Return the x and y of each point of ``geoms`` as float arrays."""
     arr = geoms.to_numpy()
     return shapely.get_x(arr).astype(float), shapely.get_y(arr).astype(float)
-
-
-def _spatial_order(x: np.ndarray, y: np.ndarray, cell: float) -> np.ndarray:
-    """Return an order that puts nearby points together (row-major over ``cell`` squares)."""
-    if len(x) == 0:
-        return np.zeros(0, dtype=np.int64)
-    gx, gy = grid_cells(x, y, cell, origin=(float(x.min()), float(y.min())))
-    return np.lexsort((gx, gy))
 
 
 def _pairs_in_chunk(
@@ -95,7 +87,14 @@ def count_within(
     n_codes: int,
     radius: float,
 ) -> np.ndarray:
-    """Count incidents within ``radius`` of each place, by code (e.g. category).
+    """Count incidents within ``radius`` of each place, by code (e.g. category), without pairs.
+
+    One KD-tree (``scipy.spatial.cKDTree``) per code over that code's incidents, queried with
+    ``query_ball_point(..., return_length=True)``: the tree returns each place's count, and
+    whole subtrees inside the circle are counted without visiting their points, so no
+    place–incident pair is ever materialised (memory stays ``O(places + incidents)``).
+    A point exactly on the circle counts (squared distance ``<= radius²``), as GEOS
+    ``dwithin``.
 
     Parameters
     ----------
@@ -113,34 +112,32 @@ def count_within(
     Returns
     -------
     numpy.ndarray
-        ``(len(px), n_codes)`` integer counts. Chunks of places run in parallel threads
-        (the index query and numpy release the GIL).
+        ``(len(px), n_codes)`` integer counts.
     """
     n_places = len(px)
-    out = np.zeros(n_places * n_codes, dtype=np.int64)
+    out = np.zeros((n_places, n_codes), dtype=np.int64)
     if n_places == 0 or len(ix) == 0 or n_codes == 0:
-        return out.reshape(n_places, n_codes)
-    ix, iy = np.asarray(ix, float), np.asarray(iy, float)
-    order = _spatial_order(ix, iy, float(radius))
-    ix, iy, cc = ix[order], iy[order], np.asarray(codes, dtype=np.int64)[order]
-    px, py = np.asarray(px, float), np.asarray(py, float)
-    porder = _spatial_order(px, py, float(radius))
-    spx, spy = px[porder], py[porder]
-    tree = shapely.STRtree(shapely.points(ix, iy))
-    r = float(radius)
+        return out
+    ixy = np.column_stack([np.asarray(ix, float), np.asarray(iy, float)])
+    pxy = np.column_stack([np.asarray(px, float), np.asarray(py, float)])
+    cc = np.asarray(codes, dtype=np.int64)
+    order = np.argsort(cc, kind="stable")
+    bounds = np.searchsorted(cc[order], np.arange(n_codes + 1))
+    for code in range(n_codes):
+        members = order[bounds[code]:bounds[code + 1]]
+        if len(members) == 0:
+            continue
+        tree = cKDTree(ixy[members], balanced_tree=False, compact_nodes=False)
+        out[:, code] = tree.query_ball_point(pxy, float(radius), return_length=True,
+                                             workers=_WORKERS)
+    return out
 
-    def work(start: int) -> np.ndarray:
-        sl = slice(start, start + _CHUNK)
-        a, b = _pairs_in_chunk(tree, ix, iy, spx[sl], spy[sl], r)
-        counted = cc[b] >= 0
-        place = porder[a[counted] + start]
-        return np.bincount(place * n_codes + cc[b[counted]], minlength=n_places * n_codes)
 
-    workers = max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        for part in pool.map(work, range(0, n_places, _CHUNK)):
-            out += part
-    return out.reshape(n_places, n_codes)
+def count_total_within(
+    px: np.ndarray, py: np.ndarray, ix: np.ndarray, iy: np.ndarray, radius: float
+) -> np.ndarray:
+    """Count all the points ``(ix, iy)`` within ``radius`` of each place (one KD-tree, no pairs)."""
+    return count_within(px, py, ix, iy, np.zeros(len(ix), dtype=np.int64), 1, radius)[:, 0]
 
 
 def clipped_circle_km2(

@@ -49,8 +49,11 @@ def binomial_test(successes: int, trials: int, p0: float) -> tuple[float, float,
 
 
 def format_p(p: float) -> str:
-    """Return ``"= 0.012"`` (2 significant digits), or ``"< 1e-300"`` for a p that underflowed.
+    """Return ``"= 0.012"`` (2 significant digits), or ``"< 0.001"`` for anything smaller.
 
-    A p-value that underflows to 0.0 is smaller than any double, not zero.
+    A p-value is never written as 1e-111: below 0.001 the digits mean nothing to a reader
+    (and a Poisson p ignores over-dispersion, so such digits overstate certainty).
     """
-    return "< 1e-300" if p == 0 else f"= {p:.2g}"
+    if not np.isfinite(p):
+        return "not computed"
+    return "< 0.001" if p < 0.001 else f"= {p:.2g}"

@@ -15,18 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from ctxmap.analysis.areas import StudyArea, area_counts, area_trends, study_area
-from ctxmap.analysis.concern import (
-    ConcernParams,
-    Correction,
-    PlaceBreakdown,
-    place_breakdown,
-    place_trends,
-    rank_places,
-)
+from ctxmap.analysis.concern import ConcernParams, Correction, rank_places
 from ctxmap.analysis.concern_tables import LEVEL_LABELS
 from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places
+from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
+from ctxmap.app.funnel_chart import funnel_spec
 from ctxmap.cases.scope import contexts_as_places
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
@@ -36,6 +32,10 @@ Period = tuple[str, str]
 Cats = tuple[str, ...] | None
 T = TypeVar("T")
 _DENSITY_CELL_M: Final = 100.0
+#: How the page names each expectation.
+BASELINE_LABELS: Final[dict[str, str]] = {
+    "auto": "Automatic (best recent predictor)", "local": "Its neighbourhood (local)",
+    "study-area": "Study-area average", "model": "Risk-terrain model"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,18 @@ class Ranking:
     min_incidents: int = 5
     correction: Correction = "fdr_bh"
     weights: tuple[tuple[str, float], ...] | None = None
+    baseline: str = "auto"
+    ring_outer_m: float = RING_OUTER_M
+    funnel_level: float = 0.998
 
     def params(self) -> ConcernParams:
         """The analysis settings."""
         return ConcernParams(radius_m=self.radius_m, months=self.period,
                              categories=self.categories, alpha=self.alpha,
                              min_incidents=self.min_incidents, correction=self.correction,
-                             weights=dict(self.weights) if self.weights else None)
+                             weights=dict(self.weights) if self.weights else None,
+                             baseline=self.baseline, ring_outer_m=self.ring_outer_m,
+                             funnel_level=self.funnel_level)
 
 
 @dataclass(frozen=True)
@@ -109,12 +114,27 @@ def concern_sidebar(months: Sequence[str], present: Sequence[str],
         cats, weights = _categories(present)
         st.subheader("Locations of concern")
         radius = float(st.slider("Radius around each place (m)", 100, 1000, 400, step=50))
-        alpha = float(st.select_slider("Significance threshold", options=[0.01, 0.05, 0.1],
-                                       value=0.05))
+        baseline = str(st.selectbox(
+            "Expected count from", list(BASELINES), index=0,
+            format_func=lambda b: BASELINE_LABELS.get(b, b),
+            help="What each place's count is compared with. Automatic: the method that "
+            "predicted this area's recent months best. Its neighbourhood: the incidents in "
+            "the ring around the place. Study-area average: an area that size in the study "
+            "area. Risk-terrain model: a model of the area's features."))
+        ring_outer = float(st.slider("Neighbourhood ring out to (m)", 600, 3000,
+                                     int(RING_OUTER_M), step=100,
+                                     help="The local expectation counts the ring from the "
+                                     "radius out to this distance (used by the local "
+                                     "expectation only)."))
+        funnel_level = float(st.radio("Flag above the funnel limit", [0.998, 0.95], horizontal=True,
+                               format_func=lambda lv: f"{100 * lv:g} %"))
         min_incidents = int(st.number_input("Fewest incidents to flag", 0, 1000, 5, step=1))
-        correction: Correction = st.radio(
-            "Multiple-testing correction", ["fdr_bh", "none"], horizontal=True,
-            format_func=lambda c: "Benjamini–Hochberg" if c == "fdr_bh" else "None")
+        with st.expander("Poisson test (without over-dispersion)"):
+            alpha = float(st.select_slider("Significance threshold", options=[0.01, 0.05, 0.1],
+                                           value=0.05))
+            correction: Correction = st.radio(
+                "Multiple-testing correction", ["fdr_bh", "none"], horizontal=True,
+                format_func=lambda c: "Benjamini–Hochberg" if c == "fdr_bh" else "None")
         st.subheader("Areas and hotspots")
         level = st.radio("Areas", [lv for lv in ("lsoa", "ward", "msoa") if lv in area_levels]
                          or ["lsoa"], horizontal=True,
@@ -123,9 +143,28 @@ def concern_sidebar(months: Sequence[str], present: Sequence[str],
         auto_bw = st.checkbox("Heat bandwidth: automatic (Scott's rule)", value=True)
         bandwidth = None if auto_bw else float(
             st.slider("Heat bandwidth (m)", 50, 1500, 300, step=50))
+    if baseline in ("auto", "local") and ring_outer <= radius:
+        st.caption(f"The ring must reach beyond the radius: using {radius + 100:g} m.")
+        ring_outer = radius + 100.0
     ranking = Ranking((str(first), str(last)), cats, radius, alpha, min_incidents, correction,
-                      weights)
+                      weights, baseline, ring_outer, funnel_level)
     return ConcernOptions(ranking, str(level), cell_m, bandwidth)
+
+
+def draw_funnel(ranked: gpd.GeoDataFrame) -> None:
+    """The funnel plot (observed against expected, with the limits) and what it shows."""
+    spec = funnel_spec(ranked)
+    if spec is None:
+        st.caption("No place has an expected count, so there is no funnel plot.")
+        return
+    st.vega_lite_chart(spec, width="stretch")
+    meta = ranked.attrs["ctxmap"]
+    st.caption(
+        f"Each dot is a place: its incidents against its expected count ({meta['baseline']} "
+        f"expectation). Lines: the 95 % (dashed) and 99.8 % funnel limits, widened for the "
+        f"over-dispersion estimated from {meta['funnel_n']} places (τ² = "
+        f"{meta['funnel_tau2']:.3f}). Places above the {meta['funnel_level_text']} upper "
+        "limit with enough incidents are flagged.")
 
 
 def run_or_warn(what: str, fn: Callable[[], T]) -> T | None:

@@ -9,6 +9,7 @@ import geopandas as gpd
 
 from ctxmap.analysis.areas import StudyArea, study_area
 from ctxmap.analysis.concern import ConcernParams, rank_places
+from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
@@ -70,9 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "concern",
         help="rank places by nearby incidents and flag locations of concern (CSV)",
-        description="Rank every place by the incidents within a radius; flag places with "
-        "significantly more than the study area's average (one-sided Poisson test, "
-        "Benjamini–Hochberg correction).",
+        description="Rank every place by the incidents within a radius; flag places whose "
+        "count lies above the funnel limit of their expectation (study-area average, their "
+        "own neighbourhood, or a model), with over-dispersion estimated from all the places "
+        "(Spiegelhalter 2005). Poisson p-values (Benjamini–Hochberg) are columns, "
+        "without over-dispersion.",
     )
     _add_selection(p)
     p.add_argument("--places", metavar="FILE", action="append", default=[],
@@ -80,11 +83,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "places from the store")
     p.add_argument("--radius-m", type=positive("metres"), default=400.0,
                    help="radius in metres (400)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance threshold (0.05)")
+    p.add_argument("--baseline", choices=list(BASELINES), default="auto",
+                   help="the expectation each place's count is compared with: auto (the "
+                   "method that predicted this area's recent months best), local (the ring "
+                   "from the radius to --ring-outer), study-area (the study area's average) "
+                   "or model (risk-terrain model) (auto)")
+    p.add_argument("--ring-outer", type=positive("metres"), default=RING_OUTER_M,
+                   metavar="METRES", help="outer radius of the local baseline's ring "
+                   f"({RING_OUTER_M:g})")
+    p.add_argument("--funnel-limit", type=float, choices=[99.8, 95.0], default=99.8,
+                   metavar="{99.8,95}",
+                   help="flag places above this funnel limit, %% (99.8)")
     p.add_argument("--min-incidents", type=int, default=5,
                    help="fewest incidents a flagged place must have (5)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="threshold of the poisson_significant column (Poisson, without "
+                   "over-dispersion; does not flag) (0.05)")
     p.add_argument("--correction", choices=["fdr_bh", "none"], default="fdr_bh",
-                   help="multiple-testing correction across places (fdr_bh)")
+                   help="multiple-testing correction of the Poisson p-values (fdr_bh)")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
     p.set_defaults(func=run_concern)
 
@@ -143,6 +159,9 @@ def run_concern(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         min_incidents=args.min_incidents,
         correction=args.correction,
+        baseline=args.baseline,
+        ring_outer_m=args.ring_outer,
+        funnel_level=args.funnel_limit / 100.0,
     )
     area = _study_area(args.store, incidents, args.radius_m)
     ranking = rank_places(places, incidents, area, params)
@@ -150,9 +169,13 @@ def run_concern(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     ranking.drop(columns="geometry").to_csv(out, index=False)
+    chosen = f" ({meta['baseline_chosen_because']})" if meta["baseline_chosen_because"] else ""
+    merged = (f", {meta['duplicates_merged']} duplicate records merged"
+              if meta["duplicates_merged"] else "")
     print(
-        f"ranked {len(ranking)} places, flagged {meta['flagged']} "
-        f"({meta['correction_text']} <= {meta['alpha']:g}); "
+        f"ranked {len(ranking)} places{merged}, flagged {meta['flagged']} above the "
+        f"{meta['funnel_level_text']} funnel limit (over-dispersion estimated from "
+        f"{meta['funnel_n']} places); expectation: {meta['baseline']}{chosen}; "
         f"incidents used {meta['incidents_used']} ({meta['period_text']}, "
         f"{len(meta['categories'])} types), {meta['incidents_unlocated']} without a location "
         f"(not counted); study area: {area.description}; wrote {out}"

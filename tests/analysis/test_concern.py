@@ -8,13 +8,9 @@ import shapely
 from shapely.geometry import Point, box
 
 from ctxmap.analysis.areas import StudyArea, category_column
-from ctxmap.analysis.concern import (
-    ConcernParams,
-    place_breakdown,
-    place_trends,
-    rank_places,
-)
+from ctxmap.analysis.concern import ConcernParams, rank_places
 from ctxmap.analysis.counting import count_within
+from ctxmap.analysis.place_detail import place_breakdown, place_trends
 from ctxmap.errors import InputError
 
 X0, Y0 = 620000.0, 308000.0  # Norwich, British National Grid
@@ -98,7 +94,8 @@ def test_random_brute_force_and_expected():
     inc = incidents_frame(rows)
     pxy = np.vstack([rng.uniform(0, 2000, (25, 2)).round(0), [[0, 0], [2000, 1000]]])
     places = places_frame([tuple(p) for p in pxy])
-    params = ConcernParams(radius_m=300, months=("2019-01", "2019-02"), min_incidents=1)
+    params = ConcernParams(radius_m=300, months=("2019-01", "2019-02"), min_incidents=1,
+                           baseline="study-area")
     out = rank_places(places, inc, AREA, params).sort_index()
     assert list(out["incidents"]) == list(brute_counts(places, inc, params))
     # expected: density of the study area x circle clipped to the study area
@@ -142,10 +139,14 @@ def test_one_row_per_place_input_untouched_and_unnamed_kept(tiny):
 
 
 REASON = re.compile(
-    r"^(?P<n>\d+) incidents? within (?P<r>[\d.]+) m in (?P<period>[A-Z][a-z]{2} \d{4}"
-    r"(?: to [A-Z][a-z]{2} \d{4})?), (?P<rr>[\d.]+) times what an area that size in "
-    r"(?P<area>.+?) averages \(expected (?P<exp>[\d.]+)\)(?:; (?P<cats>[^.]+))?\. "
-    r"(?P<verdict>Flagged|Not flagged): .*one-sided Poisson p (?P<op>=|<) (?P<p>[\d.e+-]+)"
+    r"^(?P<n>\d+) incidents? within (?P<r>[\d.]+) m \((?P<period>[A-Z][a-z]{2} \d{4}"
+    r"(?: to [A-Z][a-z]{2} \d{4})?)(?:; (?P<cats>[^)]+))?\)\. An area that size in "
+    r"(?P<area>.+?) \(study area\) averages (?P<exp>[\d.]+), so this is (?P<rr>[\d.]+) times "
+    r"that\. (?P<verdict>Above|Within) the 99\.8 % funnel limit for places with this "
+    r"expectation \((?P<upper>[\d.]+); over-dispersion estimated from (?P<n_funnel>\d+) "
+    r"places\)(?::|, but) (?P<flag>flagged|not flagged)[^.]*\. Without over-dispersion: "
+    r"one-sided Poisson p (?P<op>=|<) (?P<p>[\d.e+-]+), Benjamini–Hochberg adjusted p "
+    r"(?P<qop>=|<) (?P<q>[\d.e+-]+)\.$"
 )
 
 
@@ -155,8 +156,10 @@ def test_every_reason_matches_its_row():
     cats = ("Drugs", "Robbery", "Possession of weapons")
     rows = [((x, y), "2019-01", cats[k % 3]) for k, (x, y) in enumerate(xy)]
     inc = incidents_frame(rows)
-    places = places_frame([(1000, 1000), (500, 500), (1500, 300), (1800, 1800), (990, 1010)])
-    params = ConcernParams(months=("2019-01", "2019-01"), categories=cats, min_incidents=2)
+    grid = [(x, y) for x in range(200, 2000, 400) for y in range(200, 2000, 400)]
+    places = places_frame([(1000, 1000), (990, 1010), *grid])
+    params = ConcernParams(months=("2019-01", "2019-01"), categories=cats, min_incidents=2,
+                           baseline="study-area")
     out = rank_places(places, inc, StudyArea(AREA, "EPSG:27700", name="Testham"), params)
     assert out["flagged"].any() and not out["flagged"].all()
     for _, row in out.iterrows():
@@ -166,11 +169,15 @@ def test_every_reason_matches_its_row():
         assert m["period"] == "Jan 2019" and m["area"] == "Testham"
         assert float(m["rr"]) == float(f"{row['rate_ratio']:.1f}")
         assert float(m["exp"]) == float(f"{row['expected']:.1f}")
-        if m["op"] == "<":
-            assert row["p_value"] == 0 and float(m["p"]) == 1e-300
-        else:
-            assert float(m["p"]) == float(f"{row['p_value']:.2g}")
-        assert (m["verdict"] == "Flagged") == row["flagged"]
+        assert float(m["upper"]) == float(f"{row['funnel_upper']:.1f}")
+        assert int(m["n_funnel"]) == int((out["expected"] > 0).sum()) == len(places)
+        for op, val, col in ((m["op"], m["p"], "p_value"), (m["qop"], m["q"], "p_adjusted")):
+            if op == "<":
+                assert row[col] < 0.001 and val == "0.001"
+            else:
+                assert float(val) == float(f"{row[col]:.2g}")
+        assert (m["flag"] == "flagged") == row["flagged"]
+        assert (m["verdict"] == "Above") == (row["incidents"] > row["funnel_upper"])
         listed = {}
         for part in (m["cats"] or "").split(", "):
             if part:
@@ -180,16 +187,18 @@ def test_every_reason_matches_its_row():
             assert listed.get(c.lower(), 0) == row[category_column(c)]
 
 
-def test_fdr_flags_no_more_than_uncorrected():
+def test_fdr_marks_no_more_than_uncorrected():
     rng = np.random.default_rng(11)
     xy = np.vstack([rng.normal(1000, 300, (300, 2)), rng.uniform(0, 2000, (300, 2))])
     inc = incidents_frame([((x, y), "2019-01", "Drugs") for x, y in xy])
     places = places_frame([tuple(p) for p in rng.uniform(0, 2000, (60, 2))])
-    bh = rank_places(places, inc, AREA, ConcernParams(radius_m=200, min_incidents=0))
-    raw = rank_places(places, inc, AREA,
-                      ConcernParams(radius_m=200, min_incidents=0, correction="none"))
-    assert bh["flagged"].sum() < raw["flagged"].sum()
-    assert (bh["flagged"] <= raw["flagged"].reindex(bh.index)).all()
+    common = dict(radius_m=200, min_incidents=0, baseline="study-area")
+    bh = rank_places(places, inc, AREA, ConcernParams(**common))
+    raw = rank_places(places, inc, AREA, ConcernParams(**common, correction="none"))
+    assert bh["poisson_significant"].sum() < raw["poisson_significant"].sum()
+    assert (bh["poisson_significant"] <= raw["poisson_significant"].reindex(bh.index)).all()
+    # the flags come from the funnel, which the correction does not change
+    assert bh["flagged"].equals(raw["flagged"].reindex(bh.index))
 
 
 def test_weights_and_place_outside_study_area(tiny):

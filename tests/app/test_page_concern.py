@@ -20,21 +20,29 @@ def ranking_table(at) -> pd.DataFrame:
 def test_concern_page_ranks_flags_and_maps(store_copy):
     at = run_page("concern.py")
     table = ranking_table(at)
-    assert len(table) == N_PLACES
-    assert table["Rank"].tolist() == list(range(1, N_PLACES + 1))
-    flagged = table[table["Flagged"]]
-    assert len(flagged) >= 1
-    assert metric(at, "Flagged") == f"{len(flagged):,}"
-    # the case-study home is flagged, with a reason that states the radius
+    # one youth centre is mapped twice in the sample: ranked once
+    assert len(table) == N_PLACES - 1
+    assert table["Rank"].tolist() == list(range(1, N_PLACES))
+    assert metric(at, "Flagged") == f"{int(table['Flagged'].sum()):,}"
+    # the default expectation is auto, which (with no evaluation) is the neighbourhood
     home = table[table["Place"].str.contains("case-study home", regex=False)]
-    assert len(home) == 1 and bool(home["Flagged"].iloc[0])
+    assert len(home) == 1
     assert "within 400 m" in home["Reason"].iloc[0]
+    assert "Its neighbourhood (400–1,500 m, within Norwich)" in home["Reason"].iloc[0]
+    assert not table["Poisson p, BH (without over-dispersion)"].str.contains("e-").any()
     # method stated on the page
     info = " ".join(i.value for i in at.info)
-    assert "Poisson" in info and "Baseline" in info and "0.05" in info
+    assert "funnel limit" in info and "Expected count" in info and "local baseline" in info
+    assert "auto chose the local baseline" in info
+    # the funnel plot is drawn
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     # no population in the sample: the page says so
     assert any("no population" in w.value for w in at.warning)
-    # the map draws the radius circles around flagged places
+    # at the 95 % limit some places are flagged, and the map draws their radius circles
+    (limit,) = [r for r in at.sidebar.radio if r.label == "Flag above the funnel limit"]
+    limit.set_value(0.95).run()
+    assert not at.exception, at.exception
+    assert ranking_table(at)["Flagged"].sum() == 10  # local expectation, 95 %
     script = map_payload(at)["script"]
     assert "new L.circle(" in script
     assert re.search(r'"radius": 400(\.0)?,', script)
@@ -54,7 +62,7 @@ def test_concern_page_radius_changes_counts(store_copy):
     at.sidebar.slider[0].set_value(200).run()
     assert not at.exception, at.exception
     after = ranking_table(at)
-    assert len(after) == N_PLACES
+    assert len(after) == N_PLACES - 1
     assert after["Incidents"].sum() < before["Incidents"].sum()
     script = map_payload(at)["script"]
     assert re.search(r'"radius": 200(\.0)?,', script)
@@ -87,7 +95,7 @@ def test_contexts_are_ranked_with_the_places(store_copy):
                    referral_date="2019-01-06", referral_reason="r")
     at = run_page("concern.py")
     table = ranking_table(at)
-    assert len(table) == N_PLACES + 1  # the area context; the online space has no location
+    assert len(table) == N_PLACES  # + the area context - one duplicate; online space: no location
     contexts = table[table["Layer"] == "Context of concern"]
     assert sorted(contexts["Place"]) == ["Drawn area context",
                                          "Supported living home (case study)"]
@@ -99,3 +107,26 @@ def test_contexts_are_ranked_with_the_places(store_copy):
     near = (inc.geometry.to_crs(27700).distance(point.iloc[0]) <= 400).sum()
     got = contexts.loc[contexts["Place"] == "Drawn area context", "Incidents"].iloc[0]
     assert got == near
+
+
+def test_concern_page_expectation_selector(store_copy):
+    at = run_page("concern.py")
+    (chooser,) = [s for s in at.sidebar.selectbox if s.label == "Expected count from"]
+    chooser.set_value("study-area").run()
+    assert not at.exception, at.exception
+    table = ranking_table(at)
+    home = table[table["Place"].str.contains("case-study home", regex=False)]
+    assert "An area that size in Norwich (study area) averages" in home["Reason"].iloc[0]
+    # the 95 % limit is lower than the 99.8 % one, so it flags at least as many places
+    strict = int(table["Flagged"].sum())
+    (limit,) = [r for r in at.sidebar.radio if r.label == "Flag above the funnel limit"]
+    limit.set_value(0.95).run()
+    assert not at.exception, at.exception
+    loose = ranking_table(at)
+    assert int(loose["Flagged"].sum()) >= strict
+    assert int(loose["Flagged"].sum()) == 13  # the sample, study-area expectation, 95 %
+    # model is not available yet: the page says so instead of pretending
+    (chooser,) = [s for s in at.sidebar.selectbox if s.label == "Expected count from"]
+    chooser.set_value("model").run()
+    assert not at.exception, at.exception
+    assert any("not available" in w.value for w in at.warning)

@@ -83,4 +83,4 @@ def test_every_other_page_runs_on_postgis(pg_sample, page):
 def test_concern_page_on_postgis_ranks_the_stored_places(pg_sample):
     at = _run("concern.py")
     tables = [t.value for t in at.dataframe if "Place" in t.value.columns]
-    assert tables and len(tables[0]) == 140  # 139 places and the sample's located context
+    assert tables and len(tables[0]) == 139  # 139 places and the located context, one duplicate

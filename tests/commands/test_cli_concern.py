@@ -16,7 +16,8 @@ EXPECTED_COLUMNS = [
     "rank", "place_id", "name", "layer", "category", "incidents", "expected", "rate_ratio",
     "p_value", "p_adjusted", "flagged", "reason", "n_anti_social_behaviour", "n_drugs",
     "n_possession_of_weapons", "n_robbery", "n_violence_and_sexual_offences", "period_from",
-    "period_to", "radius_m", "circle_km2",
+    "period_to", "radius_m", "circle_km2", "baseline", "funnel_z", "funnel_upper",
+    "poisson_significant", "records", "merged_records",
 ]
 
 

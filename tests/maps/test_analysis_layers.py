@@ -106,20 +106,23 @@ def test_concern_group_rejects_bad_input():
 
 
 def test_concern_group_from_rank_places():
-    # 12 incidents right next to place "hot", none near "calm"; a 2 x 2 km study area
+    # 12 incidents right next to place "hot", none near the 10 calm places; 2 x 2 km area
     area = shapely.box(1.25, 52.60, 1.28, 52.62)
     pts = [Point(1.2600 + 0.0001 * k, 52.6100) for k in range(12)] + [Point(1.275, 52.615)]
     incidents = gpd.GeoDataFrame(
         {"month": ["2019-01"] * 13, "category": ["Drugs"] * 13}, geometry=pts, crs="EPSG:4326")
+    calm = [Point(1.252 + 0.0025 * k, 52.6190) for k in range(10)]
     places = gpd.GeoDataFrame(
-        {"id": ["hot", "calm"], "name": ["Hot", "Calm"], "layer": ["safe_places"] * 2,
-         "category": ["x", "x"]},
-        geometry=[Point(1.2605, 52.6100), Point(1.2520, 52.6190)], crs="EPSG:4326")
+        {"id": ["hot", *[f"calm{k}" for k in range(10)]],
+         "name": ["Hot", *[f"Calm {k}" for k in range(10)]], "layer": ["safe_places"] * 11,
+         "category": ["x"] * 11},
+        geometry=[Point(1.2605, 52.6100), *calm], crs="EPSG:4326")
     ranked = rank_places(places, incidents, StudyArea(area, "EPSG:4326"),
-                         ConcernParams(radius_m=200, categories=("Drugs",)))
-    assert ranked["flagged"].tolist() == [True, False]
+                         ConcernParams(radius_m=200, categories=("Drugs",),
+                                       baseline="study-area"))
+    assert ranked["flagged"].tolist() == [True] + [False] * 10
     layer = concern_group(ranked, 200)
-    assert layer.features == 3  # circle + marker for "hot", marker for "calm"
+    assert layer.features == 12  # circle + marker for "hot", a marker for each calm place
 
 
 # --------------------------------------------------------------------------- density
