@@ -70,6 +70,14 @@ class StoreError(CtxmapError, RuntimeError):
     """The store cannot be read or written."""
 
 
+class StoreBusyError(StoreError):
+    """Another writer (an import) holds the store for longer than ``CTXMAP_BUSY_TIMEOUT``."""
+
+    def __init__(self, message: str = "the store is busy (another import is running); "
+                 "try again") -> None:
+        super().__init__(message)
+
+
 class ConflictError(StoreError):
     """Someone else changed a record since it was read."""
 

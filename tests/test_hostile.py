@@ -193,3 +193,138 @@ def test_sample_meeting_view_and_partner_export_hide_homes(store_copy):
     plain.run()
     raw = coordinate_pairs(_payload(plain))
     assert all(near(raw, g.x, g.y) for g in homes.geometry)
+
+
+# ---------------------------------------------------------------- hostile files: no traceback
+
+
+def _deep_collection(levels: int) -> str:
+    geometry = '{"type": "Point", "coordinates": [1.29, 52.63]}'
+    for _ in range(levels):
+        geometry = '{"type": "GeometryCollection", "geometries": [' + geometry + "]}"
+    return ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+            '{"name": "ok"}, "geometry": {"type": "Point", "coordinates": [1.29, 52.63]}}, '
+            '{"type": "Feature", "properties": {"name": "deep"}, "geometry": '
+            + geometry + "}]}")
+
+
+def _collection(props: str = '{"name": "a"}', crs: str | None = None) -> str:
+    head = f'"crs": {crs}, ' if crs is not None else ""
+    return ('{"type": "FeatureCollection", ' + head + '"features": [{"type": "Feature", '
+            '"properties": {"name": "b"}, "geometry": {"type": "Point", "coordinates": '
+            '[1.29, 52.63]}}, {"type": "Feature", "properties": ' + props + ', "geometry": '
+            '{"type": "Point", "coordinates": [1.3, 52.62]}}]}')
+
+
+#: Each hostile file, and the words its own message must hold: (row, column, text).
+HOSTILE_FILES = {
+    "deep_collection": (_deep_collection(3000), (2, "geometry", "GeometryCollection nested")),
+    "shallow_but_deep_collection": (_deep_collection(40),
+                                    (2, "geometry", "GeometryCollection nested 40 deep")),
+    "brackets": ("[" * 100_000, (None, None, "100,000 are never closed")),
+    "no_features": ('{"type": "FeatureCollection", "name": "x"}',
+                    (None, "features", "has no 'features' member")),
+    "properties_list": (_collection('["a", "b"]'), (2, "properties", "'properties' is a list")),
+    "unknown_crs": (_collection(crs='{"type": "name", "properties": {"name": "EPSG:999999"}}'),
+                    (None, "crs", "'EPSG:999999' is not a known coordinate reference system")),
+    "crs_string": (_collection(crs='"EPSG:27700"'),
+                   (None, "crs", "the 'crs' member is a str")),
+    "not_finite": ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                   '{"name": "n"}, "geometry": {"type": "Point", "coordinates": [NaN, Infinity]}}]}',
+                   (1, "geometry", "not a finite number")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_import_page_reader_names_the_problem(case):
+    from ctxmap.layers.readers import read_layer_bytes
+
+    text, (row, column, words) = HOSTILE_FILES[case]
+    result = read_layer_bytes(text.encode(), "safe_places", name=f"{case}.geojson",
+                              suffix=".geojson", repair=True)
+    errors = [p for p in result.problems if p.severity == "error"]
+    assert not result.usable
+    assert any(words in p.message and p.row == row and p.column == column for p in errors), \
+        [str(p) for p in errors]
+    assert all(p.file == f"{case}.geojson" for p in errors)
+    shown = " ".join(str(p) for p in result.problems)
+    assert str(ROOT) not in shown and "/tmp" not in shown  # no server path
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_command_line_names_the_problem(case, tmp_path, monkeypatch, capsys):
+    from ctxmap import cli
+
+    monkeypatch.setenv("CTXMAP_LOG_DIR", str(tmp_path / "logs"))
+    text, (row, column, words) = HOSTILE_FILES[case]
+    path = tmp_path / f"{case}.geojson"
+    path.write_text(text)
+    store = tmp_path / "s.gpkg"
+    code = cli.main(["import", str(path), "--layer", "safe_places", "--store", str(store),
+                     "--repair-geometries"])
+    out, err = capsys.readouterr()
+    where = f"{case}.geojson" + (f", row {row}" if row else "") + (
+        f", column {column!r}" if column else "")
+    assert code == 1
+    assert f"error: {where}: " in out + err and words in out + err, out + err
+    assert "Traceback" not in out + err and "unexpected error" not in err
+    assert not (tmp_path / "logs").exists()  # nothing unexpected happened
+    if case == "not_finite":  # refused, not stored as an empty point counted as mapped
+        assert not store.exists()  # nothing usable: no store was even made
+
+
+def test_deep_files_through_the_real_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.geojson"
+    path.write_text(HOSTILE_FILES["deep_collection"][0])
+    done = subprocess.run([sys.executable, "-m", "ctxmap", "validate", str(path), "--layer",
+                           "safe_places"], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "CTXMAP_LOG_DIR": str(tmp_path)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "deep.geojson, row 2, column 'geometry': the geometry is a GeometryCollection" in (
+        done.stdout + done.stderr)
+
+
+def test_duplicate_columns_are_refused_with_their_names(tmp_path):
+    from ctxmap.layers.readers import read_layer_bytes
+
+    csv = b"id,name,category,name,latitude,longitude\n1,a,cafe,b,52.63,1.29\n"
+    result = read_layer_bytes(csv, "safe_places", name="dup.csv", suffix=".csv")
+    assert not result.usable
+    assert any("duplicate column names: 'name' (columns 2 and 4)" in p.message
+               for p in result.problems)
+    geo = _collection('{"name": "a", "Name": "b"}').encode()
+    result = read_layer_bytes(geo, "safe_places", name="dup.geojson", suffix=".geojson")
+    assert not result.usable
+    assert any("duplicate column names: 'name' (columns 1 and 2)" in p.message
+               for p in result.problems)
+
+
+def test_a_busy_store_stops_after_a_bounded_wait(tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    from ctxmap import cli
+
+    store = tmp_path / "busy.gpkg"
+    GeoPackageStore(store)  # made (and migrated) before another writer takes it
+    path = tmp_path / "places.geojson"
+    path.write_text(_collection())
+    monkeypatch.setenv("CTXMAP_BUSY_TIMEOUT", "0.3")
+    monkeypatch.setenv("CTXMAP_LOG_DIR", str(tmp_path / "logs"))
+    writer = sqlite3.connect(store, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another import holds the store
+    try:
+        code = cli.main(["import", str(path), "--layer", "safe_places", "--store", str(store)])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "error: the store is busy (another import is running); try again" in err
+    assert "Traceback" not in err
+    assert GeoPackageStore(store, create=False).counts()["safe_places"]["rows"] == 0
+    # once the other writer is done, the same command works
+    assert cli.main(["import", str(path), "--layer", "safe_places", "--store", str(store)]) == 0

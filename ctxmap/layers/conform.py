@@ -42,6 +42,22 @@ def norm_column(col: str) -> str:
     return " ".join(str(col).strip().lower().replace("\ufeff", "").split())
 
 
+def duplicate_columns(columns: list[str]) -> str | None:
+    """Describe the column names that appear more than once (ignoring case and spacing).
+
+    Returns e.g. ``"'name' (columns 2 and 3)"``, or None when every name is unique.
+    Columns are numbered from 1, left to right.
+    """
+    seen: dict[str, list[int]] = {}
+    for i, col in enumerate(columns, start=1):
+        seen.setdefault(norm_column(col), []).append(i)
+    twice = [(columns[pos[0] - 1], pos) for pos in seen.values() if len(pos) > 1]
+    if not twice:
+        return None
+    return "; ".join(f"{str(col).strip()!r} (columns {', '.join(map(str, pos[:-1]))} and "
+                     f"{pos[-1]})" for col, pos in twice)
+
+
 def apply_aliases(frame: pd.DataFrame, schema: LayerSchema) -> pd.DataFrame:
     """Rename columns to canonical names using the schema's aliases (case-insensitive)."""
     canonical = set(schema.column_names)

@@ -5,6 +5,7 @@ Rows are numbered from 1 after the header (row 1 is line 2 of the file).
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import Final
 
@@ -14,7 +15,13 @@ import pandas as pd
 import shapely
 
 from ctxmap.errors import Problem
-from ctxmap.layers.conform import conform, empty_layer, find_column, stable_ids
+from ctxmap.layers.conform import (
+    conform,
+    duplicate_columns,
+    empty_layer,
+    find_column,
+    stable_ids,
+)
 from ctxmap.layers.coordinates import check_en, check_lonlat
 from ctxmap.layers.read_geo import finish_geo
 from ctxmap.layers.read_result import LayerRead, warn_no_location
@@ -42,6 +49,14 @@ def read_csv(text: str, name: str, schema: LayerSchema, extra: tuple[str, ...] =
     police.uk files are recognised by their published header and read as incidents only.
     """
     result = LayerRead(name, schema.kind, empty_layer(schema.kind))
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    doubled = duplicate_columns(header)
+    if doubled:
+        result.problems.append(
+            Problem(name, f"duplicate column names: {doubled}; expected each column once "
+                    "(rename or remove the copies; nothing is dropped silently)", row=0,
+                    code="duplicate_columns"))
+        return result
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             skipinitialspace=False)

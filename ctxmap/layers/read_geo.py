@@ -13,6 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from ctxmap.errors import Problem
 from ctxmap.layers.conform import (
@@ -20,11 +22,19 @@ from ctxmap.layers.conform import (
     area_level,
     column_or_none,
     conform,
+    duplicate_columns,
     empty_layer,
     norm_column,
     stable_ids,
 )
 from ctxmap.layers.coordinates import check_geo_coordinates
+from ctxmap.layers.json_depth import (
+    MAX_COLLECTION_DEPTH,
+    MAX_JSON_DEPTH,
+    DeepJson,
+    deep_json_message,
+    too_deep,
+)
 from ctxmap.layers.osm import (
     OSM_SOURCE,
     classify_tags,
@@ -41,9 +51,20 @@ _TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPo
 
 
 def read_geojson(text: str, name: str) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
-    """Parse GeoJSON text into a frame (CRS as declared, else EPSG:4326) and its problems."""
+    """Parse GeoJSON text into a frame (CRS as declared, else EPSG:4326) and its problems.
+
+    Hostile or malformed files give problems naming the file, row (feature) and column,
+    never an exception: JSON nested too deeply to parse (:mod:`ctxmap.layers.json_depth`),
+    a FeatureCollection without ``features``, ``properties`` that are not an object, a
+    ``crs`` member that is not an object, or a CRS code nobody knows.
+    """
     try:
         doc = json.loads(text)
+    except RecursionError:
+        deep = too_deep(text) or DeepJson(MAX_JSON_DEPTH, 1, 1, None, 0, 0)
+        return None, [Problem(name, deep_json_message(deep), row=deep.feature,
+                              column="geometry" if deep.geometry_collections else None,
+                              code="too_deep")]
     except json.JSONDecodeError as exc:
         return None, [Problem(name, f"the GeoJSON is not valid JSON: {exc.msg} at line "
                               f"{exc.lineno}, column {exc.colno}; expected a GeoJSON "
@@ -52,44 +73,109 @@ def read_geojson(text: str, name: str) -> tuple[gpd.GeoDataFrame | None, list[Pr
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         return None, [Problem(name, f"the JSON is a {got!r}, not GeoJSON; expected a "
                               "FeatureCollection", code="format")]
+    if doc["type"] == "FeatureCollection" and "features" not in doc:
+        return None, [Problem(name, "the FeatureCollection has no 'features' member; "
+                              f"found {sorted(map(str, doc))}; expected \"features\": "
+                              "[ ...features... ]", column="features", code="format")]
     features = doc["features"] if doc["type"] == "FeatureCollection" else [doc]
-    if not isinstance(features, list) or not features:
+    if not isinstance(features, list):
+        return None, [Problem(name, f"'features' is a {type(features).__name__}; expected "
+                              "a list of features", column="features", code="format")]
+    if not features:
         return None, [Problem(name, "the FeatureCollection has no features; expected at least "
                               "one", code="empty")]
-    problems: list[Problem] = []
+    crs, problems = _declared_crs(doc.get("crs"), name)
+    if crs is None:
+        return None, problems
     geoms: list[object] = []
     props: list[dict] = []
     for i, feat in enumerate(features, start=1):
-        if not isinstance(feat, dict):
-            problems.append(Problem(name, f"feature is a {type(feat).__name__}; expected an "
-                                    "object", row=i, code="format"))
-            geoms.append(None)
-            props.append({})
-            continue
-        p = dict(feat.get("properties") or {})
-        if "id" not in p and feat.get("id") is not None:
-            p["id"] = feat["id"]
-        props.append(p)
-        g = feat.get("geometry")
-        if g is None:
-            geoms.append(None)
-            continue
-        try:
-            geoms.append(shapely.geometry.shape(g))
-        except Exception as exc:
-            problems.append(Problem(name, f"the geometry cannot be read ({exc}); expected a "
-                                    "GeoJSON geometry", row=i, column="geometry",
-                                    code="bad_geometry"))
-            geoms.append(shapely.Point())  # marked bad above; becomes an empty geometry
-    crs = STORAGE_CRS
-    declared = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(
-        doc.get("crs"), dict) else None
-    if declared and "CRS84" not in declared and "4326" not in declared:
-        crs = declared
+        geom, prop = _feature(feat, name, i, problems)
+        geoms.append(geom)
+        props.append(prop)
     frame = pd.DataFrame(props)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
-    gdf.attrs["crs_declared"] = bool(declared)
+    gdf.attrs["crs_declared"] = "crs" in doc
     return gdf, problems
+
+
+def _collection_depth(geometry: object) -> int:
+    """How deeply GeometryCollections nest in a GeoJSON geometry (iterative, no recursion)."""
+    deepest, stack = 0, [(geometry, 0)]
+    while stack:
+        g, level = stack.pop()
+        if isinstance(g, dict) and g.get("type") == "GeometryCollection":
+            deepest = max(deepest, level + 1)
+            parts = g.get("geometries")
+            if isinstance(parts, list):
+                stack.extend((part, level + 1) for part in parts)
+    return deepest
+
+
+def _feature(feat: object, name: str, row: int,
+             problems: list[Problem]) -> tuple[object, dict[str, object]]:
+    """One feature's geometry and properties; problems (naming ``row``) added to ``problems``."""
+    if not isinstance(feat, dict):
+        problems.append(Problem(name, f"feature is a {type(feat).__name__}; expected an "
+                                "object", row=row, code="format"))
+        return None, {}
+    raw_props = feat.get("properties")
+    if raw_props is not None and not isinstance(raw_props, dict):
+        problems.append(Problem(name, f"'properties' is a {type(raw_props).__name__} "
+                                f"({_short(raw_props)}); expected an object of name/value "
+                                "pairs, or null", row=row, column="properties",
+                                code="format"))
+        raw_props = None
+    p = dict(raw_props or {})
+    if "id" not in p and feat.get("id") is not None:
+        p["id"] = feat["id"]
+    g = feat.get("geometry")
+    if g is None:
+        return None, p
+    depth = _collection_depth(g)
+    if depth > MAX_COLLECTION_DEPTH:
+        problems.append(Problem(name, f"the geometry is a GeometryCollection nested {depth} "
+                                f"deep; expected a Point, LineString or Polygon geometry "
+                                f"(collections nested at most {MAX_COLLECTION_DEPTH} deep)",
+                                row=row, column="geometry", code="too_deep"))
+        return shapely.Point(), p
+    try:
+        return shapely.geometry.shape(g), p
+    except Exception as exc:
+        problems.append(Problem(name, f"the geometry cannot be read ({exc}); expected a "
+                                "GeoJSON geometry", row=row, column="geometry",
+                                code="bad_geometry"))
+        return shapely.Point(), p  # marked bad above; becomes an empty geometry
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _declared_crs(member: object, name: str) -> tuple[CRS | None, list[Problem]]:
+    """The CRS a GeoJSON ``crs`` member declares (absent: WGS84), or None and the problem."""
+    if member is None:
+        return CRS.from_user_input(STORAGE_CRS), []
+    example = ('{"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}} '
+               "(or no crs member: GeoJSON is WGS84 longitude/latitude)")
+    declared = member.get("properties", {}).get("name") if isinstance(member, dict) and \
+        isinstance(member.get("properties"), dict) else None
+    if not isinstance(declared, str):
+        what = (f"a {type(member).__name__} ({_short(member)})" if not isinstance(member, dict)
+                else f"an object without properties.name ({_short(member)})")
+        return None, [Problem(name, f"the 'crs' member is {what}; expected {example}",
+                              column="crs", code="crs")]
+    if "CRS84" in declared or "4326" in declared:
+        return CRS.from_user_input(STORAGE_CRS), []
+    try:
+        return CRS.from_user_input(declared), []
+    except CRSError:
+        return None, [Problem(name, f"the declared CRS {declared!r} is not a known coordinate "
+                              "reference system; expected a known code such as "
+                              "urn:ogc:def:crs:EPSG::27700 (British National Grid) or "
+                              "urn:ogc:def:crs:OGC:1.3:CRS84 (WGS84)", column="crs",
+                              code="crs")]
 
 
 def read_gpkg(raw: bytes, name: str, kind: str) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
@@ -216,6 +302,13 @@ def _canonical_columns(
 ) -> gpd.GeoDataFrame | None:
     """Rename to canonical columns and make missing ids; None (with problems) if unusable."""
     name = result.file
+    doubled = duplicate_columns([str(c) for c in frame.columns])
+    if doubled:
+        result.problems.append(
+            Problem(name, f"duplicate column names: {doubled}; expected each column once "
+                    "(names differing only in case or spaces count as the same)",
+                    code="duplicate_columns"))
+        return None
     if schema.kind == "areas" and not any(norm_column(c) == "level" for c in frame.columns):
         frame["level"] = area_level(list(frame.columns))
     frame = apply_aliases(frame, schema)
@@ -278,19 +371,42 @@ def _geometry_errors(
                                        f"{expected}", row=int(i + 1),
                                        column="geometry", code="geometry_type"))
     error |= wrong
+    error |= _not_finite(arr, present & ~error, result)
     live = present & ~error
     invalid = live & ~shapely.is_valid(np.where(live, arr, shapely.Point(0, 0)))
     for i in np.flatnonzero(invalid):
         result.problems.append(_invalid_problem(name, arr[i], int(i + 1), repair=repair))
     if repair and invalid.any():
         fixed = frame.geometry.copy()
-        fixed.iloc[np.flatnonzero(invalid)] = shapely.make_valid(
-            arr[invalid], method="structure", keep_collapsed=False
-        )
+        repaired = shapely.make_valid(arr[invalid], method="structure", keep_collapsed=False)
+        fixed.iloc[np.flatnonzero(invalid)] = repaired
         frame = frame.set_geometry(fixed)
+        lost = np.flatnonzero(invalid)[shapely.is_empty(repaired)]
+        for i in lost:  # nothing left to map: refused, never kept as an empty "mapped" row
+            result.problems.append(Problem(
+                name, "invalid geometry could not be repaired: make_valid left nothing; "
+                f"expected a {expected}", row=int(i + 1), column="geometry",
+                code="invalid_geometry"))
+        error[lost] = True
     else:
         error |= invalid
     return error, present, frame
+
+
+def _not_finite(arr: np.ndarray, live: np.ndarray, result: LayerRead) -> np.ndarray:
+    """Rows whose geometry has a NaN or infinite coordinate (errors, never repaired)."""
+    bad = np.zeros(len(arr), dtype=bool)
+    rows = np.flatnonzero(live)
+    if not len(rows):
+        return bad
+    coords, index = shapely.get_coordinates(arr[rows], return_index=True)
+    bad[rows[np.unique(index[~np.isfinite(coords).all(axis=1)])]] = True
+    for i in np.flatnonzero(bad):
+        result.problems.append(Problem(
+            result.file, "a coordinate is not a finite number (NaN or Infinity); expected "
+            "longitude/latitude or easting/northing numbers", row=int(i + 1),
+            column="geometry", code="not_finite"))
+    return bad
 
 
 def _invalid_problem(name: str, geom: shapely.Geometry, row: int, *, repair: bool) -> Problem:

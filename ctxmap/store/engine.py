@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import NullPool
 
-from ctxmap.errors import StoreError
+from ctxmap.errors import StoreBusyError, StoreError
 
 #: PostgreSQL error classes and the SQLite words for them.
 _SQLSTATE_PREFIX: Final = {
@@ -62,7 +62,21 @@ def _refusal(exc: BaseException) -> RecordRefusedError | None:
     return None
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether a driver error says another writer holds the store (the wait timed out).
+
+    SQLite: "database is locked"/"database is busy" after the connection's busy
+    timeout; PostgreSQL: ``lock_not_available`` (55P03) after ``lock_timeout``.
+    """
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "database is locked" in text or "database is busy" in text
+    return isinstance(exc, psycopg.errors.LockNotAvailable)
+
+
 def _on_error(context: ExceptionContext) -> None:
+    if is_busy(context.original_exception):
+        raise StoreBusyError() from None
     refused = _refusal(context.original_exception)
     if refused is not None:
         raise refused from None

@@ -31,9 +31,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
-from ctxmap.errors import StoreError
+from ctxmap import settings
+from ctxmap.errors import StoreBusyError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
-from ctxmap.store.engine import RecordsAccess, driver_connection
+from ctxmap.store.engine import RecordsAccess, driver_connection, is_busy
 from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import (
     check_writable,
@@ -188,6 +189,9 @@ class GeoPackageStore(RecordsAccess):
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True):
         self.path = Path(path)
+        #: How long a write waits for another writer (``CTXMAP_BUSY_TIMEOUT``) before
+        #: :class:`~ctxmap.errors.StoreBusyError`.
+        self.busy_timeout_s = settings.load().busy_timeout_s
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no store at {self.path}; expected a GeoPackage file "
@@ -202,7 +206,7 @@ class GeoPackageStore(RecordsAccess):
     def connect(self) -> sqlite3.Connection:
         """Open a connection (foreign keys on, autocommit off); the caller closes it."""
         try:
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            con = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -215,7 +219,12 @@ class GeoPackageStore(RecordsAccess):
         """A write transaction: everything in it is committed together or not at all."""
         con = self.connect()
         try:
-            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout_s for a writer
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc):
+                    raise StoreBusyError() from None
+                raise
             yield con
             con.execute("COMMIT")
         except BaseException:

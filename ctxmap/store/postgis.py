@@ -48,7 +48,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from ctxmap import settings
-from ctxmap.errors import StoreError, redact_credentials
+from ctxmap.errors import StoreBusyError, StoreError, redact_credentials
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.store.engine import RecordsAccess, driver_connection
 from ctxmap.store.layer_rows import (
@@ -155,6 +155,7 @@ class PostGISStore(RecordsAccess):
                              "and _ (at most 63)")
         self.url = url
         self.schema = schema
+        self.busy_timeout_s = settings.load().busy_timeout_s
         self.path = f"{redact_credentials(url)} (schema {schema})"
         self._migrate(create, int(metric_srid))
 
@@ -176,6 +177,9 @@ class PostGISStore(RecordsAccess):
                              f"{redact_credentials(self.url)}: {first}") from None
         con.execute(sql.SQL("SET search_path TO {}, public").format(
             sql.Identifier(self.schema)))
+        # a writer waits at most CTXMAP_BUSY_TIMEOUT for another's locks (then: busy)
+        con.execute(sql.SQL("SET lock_timeout = {}").format(
+            sql.Literal(f"{int(self.busy_timeout_s * 1000)}ms")))
         con.commit()
         return con
 
@@ -186,6 +190,8 @@ class PostGISStore(RecordsAccess):
         try:
             with con.transaction():
                 yield con
+        except psycopg.errors.LockNotAvailable:
+            raise StoreBusyError() from None
         finally:
             con.close()
 
