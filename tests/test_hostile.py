@@ -230,7 +230,8 @@ HOSTILE_FILES = {
     "crs_string": (_collection(crs='"EPSG:27700"'),
                    (None, "crs", "the 'crs' member is a str")),
     "not_finite": ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-                   '{"name": "n"}, "geometry": {"type": "Point", "coordinates": [NaN, Infinity]}}]}',
+                   '{"name": "n"}, "geometry": {"type": "Point", '
+                   '"coordinates": [NaN, Infinity]}}]}',
                    (1, "geometry", "not a finite number")),
 }
 
@@ -321,7 +322,7 @@ def test_a_busy_store_stops_after_a_bounded_wait(tmp_path, monkeypatch, capsys):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 1
     assert "error: the store is busy (another import is running); try again" in err
     assert "Traceback" not in err
