@@ -50,8 +50,10 @@ VARIABLES: Final[dict[str, str]] = {
     TILES_URL: "basemap tile URL template (default OpenStreetMap's; empty for none)",
     NETWORK: "an OpenStreetMap extract (.osm.pbf or .osm) for walking times in the dashboard",
     MASK_KEY: "secret key of the deterministic donut geomask (never in the repository)",
-    SMALL_COUNT_THRESHOLD: "counts below this are suppressed in shared views (default 5)",
-    MASK_CELL_M: "side of the mask squares in shared views, metres (default 250)",
+    SMALL_COUNT_THRESHOLD: "counts below this are suppressed in shared views (default 5, "
+                           "at least 3)",
+    MASK_CELL_M: "side of the mask squares in shared views, metres (default 250, at least "
+                 "100)",
     RETENTION_DAYS: "days closed contexts are kept before review (default 730)",
     USERS_FILE: "the local users file (default data/users.toml)",
     TESTING: "1 in the test suite only (with no sign-in configured, allows CTXMAP_TEST_ROLE)",
@@ -67,6 +69,10 @@ DEFAULT_LOG_DIR: Final = REPO_ROOT / "logs"
 DEFAULT_BUSY_TIMEOUT_S: Final = 30.0
 #: The geomask key's shortest length, in bytes (UTF-8): 256 bits.
 MIN_MASK_KEY_BYTES: Final = 32
+#: Floors of the masking settings (ctxmap.privacy.disclosure enforces them everywhere):
+#: no shared view may show a count of 1 or 2, nor a square smaller than 100 m.
+MIN_SMALL_COUNT_THRESHOLD: Final = 3
+MIN_MASK_CELL_M: Final = 100.0
 
 
 class SettingsError(InputError):
@@ -112,7 +118,7 @@ def _whole(environ: Mapping[str, str], name: str, what: str, problems: list[str]
 
 
 def _positive(environ: Mapping[str, str], name: str, problems: list[str],
-              unit: str = "metres", example: str = "250") -> float | None:
+              unit: str = "metres", example: str = "250", minimum: float = 0.0) -> float | None:
     value = environ.get(name, "").strip()
     if not value:
         return None
@@ -120,8 +126,10 @@ def _positive(environ: Mapping[str, str], name: str, problems: list[str],
         number = float(value)
     except ValueError:
         number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        problems.append(f"${name} is {value!r}; expected {unit} > 0, e.g. {example}")
+    if not (math.isfinite(number) and number > 0 and number >= minimum):
+        floor = f" and >= {minimum:g} (a smaller square could show where a home is)" \
+            if minimum else ""
+        problems.append(f"${name} is {value!r}; expected {unit} > 0{floor}, e.g. {example}")
         return None
     return number
 
@@ -219,9 +227,10 @@ def load(env: Mapping[str, str] | None = None,
         tiles_url=environ[TILES_URL].strip() if TILES_URL in environ else None,
         network=Path(network) if network else None,
         mask_key=_mask_key(environ, problems),
-        small_count_threshold=_whole(environ, SMALL_COUNT_THRESHOLD, "a whole number",
-                                     problems),
-        mask_cell_m=_positive(environ, MASK_CELL_M, problems),
+        small_count_threshold=_whole(
+            environ, SMALL_COUNT_THRESHOLD, "a whole number", problems,
+            minimum=MIN_SMALL_COUNT_THRESHOLD),
+        mask_cell_m=_positive(environ, MASK_CELL_M, problems, minimum=MIN_MASK_CELL_M),
         retention_days=_whole(environ, RETENTION_DAYS, "a whole number of days", problems)
         or DEFAULT_RETENTION_DAYS,
         users_file=Path(users) if users else None,

@@ -107,3 +107,16 @@ def test_command_line_stops_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch,
     assert code != 0
     assert "$CTXMAP_RETENTION_DAYS is 'soon'; expected a whole number of days >= 1" in err
     assert not (tmp_path / "s.gpkg").exists()  # nothing was done
+
+
+def test_masking_settings_have_floors(tmp_path: Path) -> None:
+    """A threshold below 3 or a square below 100 m is refused with a message saying so."""
+    with pytest.raises(SettingsError) as err:
+        load({"CTXMAP_SMALL_COUNT_THRESHOLD": "1", "CTXMAP_MASK_CELL_M": "0.01"},
+             secrets=[tmp_path / "none.toml"])
+    msg = str(err.value)
+    assert "$CTXMAP_SMALL_COUNT_THRESHOLD is '1'; expected a whole number >= 3" in msg
+    assert "$CTXMAP_MASK_CELL_M is '0.01'; expected metres > 0 and >= 100" in msg
+    s = load({"CTXMAP_SMALL_COUNT_THRESHOLD": "3", "CTXMAP_MASK_CELL_M": "100"},
+             secrets=[tmp_path / "none.toml"])
+    assert (s.small_count_threshold, s.mask_cell_m) == (3, 100.0)

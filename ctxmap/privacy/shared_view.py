@@ -18,7 +18,6 @@ is masked). What a meeting link may hold is in :mod:`ctxmap.privacy.links`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -33,6 +32,7 @@ from ctxmap.layers.crs import analysis_crs, require_display_crs
 from ctxmap.layers.flags import is_true
 from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, STORAGE_CRS
+from ctxmap.privacy.disclosure import check_cell_m, check_threshold, protect, suppress
 from ctxmap.privacy.masks import (
     DEFAULT_CELL_M,
     DEFAULT_DONUT_MAX_M,
@@ -112,10 +112,8 @@ class MaskSettings:
             raise InputError(
                 f"incident_mask must be 'grid' or 'donut', got {self.incident_mask!r}"
             )
-        if not (isinstance(self.threshold, int) and self.threshold >= 1):
-            raise InputError(f"threshold must be a whole number >= 1, got {self.threshold!r}")
-        if not (math.isfinite(float(self.cell_m)) and float(self.cell_m) > 0):
-            raise InputError(f"cell_m must be a positive number of metres, got {self.cell_m!r}")
+        check_threshold(self.threshold, "threshold")
+        check_cell_m(self.cell_m, "cell_m")
 
     @property
     def donut_active(self) -> bool:
@@ -393,13 +391,16 @@ def incident_squares(
 ) -> gpd.GeoDataFrame:
     """Count incidents per grid square with small counts suppressed or rounded.
 
-    A thin wrapper of :func:`ctxmap.privacy.masks.aggregate_to_grid` with the settings'
-    cell size, threshold and mode; squares whose shown count is missing or 0 are
-    left out (nothing to draw), and ``label`` holds the text to show.
+    :func:`ctxmap.privacy.masks.aggregate_to_grid` with the settings' cell size, its
+    counts through :func:`ctxmap.privacy.disclosure.suppress` (``mode="round"``:
+    :func:`ctxmap.privacy.disclosure.protect`); squares whose shown count is missing or
+    0 are left out (nothing to draw), and ``label`` holds the text to show.
     """
-    grid = aggregate_to_grid(
-        incidents, settings.cell_m, settings.threshold, crs=crs, mode=settings.mode
-    )
+    grid = aggregate_to_grid(incidents, settings.cell_m, 1, crs=crs)
+    grid["count"] = (suppress(grid["count"], settings.threshold) if settings.mode == "suppress"
+                     else protect(grid["count"], settings.threshold))
+    grid["suppressed"] = grid["count"].isna().to_numpy(dtype=bool)
+    grid.attrs["threshold"] = settings.threshold
     shown = grid[grid["count"].fillna(0).astype(int) > 0].copy()
     shown["label"] = [f"{int(c):,} incidents in this {settings.cell_m:g} m square"
                       for c in shown["count"]]

@@ -9,8 +9,10 @@ Every user string is escaped (the templates' ``esc`` filter).
 
 A pack made *for a partner* shows only what consent allows
 (:func:`ctxmap.cases.consent.filter_for_partner`) and never a home's point or address: a home
-is shown as the 250 m grid cell it lies in, with no incident points or distances around
-it (they would give the point away), only counts.
+is shown as the 250 m grid cell it lies in. Its figures are a shared output, recomputed
+from the partner's view through disclosure control (:mod:`ctxmap.reports.partner`): counted
+over the square's neighbourhood, small counts hidden, the rest rounded, places listed
+alphabetically without distances, no incident points on the map.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ from ctxmap.cases.records import (
     context_area,
     is_overdue,
 )
+from ctxmap.privacy.disclosure import check_threshold
+from ctxmap.privacy.masks import DEFAULT_THRESHOLD
+from ctxmap.reports.partner import partner_evidence, partner_review
 from ctxmap.reports.templating import render, trusted
+from ctxmap.settings import load as load_settings
 from ctxmap.text import clean_text
 
 
@@ -55,6 +61,9 @@ class PackOptions:
         Where the vendored scripts are (default ``static/vendor/``).
     include_map
         Leave the map out (smaller file; no vendored scripts needed) when ``False``.
+    threshold
+        Small-count threshold of a partner's pack (at least 3; see
+        :mod:`ctxmap.privacy.disclosure`).
     """
 
     for_partner: str | None = None
@@ -62,6 +71,7 @@ class PackOptions:
     tiles_url: Any = None
     vendor_dir: Path | None = None
     include_map: bool = True
+    threshold: int = DEFAULT_THRESHOLD
 
 
 def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> str:
@@ -109,7 +119,8 @@ def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
     ctx = bundle.context
     view: dict[str, gpd.GeoDataFrame] = {
         k: layers[k] for k in ("youth_centres", "safe_places") if k in layers}
-    if evidence is not None and not bundle.location_masked and len(evidence.incidents):
+    # a partner's pack draws no incident points: they could be counted exactly
+    if evidence is not None and bundle.for_partner is None and len(evidence.incidents):
         view["incidents"] = evidence.incidents.drop(columns=["distance_m"], errors="ignore")
     area = ctx.geometry if bundle.location_masked else context_area(ctx.geometry, ctx.radius_m)
     center = None
@@ -153,8 +164,17 @@ def build_pack_html(
     options = options or PackOptions()
     today = options.today or dt.date.today()
     for_partner = options.for_partner
+    shown_evidence = _evidence(evidence) if evidence is not None else None
+    shown_review = _review(review) if review is not None else None
     if for_partner is not None:
+        check_threshold(options.threshold)
         bundle = filter_for_partner(bundle, for_partner, as_of=today)
+        # a shared output: recomputed from what the partner sees, through disclosure control
+        shown_evidence = (partner_evidence(bundle, layers, evidence, options.threshold)
+                          if evidence is not None else None)
+        shown_review = (partner_review(bundle, layers, options.threshold)
+                        if review is not None else None)
+        evidence = None  # the lead agency's figures go nowhere in a partner's pack
     ctx = bundle.context
     masked = bundle.location_masked
     map_page = ""
@@ -171,8 +191,8 @@ def build_pack_html(
         today=today.isoformat(),
         masked=masked,
         map_page=map_page,
-        evidence=_evidence(evidence) if evidence is not None else None,
-        review=_review(review) if review is not None else None,
+        evidence=shown_evidence,
+        review=shown_review,
         withheld=_withheld(bundle.withheld),
         **_record_tables(bundle, today),
     )
@@ -222,6 +242,7 @@ def _withheld(withheld: Mapping[str, int] | None) -> str:
 
 def _review(review: BeforeAfter) -> dict[str, Any]:
     return {
+        "partner": False,
         "chart": trusted(review_svg(review)),
         "statement": review.statement,
         "caveats": CAVEATS,
@@ -241,6 +262,7 @@ def _evidence(ev: ContextEvidence) -> dict[str, Any]:
             "method": h["method"],
         }
     return {
+        "partner": False,
         "total": int(ev.by_category.sum()),
         "where": f"within {ev.radius_m:g} m" if ev.shape == "point" else "within the drawn area",
         "period": f"{ev.period[0]} to {ev.period[1]}" if ev.period else "no data",
@@ -309,6 +331,7 @@ def make_pack(store: Any, context_id: str, *, for_partner: str | None = None,
     ctx = bundle.context
     evidence = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
     review = context_review(bundle, layers)
+    threshold = load_settings().small_count_threshold or DEFAULT_THRESHOLD
     options = PackOptions(for_partner=for_partner, today=today, tiles_url=tiles_url,
-                          include_map=include_map)
+                          include_map=include_map, threshold=threshold)
     return build_pack_html(bundle, layers, options, evidence=evidence, review=review)

@@ -48,7 +48,7 @@ def test_partner_pack_hides_what_consent_does_not_allow_and_masks_the_home(
         assert coord not in page
     assert "home-cs-01" not in page
     assert "Withheld from this pack" in page
-    assert re.search(r"distances left out", page)
+    assert re.search(r"no order or distances", page)
 
 
 def test_partner_pack_for_cs_team_shows_consented_items(store: GeoPackageStore) -> None:
@@ -85,3 +85,37 @@ def test_pack_written_file(tmp_path: Path, store: GeoPackageStore) -> None:
 
     out = write_pack(tmp_path / "p.html", make_pack(store, SAMPLE_CONTEXT_ID, include_map=False))
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def _evidence_section(page: str) -> str:
+    return page[page.index("Evidence from the map"):page.index("<h2>Assessment")]
+
+
+def test_partner_pack_shows_ranges_and_no_small_or_exact_counts(
+    store: GeoPackageStore,
+) -> None:
+    """The partner's figures: ranges over the square, no count of 1 to 4, no exact count,
+    no hotspot numbers, no distances, no review counts or chart."""
+    page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Local police", include_map=False)
+    section = _evidence_section(page)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", section)]
+    figures = cells[1::2]
+    assert figures and all(re.fullmatch(r"0|fewer than 5|up to [\d,]+|[\d,]+ to [\d,]+", f)
+                           for f in figures), figures
+    for f in figures:  # every number shown is a multiple of 5 (ranges widened outwards)
+        for n in re.findall(r"\d[\d,]*", f.replace("fewer than 5", "")):
+            assert int(n.replace(",", "")) % 5 == 0, f
+    assert "rate ratio" not in section and "expected at the study-area" not in section
+    assert "Distance (m" not in section
+    review = page[page.index("<h2>Review"):]
+    assert "<svg" not in review and "ratio of rate ratios" not in review
+
+
+def test_partner_pack_threshold_below_the_floor_is_refused(store: GeoPackageStore) -> None:
+    from ctxmap.errors import InputError
+    from ctxmap.reports.pack import PackOptions, build_pack_html
+
+    bundle = load_bundle(store, SAMPLE_CONTEXT_ID)
+    with pytest.raises(InputError, match="expected a whole number >= 3"):
+        build_pack_html(bundle, {}, PackOptions(for_partner="Local police", threshold=2,
+                                                include_map=False))
