@@ -51,7 +51,10 @@ def read_csv(
     million-row file reads in seconds (``benchmarks/read_bench.py``).
     """
     result = LayerRead(name, schema.kind, empty_layer(schema.kind))
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    end = raw.find(b"\n")
+    first_line = (raw if end < 0 else raw[:end]).decode("utf-8-sig", errors="replace")
+    header = next(csv.reader(io.StringIO(first_line)), [])
     doubled = duplicate_columns(header)
     if doubled:
         result.problems.append(
@@ -60,7 +63,7 @@ def read_csv(
                     code="duplicate_columns"))
         return result
     try:
-        frame = read_text_frame(data.encode("utf-8") if isinstance(data, str) else data)
+        frame = read_text_frame(raw)
     except pd.errors.EmptyDataError:
         result.problems.append(Problem(name, "the file is empty; expected a header row",
                                        code="empty"))
