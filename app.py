@@ -17,7 +17,7 @@ from ctxmap.app.audit import legal_basis_select
 from ctxmap.app.cache import raw_layers
 from ctxmap.app.guard import page_guard
 from ctxmap.app.meeting_view import meeting_chrome, meeting_toggle, meeting_view
-from ctxmap.app.navigation import user_pages
+from ctxmap.app.navigation import follow_deep_link, user_pages
 from ctxmap.app.session import session_store_summary
 from ctxmap.app.signin import sign_in, user_panel
 from ctxmap.app.widgets import check_assets, check_settings
@@ -30,7 +30,9 @@ with page_guard("app.py"):
     check_assets()
     user = sign_in()
     meeting = meeting_view()
-    nav = st.navigation(user_pages(ROOT, user.role, meeting=meeting))
+    pages = user_pages(ROOT, user.role, meeting=meeting)
+    nav = st.navigation(pages)
+    follow_deep_link(pages, nav)
     with st.sidebar:
         user_panel(user)
         meeting_toggle()

@@ -12,7 +12,7 @@ from typing import Final
 import geopandas as gpd
 import streamlit as st
 
-from ctxmap.app.signin import current_user
+from ctxmap.app.signin import current_user, sign_out
 from ctxmap.errors import CtxmapError
 from ctxmap.privacy import roles as auth
 from ctxmap.privacy.links import ViewParams, parse_view_params
@@ -135,6 +135,9 @@ def meeting_chrome(areas: gpd.GeoDataFrame | None) -> None:
     cols = st.columns([3, 1])
     if areas is not None and not areas.empty:
         _area_choice(cols[0], areas)
-    if current_user().role != auth.MEETING_VIEWER:
+    user = current_user()
+    if user.role != auth.MEETING_VIEWER:
         cols[1].button("Leave meeting view", on_click=_leave_meeting,
                        key="ctxmap_leave_meeting")
+    elif user.method in ("password", "oidc"):  # their sidebar is hidden: sign out here
+        cols[1].button("Sign out", on_click=sign_out, key="ctxmap_meeting_sign_out")

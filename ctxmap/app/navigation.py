@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ctxmap.app.signin import require_role
+from ctxmap.app.signin import deep_link_page, require_role
 from ctxmap.privacy.roles import User, allowed_pages, page_rule
 
 
@@ -37,3 +37,17 @@ def require_page(script: str) -> User:
     as one reached through the menu.
     """
     return require_role(*page_rule(f"pages/{Path(script).name}").roles)
+
+
+def follow_deep_link(pages: Sequence[st.Page], current: st.Page) -> None:
+    """After a sign-in, go to the page of the link the person arrived with (if allowed).
+
+    Its query parameters were put back by the sign-in; a page the role may not open is
+    simply not among ``pages``, so the link cannot widen anyone's access.
+    """
+    target = deep_link_page()
+    if not target or target == current.url_path:
+        return
+    match = next((p for p in pages if p.url_path == target), None)
+    if match is not None:
+        st.switch_page(match)

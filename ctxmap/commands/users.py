@@ -8,11 +8,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctxmap.errors import InputError
-from ctxmap.privacy.roles import ROLES, add_user, read_users, users_file_path, write_users
+from ctxmap.privacy.roles import add_user, check_role, read_users, users_file_path, write_users
 
 #: Reads a password without echo (tests replace it).
 PasswordPrompt = Callable[[str], str]
 prompt_password: PasswordPrompt = getpass.getpass
+
+
+def _role(text: str) -> str:
+    """An argparse ``type``: any spelling of a role, as its canonical name."""
+    try:
+        return check_role(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add = sub.add_parser("add", help="add a user or change their role/password "
                          "(prompts for the password)")
     add.add_argument("name", help="username (letters, digits, . _ @ + -)")
-    add.add_argument("--role", required=True, choices=ROLES, help="the user's role")
+    add.add_argument("--role", required=True, type=_role, metavar="ROLE",
+                     help="the user's role: analyst, coordinator or meeting_viewer "
+                     "(also written 'meeting viewer')")
     add.add_argument("--users-file", type=Path, default=None,
                      help="users file (default $CTXMAP_USERS_FILE or data/users.toml)")
     add.add_argument("--no-password", action="store_true",
@@ -57,7 +67,9 @@ def list_handler(args: argparse.Namespace) -> int:
     path = args.users_file or users_file_path()
     users = read_users(path)
     if not users:
-        print(f"no users in {path}: the app runs as a local analyst")
+        print(f"no users in {path}: " + ("the app refuses to start until one is added"
+                                          if path.exists() else
+                                          "the app runs as a local analyst"))
         return 0
     for name in sorted(users):
         rec = users[name]

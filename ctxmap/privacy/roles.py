@@ -20,6 +20,7 @@ local analyst (a fresh clone needs no set-up).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -50,10 +51,14 @@ DEFAULT_USERS_FILE: Final = REPO_ROOT / "data" / "users.toml"
 #: gets the role in ``CTXMAP_TEST_ROLE`` instead of analyst. It can only lower rights
 #: (an unconfigured installation already runs as analyst).
 
-#: scrypt cost parameters (n=2**14, r=8, p=1: about 16 MB and 50 ms per check).
-SCRYPT_N: Final = 2**14
+#: scrypt cost parameters of new hashes (n=2**17, r=8, p=1, OWASP's minimum: 128 MiB
+#: and about half a second per check). Each hash stores its own parameters, so older
+#: hashes (n=2**14) still verify.
+SCRYPT_N: Final = 2**17
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
+#: Most memory a stored hash's parameters may ask for (a larger one never verifies).
+SCRYPT_MAX_MEMORY: Final = 512 * 2**20
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 MIN_PASSWORD_LENGTH: Final = 10
 
@@ -78,7 +83,7 @@ class User:
     method: str = "local"
 
     def __post_init__(self) -> None:
-        check_role(self.role)
+        object.__setattr__(self, "role", check_role(self.role))
 
 
 @dataclass(frozen=True)
@@ -92,10 +97,24 @@ class PageRule:
 
 
 def check_role(role: object) -> str:
-    """Return ``role`` if it is a known role, else raise :class:`InputError`."""
-    if role not in ROLES:
-        raise InputError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
-    return str(role)
+    """Return the canonical name of ``role`` if it is a known role, else raise InputError.
+
+    Every spelling of a role is accepted wherever roles are parsed (the users file,
+    ``users add --role``, ``$CTXMAP_TEST_ROLE``): case, and ``_``, ``-`` or spaces
+    between words, do not matter, so ``meeting_viewer``, ``Meeting-Viewer`` and
+    ``meeting viewer`` are all :data:`MEETING_VIEWER`.
+    """
+    key = " ".join(re.split(r"[\s_-]+", role.strip().lower())) if isinstance(role, str) else None
+    if key not in ROLES:
+        spellings = ", ".join(f"{r} (or {r.replace(' ', '_')})" if " " in r else r
+                              for r in ROLES)
+        raise InputError(f"unknown role {role!r}; expected one of: {spellings}")
+    return key
+
+
+def valid_username(name: object) -> bool:
+    """Whether ``name`` is a usable username (see :func:`check_username`)."""
+    return isinstance(name, str) and bool(_USERNAME.match(name))
 
 
 def check_username(name: object) -> str:
@@ -154,34 +173,54 @@ def may_see_unmasked(role: str) -> bool:
 # --------------------------------------------------------------------------- passwords
 
 
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """Run scrypt with ``maxmem`` set from the parameters (OpenSSL's default is 32 MiB).
+
+    Raises ``ValueError`` when the parameters ask for more than :data:`SCRYPT_MAX_MEMORY`.
+    """
+    needed = 128 * r * (n + p + 2)
+    if needed > SCRYPT_MAX_MEMORY:
+        raise ValueError(f"scrypt parameters need {needed} bytes")
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
+                          maxmem=needed + 2**20)
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """Return an scrypt hash string ``scrypt$n$r$p$salt_hex$hash_hex`` of ``password``.
 
-    A fresh 16-byte random salt is drawn unless ``salt`` is given (tests only).
+    The parameters (:data:`SCRYPT_N`, :data:`SCRYPT_R`, :data:`SCRYPT_P`) are stored
+    with the hash. A fresh 16-byte random salt is drawn unless ``salt`` is given
+    (tests only).
     """
     if not isinstance(password, str) or not password:
         raise InputError("expected a non-empty password")
     salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, 32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Tell whether ``password`` matches a hash from :func:`hash_password` (constant time)."""
+    """Tell whether ``password`` matches a hash from :func:`hash_password` (constant time).
+
+    The hash's own parameters are used, so hashes made with older, cheaper parameters
+    still verify.
+    """
     try:
         scheme, n, r, p, salt_hex, hash_hex = str(stored).split("$")
         if scheme != "scrypt":
             return False
         expected = bytes.fromhex(hash_hex)
-        digest = hashlib.scrypt(
-            str(password).encode("utf-8"), salt=bytes.fromhex(salt_hex),
-            n=int(n), r=int(r), p=int(p), dklen=len(expected),
-        )
+        digest = _scrypt(str(password), bytes.fromhex(salt_hex), int(n), int(r), int(p),
+                         len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, expected)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash no password matches, checked for unknown names (made once per process)."""
+    return hash_password(secrets.token_urlsafe(24))
 
 
 def check_password_strength(password: str) -> str:
@@ -200,6 +239,29 @@ def check_password_strength(password: str) -> str:
 def users_file_path(env: Mapping[str, str] | None = None) -> Path:
     """The users file: ``$CTXMAP_USERS_FILE`` or ``data/users.toml``."""
     return settings.load(env).users_file or DEFAULT_USERS_FILE
+
+
+def sign_in_users(env: Mapping[str, str] | None = None) -> dict[str, UserRecord]:
+    """The users who may sign in; ``{}`` only when no users file is configured at all.
+
+    Fails closed: when ``$CTXMAP_USERS_FILE`` is set, or the default users file exists,
+    the file must exist and hold at least one user. Otherwise an :class:`InputError`
+    says so, and the app stops instead of letting everyone in as a local analyst.
+    """
+    explicit = settings.load(env).users_file
+    path = users_file_path(env)
+    if explicit is None and not path.exists():
+        return {}
+    if not path.exists():
+        raise InputError(f"the users file {path.name} (${settings.USERS_FILE}) does not exist; "
+                         "expected a users file: add a user with python -m ctxmap users "
+                         "add NAME --role ROLE, or unset the variable to run without sign-in")
+    users = read_users(path)
+    if not users:
+        raise InputError(f"the users file {path.name} has no users, so nobody could sign "
+                         "in; expected at least one: python -m ctxmap users add NAME "
+                         "--role ROLE (or delete the file to run without sign-in)")
+    return users
 
 
 @dataclass(frozen=True)
@@ -276,7 +338,7 @@ def add_user(
 ) -> dict[str, UserRecord]:
     """Return ``users`` with ``name`` added or replaced (password hashed; None: OIDC user)."""
     check_username(name)
-    check_role(role)
+    role = check_role(role)
     hashed = hash_password(check_password_strength(password)) if password is not None else ""
     out = dict(users)
     out[name] = UserRecord(name, role, hashed)
@@ -290,7 +352,7 @@ def authenticate(users: Mapping[str, UserRecord], name: str, password: str) -> U
     """
     rec = users.get(name)
     if rec is None or not rec.password_hash:
-        verify_password(password, hash_password("not-a-user-password", salt=b"0" * 16))
+        verify_password(password, _decoy_hash())
         return None
     if not verify_password(password, rec.password_hash):
         return None

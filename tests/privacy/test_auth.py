@@ -28,8 +28,44 @@ def test_known_salt_gives_known_scrypt():
     import hashlib
 
     h = auth.hash_password("pw", salt=b"s" * 16)
-    expect = hashlib.scrypt(b"pw", salt=b"s" * 16, n=2**14, r=8, p=1, dklen=32).hex()
-    assert h.endswith(expect)
+    expect = hashlib.scrypt(b"pw", salt=b"s" * 16, n=2**17, r=8, p=1, dklen=32,
+                            maxmem=2**28).hex()
+    assert h == f"scrypt$131072$8$1${(b's' * 16).hex()}${expect}"  # OWASP: n >= 2**17
+
+
+def test_old_hashes_still_verify_with_their_own_parameters():
+    import hashlib
+
+    old = hashlib.scrypt(b"an old password", salt=b"o" * 16, n=2**14, r=8, p=1, dklen=32)
+    stored = f"scrypt$16384$8$1${(b'o' * 16).hex()}${old.hex()}"
+    assert auth.verify_password("an old password", stored)
+    assert not auth.verify_password("an old passwore", stored)
+    # parameters asking for more memory than allowed never verify (nor exhaust memory)
+    assert not auth.verify_password("x", f"scrypt${2**24}$8$1${'00' * 16}${old.hex()}")
+
+
+@pytest.mark.parametrize("spelling", ["meeting viewer", "meeting_viewer", "Meeting-Viewer",
+                                      " MEETING  viewer "])
+def test_every_spelling_of_a_role_is_accepted(spelling, tmp_path, monkeypatch):
+    assert auth.check_role(spelling) == auth.MEETING_VIEWER
+    assert auth.User("mo", spelling).role == auth.MEETING_VIEWER
+    path = tmp_path / "users.toml"
+    path.write_text(f'[users.mo]\nrole = "{spelling}"\npassword = ""\n')
+    assert auth.read_users(path)["mo"].role == auth.MEETING_VIEWER
+    monkeypatch.setattr(users_cmd, "prompt_password", lambda _p: "a long password")
+    monkeypatch.setattr(auth, "SCRYPT_N", 2**14)  # speed
+    assert main(["users", "add", "kim", "--role", spelling, "--users-file", str(path)]) == 0
+    assert auth.read_users(path)["kim"].role == auth.MEETING_VIEWER
+    assert 'role = "meeting viewer"' in path.read_text()  # one spelling written
+
+
+def test_the_readme_role_spelling_works(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "--role analyst|coordinator|meeting_viewer" in readme
+    for role in ("analyst", "coordinator", "meeting_viewer"):
+        assert auth.check_role(role) in auth.ROLES
 
 
 def test_pages_per_role():
@@ -91,6 +127,7 @@ def test_testing_role_needs_the_flag():
 
 
 def test_users_cli_add_and_list(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(auth, "SCRYPT_N", 2**14)  # speed: the hash stores its own n
     path = tmp_path / "users.toml"
     answers = iter(["a long password", "a long password"])
     monkeypatch.setattr(users_cmd, "prompt_password", lambda _p: next(answers))
