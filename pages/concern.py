@@ -27,6 +27,7 @@ from ctxmap.analysis.periods import (
     previous_period,
 )
 from ctxmap.app import concern_work as work
+from ctxmap.app import evaluation_panel as methods
 from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
@@ -84,6 +85,8 @@ def analysis_map(ranked: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None,
         groups.append(density_group(kde))
     if grid is not None:
         groups.append(hotspot_group(grid))
+    if (risk := methods.risk_layer(path, version, period, cats)) is not None:
+        groups.append(risk)
     groups.append(concern_group(ranked, options.ranking.radius_m))
     areas = layers["areas"]
     outlines = areas.loc[areas["level"].astype(str).isin(["district", "ward"]).to_numpy()]
@@ -229,7 +232,7 @@ kde = run_or_warn("The heat layer could not be computed",
 per_area = run_or_warn("Area counts could not be made",
                        lambda: work.counts_by_area(path, version, options.level, period, cats))
 analysis_map(ranked, grid, kde, per_area, options.level)
-tabs = st.tabs(["Ranking", "One location", "Areas", "Hotspots and heat", "Trends"])
+tabs = st.tabs(["Ranking", "One location", "Areas", "Hotspots and heat", "Trends", "Methods"])
 with tabs[0]:
     ranking_tab(ranked, ranking)
 with tabs[1]:
@@ -240,4 +243,6 @@ with tabs[3]:
     hotspots_tab(grid, kde, options)
 with tabs[4]:
     trends_tab(options)
+with tabs[5]:
+    methods.methods_tab(path, version, ranking.radius_m, period, cats)
 attribution_caption()

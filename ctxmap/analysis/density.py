@@ -5,13 +5,17 @@ categories) are binned onto a square grid of ``cell_m`` metres in the metric ana
 and smoothed with a Gaussian kernel of standard deviation ``bandwidth_m`` (a binned KDE,
 ``scipy.ndimage.gaussian_filter``). Unless given, the bandwidth follows Scott's rule in two
 dimensions (identical to Silverman's for d = 2): ``h = sigma * n ** (-1/6)`` with
-``sigma = sqrt((var(x) + var(y)) / 2)``. Density is incidents per km². Cells are kept
-where they intersect the study area and their polygons are clipped to it.
+``sigma = sqrt((var(x) + var(y)) / 2)``, except when an out-of-sample evaluation of this
+area is available (:mod:`ctxmap.analysis.evaluation`): then the bandwidth that predicted
+the area's recent months best (Scott's rule, 200 m or 400 m) is the default. Density is
+incidents per km². Cells are kept where they intersect the study area and their polygons
+are clipped to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +29,17 @@ from ctxmap.analysis.periods import Period, select_incidents
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
+
+
+@dataclass(frozen=True)
+class EvaluatedBandwidth:
+    """The bandwidth that predicted this area's recent months best, and how it was chosen.
+
+    Made by :meth:`ctxmap.analysis.evaluation.Evaluation.best_bandwidth_choice`.
+    """
+
+    bandwidth_m: float
+    rule: str
 
 
 def scott_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
@@ -103,6 +118,7 @@ def kernel_density(
     bandwidth_m: float | None = None,
     period: Period | None = None,
     categories: Sequence[str] | None = None,
+    evaluated: EvaluatedBandwidth | None = None,
 ) -> gpd.GeoDataFrame:
     """Compute a kernel-density surface of incidents for a coloured map layer.
 
@@ -115,9 +131,13 @@ def kernel_density(
     cell_m
         Grid cell side in metres (default 100).
     bandwidth_m
-        Gaussian kernel standard deviation in metres; ``None`` uses Scott's rule.
+        Gaussian kernel standard deviation in metres; ``None`` uses the evaluated bandwidth
+        when ``evaluated`` is given, else Scott's rule.
     period, categories
         Selection of incidents.
+    evaluated
+        The bandwidth that predicted this area's recent months best (an out-of-sample
+        evaluation), used when ``bandwidth_m`` is None.
 
     Returns
     -------
@@ -138,7 +158,9 @@ def kernel_density(
     area_m = area_series.to_crs(metric).iloc[0]
     pts = geoms[located].to_crs(metric).to_numpy()
     x, y = shapely.get_x(pts), shapely.get_y(pts)
-    if bandwidth_m is None:
+    if bandwidth_m is None and evaluated is not None:
+        h, rule = float(evaluated.bandwidth_m), evaluated.rule
+    elif bandwidth_m is None:
         h = scott_bandwidth(x, y)
         rule = "Scott's rule (2-D): sqrt((var x + var y)/2) * n^(-1/6)"
     else:

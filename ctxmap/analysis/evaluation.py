@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ctxmap.analysis.density import binned_gaussian, scott_bandwidth
+from ctxmap.analysis.density import EvaluatedBandwidth, binned_gaussian, scott_bandwidth
 from ctxmap.analysis.periods import Period, format_period, month_range
 from ctxmap.analysis.risk_grid import CellGrid
 from ctxmap.analysis.risk_terrain import RiskTerrain
@@ -115,6 +115,18 @@ class Evaluation:
     def best_bandwidth(self) -> MethodResult | None:
         """The KDE bandwidth that predicted the test months best."""
         return self.best(KDE_METHODS)
+
+    def best_bandwidth_choice(self) -> EvaluatedBandwidth | None:
+        """The density layer's default bandwidth for this area, with the rule's sentence."""
+        best = self.best_bandwidth()
+        if best is None or best.bandwidth_m is None:
+            return None
+        return EvaluatedBandwidth(
+            best.bandwidth_m,
+            f"best of Scott's rule, 200 m and 400 m at predicting {format_period(self.test)} "
+            f"from {format_period(self.train)} ({best.label}: {best.mean_captured:.0%} of the "
+            "incidents captured on average in the top 1, 5 and 10 % of the area)",
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per method: PAI and share captured at each area share."""

@@ -18,13 +18,19 @@ from ctxmap.analysis.areas import StudyArea, area_counts, area_trends, study_are
 from ctxmap.analysis.concern import ConcernParams, Correction, rank_places
 from ctxmap.analysis.concern_tables import LEVEL_LABELS
 from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.evaluation import Evaluation
+from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
 from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places
+from ctxmap.analysis.periods import month_range, months_available, select_incidents
 from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
+from ctxmap.analysis.risk_grid import build_grid, metric_points
+from ctxmap.analysis.risk_terrain import fit_risk_terrain
 from ctxmap.app.funnel_chart import funnel_spec
 from ctxmap.cases.scope import contexts_as_places
 from ctxmap.errors import CtxmapError
+from ctxmap.layers.osm_groups import group_places
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.store.opening import open_store
 
@@ -140,7 +146,9 @@ def concern_sidebar(months: Sequence[str], present: Sequence[str],
                          or ["lsoa"], horizontal=True,
                          format_func=lambda lv: LEVEL_LABELS.get(lv, lv))
         cell_m = float(st.slider("Hotspot cell size (m)", 100, 1000, 250, step=50))
-        auto_bw = st.checkbox("Heat bandwidth: automatic (Scott's rule)", value=True)
+        auto_bw = st.checkbox("Heat bandwidth: automatic", value=True,
+                              help="The bandwidth that predicted this area's last months best "
+                              "(Methods tab); Scott's rule when there is no evaluation.")
         bandwidth = None if auto_bw else float(
             st.slider("Heat bandwidth (m)", 50, 1500, 300, step=50))
     if baseline in ("auto", "local") and ring_outer <= radius:
@@ -245,6 +253,42 @@ def hotspots(path: str, version: float, cell_m: float, period: Period,
 @st.cache_data(max_entries=16, show_spinner=False)
 def density(path: str, version: float, bandwidth: float | None, period: Period,
             cats: Cats) -> gpd.GeoDataFrame:
-    """Kernel density of incidents (``bandwidth`` None: Scott's rule)."""
+    """Kernel density (``bandwidth`` None: this area's best evaluated, else Scott's rule)."""
+    ev = evaluation(path, version, cats, 400.0) if bandwidth is None else None
     return kernel_density(_layer(path, version, "incidents"), _study_area(path, version),
-                          _DENSITY_CELL_M, bandwidth, period, cats)
+                          _DENSITY_CELL_M, bandwidth, period, cats,
+                          evaluated=ev.best_bandwidth_choice() if ev is not None else None)
+
+
+@st.cache_data(max_entries=8, show_spinner="Checking which method predicted this area's "
+               "recent months best…")
+def evaluation(path: str, version: float, cats: Cats, radius_m: float) -> Evaluation | None:
+    """The out-of-sample evaluation on the store's last months (None with < 2 months).
+
+    The risk-terrain model's features are the store's places by category; the areas'
+    population is used when they carry one.
+    """
+    incidents = _layer(path, version, "incidents")
+    if len(months_available(incidents)) < 2:
+        return None
+    places = load_places(path, [])
+    areas = _layer(path, version, "areas")
+    return evaluate_area(incidents, _study_area(path, version),
+                         EvaluationSettings(categories=cats, radius_m=radius_m),
+                         features=group_places(places), areas=areas if len(areas) else None,
+                         places=places)
+
+
+@st.cache_data(max_entries=8, show_spinner="Fitting the risk-terrain model…")
+def risk_terrain(path: str, version: float, period: Period, cats: Cats) -> (
+    tuple[gpd.GeoDataFrame, pd.DataFrame, str, bool]
+):
+    """The risk-terrain model of the period: cells (EPSG:4326), factor table, reason, used."""
+    incidents = select_incidents(_layer(path, version, "incidents"), period, cats)
+    grid = build_grid(_study_area(path, version), 200.0)
+    areas = _layer(path, version, "areas")
+    model = fit_risk_terrain(grid, *metric_points(incidents, grid.metric_crs),
+                             features=group_places(load_places(path, [])),
+                             areas=areas if len(areas) else None,
+                             months=len(month_range(*period)))
+    return model.cells_frame(), model.factor_table(), model.reason, model.usable

@@ -14,6 +14,9 @@ from ctxmap.maps.classes import number_text
 from ctxmap.text import clean_text, esc, esc_plain
 
 UNNAMED: Final = "Unnamed place"
+#: Columns of a ranked place holding each expectation, shown side by side when present.
+EXPECTATION_COLUMNS: Final = (("study-area", "expected_study_area"), ("local", "expected_local"),
+                              ("model", "expected_model"))
 _LAYER_NAMES: Final = {"homes": "Home", "youth_centres": "Youth centre",
                        "safe_places": "Safe place", "contexts": "Context"}
 
@@ -92,6 +95,11 @@ def ranked_place_popup_html(rec: Mapping[str, Any]) -> str:
             f"{int(n)} incidents (expected {esc_plain(number_text(expected))}, "
             f"{esc_plain(number_text(ratio))} times)"
         )
+    side = [f"{label} {esc_plain(number_text(float(rec[col])))}"
+            for label, col in EXPECTATION_COLUMNS
+            if col in rec and rec[col] is not None and pd.notna(rec[col])]
+    if side:
+        parts.append("Expected by: " + " · ".join(side))
     reason = esc(rec.get("reason"))
     if reason:
         parts.append(reason)

@@ -116,3 +116,24 @@ def test_population_table(tmp_path):
 def test_grid_of_a_square_has_whole_cells():
     grid = build_grid(StudyArea(box(X0, Y0, X0 + 1000, Y0 + 600), "EPSG:27700"), 200.0)
     assert len(grid) == 15 and grid.interior.all()
+
+
+def test_density_default_bandwidth_follows_the_evaluation():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from ctxmap.analysis.density import EvaluatedBandwidth, kernel_density
+
+    rng = np.random.default_rng(4)
+    xy = rng.normal(500, 150, (50, 2))
+    inc = gpd.GeoDataFrame({"month": ["2019-01"] * 50, "category": ["Drugs"] * 50},
+                           geometry=[Point(X0 + a, Y0 + b) for a, b in xy], crs="EPSG:27700")
+    area = box(X0, Y0, X0 + 1000, Y0 + 1000)
+    chosen = EvaluatedBandwidth(250.0, "best of Scott's rule, 200 m and 400 m")
+    out = kernel_density(inc, area, cell_m=50, evaluated=chosen)
+    assert out.attrs["ctxmap"]["bandwidth_m"] == 250.0
+    assert out.attrs["ctxmap"]["bandwidth_rule"] == chosen.rule
+    given = kernel_density(inc, area, cell_m=50, bandwidth_m=100.0, evaluated=chosen)
+    assert given.attrs["ctxmap"]["bandwidth_m"] == 100.0
+    scott = kernel_density(inc, area, cell_m=50)
+    assert "Scott" in scott.attrs["ctxmap"]["bandwidth_rule"]
