@@ -69,7 +69,8 @@ def write_inputs(folder: Path, n_inc: int, n_places: int, side_m: float) -> tupl
     xy = np.vstack([rng.uniform(0, side_m, (half, 2)),
                     centres[rng.integers(0, 40, n_inc - half)]
                     + rng.normal(0, 250, (n_inc - half, 2))])
-    xy = np.clip(xy, 0, side_m) + [CENTRE_E - side_m / 2, CENTRE_N - side_m / 2]
+    corner = np.array([CENTRE_E - side_m / 2, CENTRE_N - side_m / 2])
+    xy = np.clip(xy, 0, side_m) + corner
     to_wgs = Transformer.from_crs(27700, 4326, always_xy=True)
     lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
     cats = np.array(POLICE_UK_CATEGORIES, dtype=object)[rng.integers(0, 14, n_inc)]
@@ -83,7 +84,7 @@ def write_inputs(folder: Path, n_inc: int, n_places: int, side_m: float) -> tupl
     frame["Crime type"] = cats
     inc_csv = folder / "street.csv"
     frame.to_csv(inc_csv, index=False)
-    pxy = rng.uniform(0, side_m, (n_places, 2)) + [CENTRE_E - side_m / 2, CENTRE_N - side_m / 2]
+    pxy = rng.uniform(0, side_m, (n_places, 2)) + corner
     plon, plat = to_wgs.transform(pxy[:, 0], pxy[:, 1])
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
                  "properties": {"id": f"p{k}", "name": f"Place {k}", "category": "library"}}

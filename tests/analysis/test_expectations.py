@@ -73,7 +73,7 @@ def town(seed: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # plant 2x what the place's neighbourhood gives, uniformly in its 400 m circle
     local = ConcernParams(categories=("Drugs",), baseline="local")
     before = rank_places(places_at(places), incidents_at(xy), AREA, local).sort_index()
-    extra = int(round(2 * before["expected"].iloc[-1]))
+    extra = round(2 * before["expected"].iloc[-1])
     angle = rng.uniform(0, 2 * math.pi, extra)
     r = 400 * np.sqrt(rng.uniform(0, 1, extra))
     xy = np.vstack([xy, planted + np.column_stack([r * np.cos(angle), r * np.sin(angle)])])

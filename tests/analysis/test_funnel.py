@@ -13,14 +13,14 @@ from ctxmap.errors import InputError
 
 # ten places: expected and observed counts
 E = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
-O = [12, 18, 45, 40, 50, 70, 60, 95, 90, 160]
+OBS = [12, 18, 45, 40, 50, 70, 60, 95, 90, 160]
 
 
 def test_overdispersion_matches_hand_computation():
     # 1. z = (O - E) / sqrt(E), by hand:
     #    2/√10, -2/√20, 15/√30, 0, 0, 10/√60, -10/√70, 15/√80, 0, 60/√100
     z = [0.632456, -0.447214, 2.738613, 0.0, 0.0, 1.290994, -1.195229, 1.677051, 0.0, 6.0]
-    assert poisson_z(np.array(O), np.array(E)) == pytest.approx(z, abs=1e-6)
+    assert poisson_z(np.array(OBS), np.array(E)) == pytest.approx(z, abs=1e-6)
     # 2. winsorise at the 10th/90th percentiles (linear: 0.9 and 9.1 of 0..9 sorted ranks)
     #    sorted: -1.195229, -0.447214, 0, 0, 0, 0.632456, 1.290994, 1.677051, 2.738613, 6
     lo = -1.195229 + 0.9 * (-0.447214 - -1.195229)  # = -0.522015
@@ -33,7 +33,7 @@ def test_overdispersion_matches_hand_computation():
     # 4. tau² = (n phi - (n - 1)) / (Σw - Σw²/Σw), w = E: Σw = 550, Σw² = 38,500
     tau2 = (10 * phi - 9) / (550 - 38500 / 550)  # = 13.24437 / 480
     assert tau2 == pytest.approx(0.0275924, abs=1e-6)
-    f = estimate(np.array(O), np.array(E))
+    f = estimate(np.array(OBS), np.array(E))
     assert f.n == 10
     assert f.phi == pytest.approx(phi, abs=1e-5)
     assert f.tau2 == pytest.approx(tau2, abs=1e-7)
@@ -45,7 +45,7 @@ def test_overdispersion_matches_hand_computation():
     assert f.limits(100.0, 0.95)[1] == pytest.approx(138.0013, abs=1e-3)
     # the place with 160 against 100 lies above the 99.8 % limit; 95 against 80 does not
     upper = f.limits(np.array(E, dtype=float))[1]
-    assert [o > u for o, u in zip(O, upper, strict=True)] == [False] * 9 + [True]
+    assert [o > u for o, u in zip(OBS, upper, strict=True)] == [False] * 9 + [True]
 
 
 def test_no_overdispersion_gives_poisson_limits():
