@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
@@ -26,16 +28,36 @@ from ctxmap.nearby.walking import estimate_basis
 from ctxmap.reports import card
 from ctxmap.store.opening import open_store
 
-#: The street network file (an OpenStreetMap extract) walks follow, when set.
+#: Label of the status box shown while a walking network is built.
+BUILDING_LABEL = "Building the walking network (only the first time)…"
+
+
+@dataclass
+class _NetworkSlot:
+    """One network file's built network, shared by every session of this server."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    network: WalkNetwork | None = None
 
 
 @st.cache_resource(show_spinner=False)
+def _network_slot(path: str, mtime: float) -> _NetworkSlot:
+    # No element is drawn in here: Streamlit replays a cached function's elements in every
+    # later session, which left the "Building…" box showing after the results.
+    return _NetworkSlot()
+
+
 def _network(path: str, mtime: float) -> WalkNetwork:
-    # runs once per file: the progress lines show while the network is built
-    with st.status("Building the walking network (only the first time)…") as status:
-        net = load_network(path, progress=lambda stage, n: status.write(f"{n:,} {stage}"))
-        status.update(label="Walking network ready", state="complete")
-    return net
+    """The network of ``path``, built once per file (its progress shown only while built)."""
+    slot = _network_slot(path, mtime)
+    with slot.lock:  # a second session waits for the first build instead of repeating it
+        if slot.network is None:
+            with st.status(BUILDING_LABEL) as status:
+                slot.network = load_network(
+                    path, progress=lambda stage, n: status.write(f"{n:,} {stage}"))
+                status.update(label="Walking network ready", state="complete",
+                              expanded=False)
+        return slot.network
 
 
 def walking_network() -> tuple[WalkNetwork | None, str]:

@@ -99,3 +99,27 @@ def test_network_file_gives_measured_walks(store_copy, tmp_path, monkeypatch: py
     assert "Walk (m)" in table.columns
     # measured walks are never shorter than the straight line
     assert (table["Walk (m)"] >= table["Straight line (m)"] - 1).all()
+
+
+def test_building_box_is_gone_once_results_show_in_every_session(
+        store_copy, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 11: every session after the first kept showing "Building the walking network"."""
+    from ctxmap.app.nearby_work import BUILDING_LABEL, _network_slot
+    from tests.test_credentials import page_text
+
+    pbf = ROOT / "tests" / "data" / "osm" / "pyrosm_test.osm.pbf"
+    monkeypatch.setenv("CTXMAP_NETWORK", str(pbf))
+    monkeypatch.chdir(tmp_path)
+    _network_slot.clear()  # this server process has not built the network yet
+    first = AppTest.from_file(str(ROOT / "pages" / "nearby.py"), default_timeout=120).run()
+    assert not first.exception, first.exception
+    assert len(_nearest(first))
+    shown = page_text(first)
+    assert "Walking network ready" in shown and BUILDING_LABEL not in shown
+    for _ in range(2):  # later sessions reuse the network and never show the box
+        later = AppTest.from_file(str(ROOT / "pages" / "nearby.py"), default_timeout=120).run()
+        assert not later.exception, later.exception
+        assert len(_nearest(later))
+        shown = page_text(later)
+        assert BUILDING_LABEL not in shown and "Walking network" not in shown
+        assert "follow the streets of pyrosm_test.osm.pbf" in shown
