@@ -50,6 +50,7 @@ from ctxmap.maps.analysis_layers import (
 )
 from ctxmap.maps.layers import build_map
 from ctxmap.text import esc_markdown as md
+from ctxmap.text import to_safe_csv
 
 
 def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
@@ -106,7 +107,7 @@ def ranking_tab(ranked: gpd.GeoDataFrame, r: Ranking) -> None:
     export = ranked.drop(columns=ranked.geometry.name)
     (first, last), radius = r.period, r.radius_m
     export_button(
-        "Download the ranking (CSV)", export.to_csv(index=False).encode("utf-8"),
+        "Download the ranking (CSV)", str(to_safe_csv(export)).encode("utf-8"),
         file_name=f"locations-of-concern-{first}-{last}-{radius:g}m.csv", mime="text/csv",
         what=f"locations-of-concern ranking, {len(export)} places, {first}..{last}, "
         f"{radius:g} m (CSV)",

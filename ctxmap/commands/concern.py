@@ -16,6 +16,7 @@ from ctxmap.analysis.periods import Period, check_categories, data_period, month
 from ctxmap.commands import positive
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.text import to_safe_csv
 
 
 def _month_arg(text: str) -> str:
@@ -168,7 +169,7 @@ def run_concern(args: argparse.Namespace) -> int:
     meta = ranking.attrs["ctxmap"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ranking.drop(columns="geometry").to_csv(out, index=False)
+    to_safe_csv(ranking.drop(columns="geometry"), out)
     chosen = f" ({meta['baseline_chosen_because']})" if meta["baseline_chosen_because"] else ""
     merged = (f", {meta['duplicates_merged']} duplicate records merged"
               if meta["duplicates_merged"] else "")

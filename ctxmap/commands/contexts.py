@@ -10,6 +10,7 @@ from ctxmap.analysis.inputs import open_existing_store
 from ctxmap.errors import InputError
 from ctxmap.store.opening import describe_target
 from ctxmap.store.protocol import Store
+from ctxmap.text import to_safe_csv
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def run_contexts(args: argparse.Namespace) -> int:
     frame = list_contexts(_store(args.store))
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
             "lead_agency"]
-    frame[cols].to_csv(sys.stdout, index=False, lineterminator="\n")
+    to_safe_csv(frame[cols], sys.stdout, lineterminator="\n")
     return 0
 
 

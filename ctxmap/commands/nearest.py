@@ -26,6 +26,7 @@ from ctxmap.nearby.origins import (
     parse_point,
 )
 from ctxmap.nearby.walking import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
+from ctxmap.text import to_safe_csv
 
 #: Columns written by ``nearest``, in order.
 NEAREST_CSV_COLUMNS: tuple[str, ...] = (
@@ -181,7 +182,7 @@ def _write_csv(frame: pd.DataFrame, out: str) -> None:
     path = Path(out)
     if path.parent and not path.parent.exists():
         raise InputError(f"cannot write {out!r}: folder {str(path.parent)!r} does not exist")
-    frame.to_csv(path, index=False)
+    to_safe_csv(frame, path)
 
 
 def run_nearest(args: argparse.Namespace) -> int:

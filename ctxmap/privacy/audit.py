@@ -20,6 +20,7 @@ from ctxmap.store.chain import ChainCheck, append, verify_chains
 from ctxmap.store.protocol import Store
 from ctxmap.store.record_tables import RecordsConnection, ctxmap_audit
 from ctxmap.store.vocabularies import AUDIT_LEGAL_BASES
+from ctxmap.text import to_safe_csv
 
 #: Lawful bases a user may choose (UK GDPR Art. 6(1), the ones safeguarding uses).
 LEGAL_BASES: Final[tuple[str, ...]] = AUDIT_LEGAL_BASES
@@ -179,23 +180,12 @@ def chain_details(checks: list[ChainCheck]) -> list[str]:
 
 
 def log_csv(log: pd.DataFrame) -> str:
-    """Return the log as CSV text; cells starting with ``= + - @`` are quoted with ``'``.
+    """Return the log as CSV text, formulas neutralised (:func:`ctxmap.text.to_safe_csv`).
 
-    The prefix stops a spreadsheet from running a cell as a formula (CSV injection).
+    A cell starting with ``= + - @``, a tab or a carriage return gets a leading ``'``,
+    so a spreadsheet never runs it as a formula (CSV injection).
     """
-    safe = log.copy()
-    for column in safe.columns:
-        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(
-            safe[column]
-        ):
-            safe[column] = safe[column].astype("object").map(_defuse)
-    return safe.to_csv(index=False)
-
-
-def _defuse(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return str(to_safe_csv(log))
 
 
 __all__ = [
