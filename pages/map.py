@@ -14,7 +14,7 @@ from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import categories_available, format_period, months_available
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.drawing import draw_map, layers_map
-from ctxmap.app.meeting_view import meeting_view
+from ctxmap.app.meeting_view import mask_settings, meeting_view
 from ctxmap.app.navigation import require_page
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
@@ -23,6 +23,7 @@ from ctxmap.maps.analysis_layers import analysis_legend_html, density_group, hot
 from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD, MapOptions
 from ctxmap.maps.layers import build_feature_groups, incident_cells_group
 from ctxmap.maps.legend import LEGEND
+from ctxmap.privacy.disclosure import protect_summary
 
 require_page(__file__)
 st.title("Map")
@@ -66,9 +67,16 @@ def shown() -> gpd.GeoDataFrame:
     return cached(("filtered", *flt), lambda: incidents[keep])
 
 
+# the meeting view's counts go through disclosure control: small ones hidden, all rounded
+per_type = (cached(("protected summary", *flt),
+                   lambda: protect_summary(summary.by_category, mask_settings().threshold))
+            if meeting_view() else None)
 c1, c2, c3 = st.columns(3)
-c1.metric("Incidents shown on the map", f"{summary.mapped:,}")
-c2.metric("In the period with no location (not mapped)", f"{summary.unmapped:,}")
+rounded = "" if per_type is None else " (rounded to 5)"
+c1.metric("Incidents shown on the map" + rounded, f"{summary.mapped:,}" if per_type is None
+          else per_type.iloc[-1]["Mapped"])
+c2.metric("In the period with no location (not mapped)" + rounded, f"{summary.unmapped:,}"
+          if per_type is None else per_type.iloc[-1]["No location"])
 c3.metric("Period", format_period((first, last)) if first else "—")
 
 
@@ -130,5 +138,11 @@ else:
 attribution_caption()
 
 with st.expander("Incidents per type", expanded=False):
-    show_table(summary.by_category.rename(columns={
-        "category": "Type", "mapped": "Mapped", "no_location": "No location", "total": "Total"}))
+    if per_type is not None:
+        st.caption("Shared view: counts rounded to 5 (totals from the exact counts, so they "
+                   "may not add up); counts below the threshold hidden.")
+        show_table(per_type)
+    else:
+        show_table(summary.by_category.rename(columns={
+            "category": "Type", "mapped": "Mapped", "no_location": "No location",
+            "total": "Total"}))

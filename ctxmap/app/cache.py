@@ -18,10 +18,12 @@ import streamlit as st
 from ctxmap.app.audit import audit_once
 from ctxmap.app.meeting_view import mask_settings, meeting_view, view_params
 from ctxmap.app.session import open_session_store, session_store_exists, store_target, store_version
-from ctxmap.cases.records import context_area
+from ctxmap.cases.consent import mask_location
+from ctxmap.cases.records import ContextBundle, context_area
 from ctxmap.cases.repository import get_context
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import LAYER_KINDS
+from ctxmap.privacy.disclosure import neighbourhood
 from ctxmap.privacy.shared_view import MaskSettings, focus_on_area, mask_layers
 from ctxmap.store.opening import describe_target, open_store
 
@@ -50,7 +52,20 @@ def cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     back to an earlier filter costs nothing. The result is shared read-only.
     """
     target = store_target()
-    return _cached((target, store_version(target), meeting_view(), *key), build)
+    return _cached((target, store_version(target), *_view_key(), *key), build)
+
+
+def _view_key() -> tuple[Any, ...]:
+    """What the cached results depend on besides the store: the meeting view and its focus.
+
+    In the meeting view the layers are masked and focused on the link's ``area`` or
+    ``context``, so every derived result (the incident index, counts) is kept per focus:
+    changing the area changes the incidents, not only the places.
+    """
+    if not meeting_view():
+        return (False,)
+    params = view_params()
+    return (True, params.area, params.context)
 
 
 def raw_layers() -> dict[str, gpd.GeoDataFrame]:
@@ -108,7 +123,13 @@ def _focus(
     if params.context:
         try:
             ctx = get_context(open_session_store(), params.context)
-            shape = context_area(ctx.geometry, ctx.radius_m)
+            shown = mask_location(ContextBundle(context=ctx))
+            square = shown.context.geometry
+            # a home: the wards its square's neighbourhood touches, the same wherever the
+            # home is in its square (its own circle would say which side it is on)
+            shape = (neighbourhood(square, ctx.radius_m)
+                     if shown.location_masked and square is not None
+                     else context_area(ctx.geometry, ctx.radius_m))
         except CtxmapError:
             return masked
         if shape is None:

@@ -25,7 +25,8 @@ from ctxmap.errors import InputError
 from ctxmap.layers.crs import require_display_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
-from ctxmap.privacy.masks import mask_points_to_cells, suppress_small_counts
+from ctxmap.privacy.disclosure import suppress
+from ctxmap.privacy.masks import mask_points_to_cells
 from ctxmap.store.protocol import Store
 from ctxmap.store.record_tables import ctx_safety_ratings
 
@@ -140,7 +141,7 @@ def pool_by_place(
         EPSG:4326 (e.g. :func:`safety_ratings_layer`). Not modified.
     threshold
         For shared views: counts from 1 to ``threshold - 1`` are hidden (``<NA>``) with
-        :func:`ctxmap.privacy.masks.suppress_small_counts`. ``None`` shows every count.
+        :func:`ctxmap.privacy.disclosure.suppress` (at least 3). ``None`` shows every count.
     precision
         Decimals of a degree used to tell places with the same label apart.
 
@@ -194,7 +195,7 @@ def pool_by_place(
     raw = out[[*RAG, "ratings"]].copy()
     if threshold is not None:
         for c in (*RAG, "ratings"):
-            out[c] = suppress_small_counts(out[c], threshold)
+            out[c] = suppress(out[c], threshold)
     else:
         out[[*RAG, "ratings"]] = out[[*RAG, "ratings"]].astype("Int64")
     shown = out[list(RAG)]

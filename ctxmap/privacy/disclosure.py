@@ -162,6 +162,48 @@ def protect_table(table: pd.DataFrame, columns: list[str] | tuple[str, ...],
     return out
 
 
+#: Columns of :func:`protect_summary`, in order.
+SUMMARY_COLUMNS: Final = ("Type", "Mapped", "No location", "Total")
+#: The label of the table's total row.
+ALL_TYPES: Final = "All types"
+
+
+def protect_summary(by_category: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The per-type incident table of a shared view, protected, as text.
+
+    Parameters
+    ----------
+    by_category
+        ``category, mapped, no_location, total`` (exact counts; e.g.
+        :attr:`ctxmap.analysis.incident_index.IncidentSummary.by_category`).
+    threshold
+        The small-count threshold (at least :data:`MIN_THRESHOLD`).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SUMMARY_COLUMNS`: one row per type, then an :data:`ALL_TYPES`
+        row with the exact totals; every count (the "No location" column and the totals
+        included) through :func:`protect` and shown as text, so no count of 1 to
+        ``threshold - 1`` is shown and a hidden cell cannot be recovered from the totals.
+        The metrics above a shared table take their figures from its last row.
+    """
+    needed = ["category", "mapped", "no_location", "total"]
+    missing = [c for c in needed if c not in by_category.columns]
+    if missing:
+        raise InputError(f"the incident summary lacks columns {missing}; expected {needed}")
+    exact = by_category[needed].copy()
+    exact["category"] = exact["category"].map(
+        lambda v: v if isinstance(v, str) and v else "(no type)")
+    totals = pd.DataFrame({"category": [ALL_TYPES],
+                           **{c: [int(exact[c].sum())] for c in needed[1:]}})
+    table = pd.concat([exact, totals], ignore_index=True)
+    out = pd.DataFrame({SUMMARY_COLUMNS[0]: table["category"].astype(object)})
+    for column, name in zip(needed[1:], SUMMARY_COLUMNS[1:], strict=True):
+        out[name] = shown_text(protect(table[column], threshold), threshold).to_numpy()
+    return out
+
+
 def shown_text(counts: pd.Series, threshold: int) -> pd.Series:
     """Counts from :func:`suppress` or :func:`protect` as text for people.
 

@@ -413,8 +413,10 @@ def focus_on_area(
 ) -> dict[str, gpd.GeoDataFrame]:
     """Keep only the features that intersect ``area`` (one area at a time).
 
-    Rows with no location are kept (they are counted, never mapped); the area
-    itself is kept in ``areas``.
+    Incidents with no location are left out: they cannot be placed in the area, so an
+    area's counts (its "No location" column included) are the area's own;
+    ``attrs["unlocated_left_out"]`` on the incidents says how many. Places with no
+    location are kept (they are never drawn); the area itself is kept in ``areas``.
     """
     if area.empty:
         return dict(layers)
@@ -429,6 +431,9 @@ def focus_on_area(
         hits[located] = np.asarray(gdf.geometry[located].intersects(shape), dtype=bool)
         if kind == "areas":
             out[kind] = gdf[hits]
+        elif kind == "incidents":
+            out[kind] = gdf[hits]
+            out[kind].attrs = {**gdf.attrs, "unlocated_left_out": int((~located).sum())}
         else:
             out[kind] = gdf[hits | ~located]
     return out

@@ -116,3 +116,17 @@ def test_nearest_anywhere_is_the_union_of_each_points_nearest() -> None:
 
 def test_unordered_places_are_alphabetical() -> None:
     assert d.unordered_places(["b", None, "A", "b", " "]) == ["A", "b", "unnamed place"]
+
+
+def test_protect_summary_rounds_cells_and_exact_totals() -> None:
+    by_category = pd.DataFrame({"category": ["Drugs", "Robbery", None],
+                                "mapped": [12, 3, 0], "no_location": [2, 0, 1]})
+    by_category["total"] = by_category["mapped"] + by_category["no_location"]
+    out = d.protect_summary(by_category, 5)
+    assert list(out.columns) == list(d.SUMMARY_COLUMNS)
+    assert out["Type"].tolist() == ["Drugs", "Robbery", "(no type)", "All types"]
+    assert out["Mapped"].tolist() == ["10", "fewer than 5", "0", "15"]  # 15 exact -> 15
+    assert out["No location"].tolist() == ["fewer than 5", "0", "fewer than 5", "fewer than 5"]
+    assert out["Total"].tolist() == ["15", "fewer than 5", "fewer than 5", "20"]  # 14, 3, 1, 18
+    with pytest.raises(InputError, match="lacks columns"):
+        d.protect_summary(by_category.drop(columns="total"), 5)

@@ -251,9 +251,13 @@ def test_view_params_hold_only_the_view():
     assert json.dumps(junk.to_query()) == '{"view": "meeting", "page": "map"}'
 
 
-def test_focus_on_area_keeps_unmapped_rows():
+def test_focus_on_area_filters_incidents_and_leaves_unmapped_out():
     layers = mask_layers(_layers())
     lsoa = layers["areas"][layers["areas"]["id"] == "E01000001"]
     out = focus_on_area(layers, lsoa)
-    assert out["incidents"].geometry.isna().sum() == 1
-    assert len(out["incidents"]) == 7
+    # the one incident with no location cannot be placed in the area: left out, counted
+    assert out["incidents"].geometry.isna().sum() == 0
+    assert len(out["incidents"]) == 6
+    assert out["incidents"].attrs["unlocated_left_out"] == 1
+    shape = lsoa.geometry.union_all()
+    assert out["incidents"].geometry.intersects(shape).all()
