@@ -14,6 +14,7 @@ from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
 from ctxmap.commands import positive
+from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.text import to_safe_csv
@@ -103,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--correction", choices=["fdr_bh", "none"], default="fdr_bh",
                    help="multiple-testing correction of the Poisson p-values (fdr_bh)")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
+    add_audit_options(p)
     p.set_defaults(func=run_concern)
 
     h = sub.add_parser(
@@ -115,6 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--cell-m", type=positive("metres"), default=250.0,
                    help="cell size in metres (250)")
     h.add_argument("--out", required=True, metavar="FILE.geojson", help="where to write")
+    add_audit_options(h)
     h.set_defaults(func=run_hotspots)
 
 
@@ -168,6 +171,12 @@ def run_concern(args: argparse.Namespace) -> int:
     ranking = rank_places(places, incidents, area, params)
     meta = ranking.attrs["ctxmap"]
     out = Path(args.out)
+    homes = int((places["layer"] == "homes").sum()) if "layer" in places else 0
+    audit_export(args, "concern", "locations-of-concern ranking (CSV)"
+                 + (f", {homes} homes among the places" if homes else ""),
+                 unmasked=homes > 0, rows=len(ranking),
+                 filters=f"{meta['period_text']}, {len(meta['categories'])} types, "
+                 f"radius {args.radius_m:g} m")
     out.parent.mkdir(parents=True, exist_ok=True)
     to_safe_csv(ranking.drop(columns="geometry"), out)
     chosen = f" ({meta['baseline_chosen_because']})" if meta["baseline_chosen_because"] else ""
@@ -195,6 +204,9 @@ def run_hotspots(args: argparse.Namespace) -> int:
     )
     meta = grid.attrs["ctxmap"]
     out = Path(args.out)
+    audit_export(args, "hotspots", "Gi* hotspot grid (GeoJSON)", unmasked=False,
+                 rows=len(grid), filters=f"{'all' if args.types is None else len(args.types)} types, "
+                 f"cells {args.cell_m:g} m")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()

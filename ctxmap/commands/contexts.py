@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ctxmap.analysis.inputs import open_existing_store
+from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.store.opening import describe_target
 from ctxmap.store.protocol import Store
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "open actions) as CSV on standard output.")
     p.add_argument("--store", metavar="PATH", default=None,
                    help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
+    add_audit_options(p)
     p.set_defaults(func=run_contexts)
     q = subparsers.add_parser("pack", help="export a context's meeting pack as one HTML file",
                               description="Export one context as a self-contained HTML meeting "
@@ -32,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="make the pack for this partner (exact name from the partner list)")
     q.add_argument("--out", required=True, metavar="FILE.html", help="where to write the pack")
     q.add_argument("--no-map", action="store_true", help="leave the map out")
+    add_audit_options(q)
     q.set_defaults(func=run_pack)
 
 
@@ -50,6 +53,8 @@ def run_contexts(args: argparse.Namespace) -> int:
     frame = list_contexts(_store(args.store))
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
             "lead_agency"]
+    audit_export(args, "contexts", "list of contexts of concern (CSV)", unmasked=True,
+                 rows=len(frame))
     to_safe_csv(frame[cols], sys.stdout, lineterminator="\n")
     return 0
 
@@ -63,7 +68,12 @@ def run_pack(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out!r}; expected a file name ending in .html")
     page = make_pack(_store(args.store), args.context, for_partner=args.for_partner,
                      include_map=not args.no_map)
-    write_pack(out, page)
     who = f"for {args.for_partner}" if args.for_partner else "full record (lead agency)"
+    what = ("meeting pack (HTML), consent-filtered, home masked" if args.for_partner
+            else "meeting pack (HTML), full record for the lead agency, unmasked")
+    audit_export(args, "pack", what + ("" if args.no_map else ", with map"),
+                 unmasked=args.for_partner is None, rows=None,
+                 context=args.context, partner=args.for_partner)
+    write_pack(out, page)
     print(f"wrote {out} ({len(page.encode()):,} bytes, {who})", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.readers import file_sha256, read_layer
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
                    help="place files (instead of the store's places)")
     p.add_argument("--out", required=True, metavar="map.html")
+    add_audit_options(p)
     p.set_defaults(func=cmd_map)
 
 
@@ -118,6 +120,11 @@ def cmd_map(args: argparse.Namespace) -> int:
             layers[kind] = load_layer(args.store, kind)
     m = build_map(layers)
     out = Path(args.out)
+    drawn = {k: len(v) for k, v in layers.items() if len(v)}
+    audit_export(args, "map", "standalone HTML map, homes as points"
+                 if drawn.get("homes") else "standalone HTML map", unmasked=bool(
+                     drawn.get("homes")), rows=sum(drawn.values()),
+                 filters=", ".join(f"{k} {n}" for k, n in drawn.items()))
     write_map_html(m, out)
     unmapped = int(layers["incidents"].geometry.isna().sum())
     print(f"wrote {out} ({out.stat().st_size:,} bytes); incidents: "

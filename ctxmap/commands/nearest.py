@@ -11,6 +11,7 @@ import pandas as pd
 
 from ctxmap.analysis.inputs import load_places
 from ctxmap.commands import positive
+from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import PLACE_KINDS
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
@@ -95,6 +96,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detour", type=float, default=DEFAULT_DETOUR,
                    help=f"detour factor for estimates without a network ({DEFAULT_DETOUR:g})")
     p.add_argument("--out", metavar="FILE.csv", required=True, help="CSV to write")
+    add_audit_options(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -212,6 +214,11 @@ def run_nearest(args: argparse.Namespace) -> int:
     for col in ("straight_m", "walk_m", "snap_origin_m", "snap_place_m"):
         table[col] = table[col].round(1)
     table["walk_min"] = table["walk_min"].round(2)
+    audit_export(args, "nearest", "nearest places (CSV)" + (", routes (GeoJSON)" if args.routes
+                                                             else ""),
+                 unmasked=args.from_place is not None, rows=len(table),
+                 filters=f"from {'a stored place' if args.from_place else 'a given point'}, "
+                 f"k {args.k}, layers {','.join(args.layers)}")
     _write_csv(table[list(NEAREST_CSV_COLUMNS)], args.out)
     if args.routes:
         routes = result[["rank", "place_id", "walk_basis", "geometry"]]
@@ -245,6 +252,9 @@ def run_coverage(args: argparse.Namespace) -> int:
         table[col] = table[col].round(2)
     for col in ("gap", "youth_gap"):
         table[col] = table[col].map({True: "true", False: "false"}).astype(object)
+    audit_export(args, "coverage", "walking coverage of every home (CSV)"
+                 + (", area (GeoJSON)" if args.area_out else ""), unmasked=True,
+                 rows=len(table), filters=f"within {args.minutes:g} min")
     _write_csv(table, args.out)
     if args.area_out:
         area = coverage_area(

@@ -41,6 +41,34 @@ LOG_COLUMNS: Final = ("id", "at", "user", "role", "action", "what", "legal_basis
 
 
 
+def describe(
+    where: str,
+    what: str,
+    *,
+    context: str | None = None,
+    partner: str | None = None,
+    filters: str | None = None,
+    rows: int | None = None,
+) -> str:
+    """The ``what`` of an entry: where (page or command), what, context, partner, filters, rows.
+
+    For example ``"Contexts of concern page: meeting pack (HTML); context ctx-0001; for
+    partner Local police (consent-filtered, home masked); 1 rows"``. Cut to 500 characters
+    (the end is marked ``...``). Never put personal data in any part.
+    """
+    parts = [f"{where}: {what}"]
+    if context:
+        parts.append(f"context {context}")
+    if partner:
+        parts.append(f"for partner {partner}")
+    if filters:
+        parts.append(f"filters {filters}")
+    if rows is not None:
+        parts.append(f"{rows} rows")
+    text = "; ".join(parts)
+    return text if len(text) <= _MAX_WHAT else text[:_MAX_WHAT - 3] + "..."
+
+
 def check_legal_basis(value: object) -> str:
     """Return ``value`` if it is one of :data:`LEGAL_BASES`, else raise InputError."""
     if value not in LEGAL_BASES:
@@ -193,6 +221,7 @@ __all__ = [
     "LEGAL_BASES",
     "chain_details",
     "check_legal_basis",
+    "describe",
     "log_csv",
     "read_log",
     "record",

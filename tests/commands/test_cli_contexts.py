@@ -20,7 +20,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_contexts_lists_csv(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["contexts", "--store", str(store_path)]) == 0
+    assert main(["contexts", "--store", str(store_path), "--legal-basis", "public task"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(frame.columns[:5]) == ["id", "name", "kind", "status", "open_actions"]
     assert frame["id"].tolist() == ["ctx-0001"]
