@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from ctxmap.app.audit import audit, audit_once, legal_basis_select
+from ctxmap.app.audit import audit_once, export_button, legal_basis_select
 from ctxmap.app.navigation import require_page
 from ctxmap.app.session import open_session_store, session_store_exists, store_label
 from ctxmap.app.widgets import show_table
@@ -36,10 +36,11 @@ log = read_log(store, user=who, action=action, since=since.isoformat() if since 
 st.metric("Entries", f"{len(log):,}")
 show_table(log)
 basis = legal_basis_select("Legal basis for exporting the log", key="audit_export_basis")
-if st.button("Prepare the log as CSV", key="audit_prepare"):
-    audit("export audit log", f"{len(log)} audit entries as CSV", basis)
-    st.download_button("Download audit-log.csv", log_csv(log), file_name="audit-log.csv",
-                       mime="text/csv", key="audit_download")
+filters = ", ".join(f"{k} {v}" for k, v in (("user", who), ("action", action),
+                                               ("since", since)) if v) or None
+export_button("Download audit-log.csv", lambda: log_csv(log), file_name="audit-log.csv",
+              mime="text/csv", key="audit_download", what="audit log (CSV)",
+              action="export audit log", legal_basis=basis, filters=filters, rows=len(log))
 
 st.subheader("Retention: closed contexts")
 try:

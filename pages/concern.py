@@ -109,8 +109,8 @@ def ranking_tab(ranked: gpd.GeoDataFrame, r: Ranking) -> None:
     export_button(
         "Download the ranking (CSV)", str(to_safe_csv(export)).encode("utf-8"),
         file_name=f"locations-of-concern-{first}-{last}-{radius:g}m.csv", mime="text/csv",
-        what=f"locations-of-concern ranking, {len(export)} places, {first}..{last}, "
-        f"{radius:g} m (CSV)",
+        what="locations-of-concern ranking (CSV)", rows=len(export),
+        filters=f"{first}..{last}, radius {radius:g} m",
         help="The table's columns only: no addresses and no individual incidents.")
 
 
@@ -171,7 +171,8 @@ def hotspots_tab(grid: gpd.GeoDataFrame | None, kde: gpd.GeoDataFrame | None,
             "Download the hotspot grid (GeoJSON)", grid.to_json(drop_id=True).encode("utf-8"),
             file_name=f"hotspots-{first}-{last}-{o.cell_m:g}m.geojson",
             mime="application/geo+json",
-            what=f"Gi* hotspot grid, {len(grid)} cells of {o.cell_m:g} m, {first}..{last}")
+            what="Gi* hotspot grid (GeoJSON)", rows=len(grid),
+            filters=f"{first}..{last}, cells {o.cell_m:g} m")
     if kde is not None:
         km = kde.attrs["ctxmap"]
         st.markdown(

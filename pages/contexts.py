@@ -195,9 +195,12 @@ def pack_tab(page: ContextPage) -> None:
         except CtxmapError as exc:
             st.error(str(exc))
         else:
+            partner = None if who.startswith("Lead") else who
             export_button("Download pack (HTML)", html, file_name=f"{ctx_id}-pack.html",
-                          mime="text/html",
-                          what=f"meeting pack of {ctx_id} for {who} (consent-filtered)")
+                          mime="text/html", context=ctx_id, partner=partner,
+                          what="meeting pack (HTML), " + (
+                              "consent-filtered, home masked" if partner
+                              else "full record for the lead agency, unmasked"))
 
 
 require_page(__file__)

@@ -97,7 +97,7 @@ def card_section(query: NearestQuery, label: str, rows: gpd.GeoDataFrame,
     export_button(
         "Download the “safe places near …” card (HTML, opens offline; print from the browser)",
         html, file_name=card.card_file_name(dt.date.today()), mime="text/html",
-        what=f"safe-places card, {len(rows)} places", key="nearby_card_download")
+        what="safe-places card (HTML)", rows=len(rows), key="nearby_card_download")
 
 
 def coverage_section(options: NearbyOptions, network: WalkNetwork | None,

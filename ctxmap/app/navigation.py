@@ -15,6 +15,9 @@ import streamlit as st
 from ctxmap.app.signin import deep_link_page, require_role
 from ctxmap.privacy.roles import User, allowed_pages, page_rule
 
+#: Session-state key of the title of the page running now (named in audit entries).
+KEY_PAGE = "ctxmap_page_title"
+
 
 def page_files(root: Path, names: Sequence[str] | None = None) -> list[str]:
     """The ``pages/*.py`` files that exist under ``root``, as relative paths."""
@@ -36,7 +39,9 @@ def require_page(script: str) -> User:
     Call first in every page with ``__file__``: a page reached by its own URL is guarded
     as one reached through the menu.
     """
-    return require_role(*page_rule(f"pages/{Path(script).name}").roles)
+    rule = page_rule(f"pages/{Path(script).name}")
+    st.session_state[KEY_PAGE] = rule.title
+    return require_role(*rule.roles)
 
 
 def follow_deep_link(pages: Sequence[st.Page], current: st.Page) -> None:

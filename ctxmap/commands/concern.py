@@ -205,8 +205,8 @@ def run_hotspots(args: argparse.Namespace) -> int:
     meta = grid.attrs["ctxmap"]
     out = Path(args.out)
     audit_export(args, "hotspots", "Gi* hotspot grid (GeoJSON)", unmasked=False,
-                 rows=len(grid), filters=f"{'all' if args.types is None else len(args.types)} types, "
-                 f"cells {args.cell_m:g} m")
+                 rows=len(grid), filters=f"{'all' if args.types is None else len(args.types)}"
+                 f" types, cells {args.cell_m:g} m")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()

@@ -84,8 +84,8 @@ def audit_export(
     """Write the export's audit entry (before the output); return its id, or ``None``.
 
     ``None`` when nothing is logged (and no legal basis is asked for): the store is the
-    bundled sample, or there is no store (a command given only files). The output file is ``args.out`` (none: standard
-    output). Raises :class:`~ctxmap.errors.InputError` for an
+    bundled sample, or there is no store (a command given only files). The output file is
+    ``args.out`` (none: standard output). Raises :class:`~ctxmap.errors.InputError` for an
     unmasked export without ``--legal-basis``.
     """
     target = getattr(args, "store", None)
