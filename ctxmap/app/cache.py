@@ -106,7 +106,9 @@ def load_layers() -> dict[str, gpd.GeoDataFrame]:
         target = store_target()
         masked = _load_masked(target, store_version(target), mask_settings())
         return _focus(masked, raw)
-    audit_once("view unmasked", "layers with homes as points and incidents with locations")
+    shown = ", ".join(f"{kind} {len(frame)}" for kind, frame in raw.items() if len(frame))
+    audit_once("view unmasked", f"layers with homes as points and incidents with locations "
+               f"({shown})")
     return raw
 
 

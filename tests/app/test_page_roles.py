@@ -143,6 +143,9 @@ def test_unmasked_view_is_audited_once(store_copy):
     assert new["action"].tolist() == ["view unmasked"]
     assert new["legal_basis"].iloc[0] == "public task"
     assert new["user"].iloc[0] == "local analyst"
+    homes = len(GeoPackageStore(store_copy, create=False).read("homes"))
+    what = new["what"].iloc[0]
+    assert what.startswith("Map page: layers with homes as points") and f"homes {homes}" in what
 
 
 @pytest.mark.browser
@@ -184,3 +187,27 @@ def test_meeting_view_in_browser(store_copy, app_url, tmp_path):  # noqa: F811
     offsite = [u for u in requests if urlsplit(u).scheme in ("http", "https")
                and urlsplit(u).hostname not in allowed]
     assert offsite == []
+
+
+def test_audit_page_shows_the_chain(store_copy):
+    """'chain intact: N rows' on an honest store; the first broken row after tampering."""
+    import sqlite3
+
+    from ctxmap.privacy.audit import verify
+
+    con = sqlite3.connect(store_copy)
+    rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+               for t in ("ctxmap_audit", "ctx_history"))
+    con.close()
+    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert f"chain intact: {rows} rows" in [s.value for s in at.success]
+    assert verify(GeoPackageStore(store_copy, create=False))[0]
+    con = sqlite3.connect(store_copy)
+    con.executescript("DROP TRIGGER ctx_history_no_update; "
+                      "UPDATE ctx_history SET changed_by = 'nobody' WHERE id = 5;")
+    con.close()
+    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=60).run()
+    assert [e.value for e in at.error if "chain broken" in e.value] == [
+        "chain broken: ctx_history row 5 does not match its hash: its content or hash was "
+        "changed"]
