@@ -120,7 +120,8 @@ def mask_location(bundle: ContextBundle, cell_m: float = HOME_MASK_CELL_M) -> Co
 
 def filter_for_partner(bundle: ContextBundle, partner: str, *,
                        as_of: dt.date | str | None = None,
-                       known_partners: Sequence[str] | None = None) -> ContextBundle:
+                       known_partners: Sequence[str] | None = None,
+                       cell_m: float = HOME_MASK_CELL_M) -> ContextBundle:
     """Return what ``partner`` may see of a context bundle.
 
     Parameters
@@ -134,6 +135,9 @@ def filter_for_partner(bundle: ContextBundle, partner: str, *,
         consent not withdrawn.
     known_partners
         When given, ``partner`` must be one of these.
+    cell_m
+        Side of the square a home is masked to (the installation's
+        ``CTXMAP_MASK_CELL_M``; default 250 m).
 
     Returns
     -------
@@ -185,4 +189,4 @@ def filter_for_partner(bundle: ContextBundle, partner: str, *,
     out = ContextBundle(context=context, young_people=young, assessment=assessment,
                         actions=bundle.actions, consents=consents, safety_ratings=ratings,
                         review_notes=notes, for_partner=partner, withheld=withheld)
-    return mask_location(out)
+    return mask_location(out, cell_m)

@@ -9,10 +9,10 @@ Every user string is escaped (the templates' ``esc`` filter).
 
 A pack made *for a partner* shows only what consent allows
 (:func:`ctxmap.cases.consent.filter_for_partner`) and never a home's point or address: a home
-is shown as the 250 m grid cell it lies in. Its figures are a shared output, recomputed
-from the partner's view through disclosure control (:mod:`ctxmap.reports.partner`): counted
-over the square's neighbourhood, small counts hidden, the rest rounded, places listed
-alphabetically without distances, no incident points on the map.
+is shown as the grid square it lies in (250 m, or ``CTXMAP_MASK_CELL_M``). Its figures
+are a shared output, recomputed from the partner's view through disclosure control
+(:mod:`ctxmap.reports.partner`): ranges over the square, small counts hidden, places
+listed alphabetically without distances, no incident points on the map.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from ctxmap.cases.records import (
     context_area,
     is_overdue,
 )
-from ctxmap.privacy.disclosure import check_threshold
-from ctxmap.privacy.masks import DEFAULT_THRESHOLD
+from ctxmap.privacy.disclosure import check_cell_m, check_threshold
+from ctxmap.privacy.masks import DEFAULT_CELL_M, DEFAULT_THRESHOLD
 from ctxmap.reports.partner import partner_evidence, partner_review
 from ctxmap.reports.templating import render, trusted
 from ctxmap.settings import load as load_settings
@@ -64,6 +64,8 @@ class PackOptions:
     threshold
         Small-count threshold of a partner's pack (at least 3; see
         :mod:`ctxmap.privacy.disclosure`).
+    cell_m
+        Side of the square a home is shown as in a partner's pack (at least 100 m).
     """
 
     for_partner: str | None = None
@@ -72,6 +74,7 @@ class PackOptions:
     vendor_dir: Path | None = None
     include_map: bool = True
     threshold: int = DEFAULT_THRESHOLD
+    cell_m: float = DEFAULT_CELL_M
 
 
 def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> str:
@@ -111,7 +114,7 @@ def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> s
 
 
 def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
-              evidence: ContextEvidence | None, tiles_url: Any, vendor_dir: Path | None) -> str:
+              evidence: ContextEvidence | None, options: PackOptions) -> str:
     from ctxmap.maps.base import DEFAULT, MapOptions
     from ctxmap.maps.export import standalone_html
     from ctxmap.maps.layers import build_map, context_area_group
@@ -130,12 +133,12 @@ def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
     extra = []
     if area is not None:
         extra.append(context_area_group(
-            area, "Context (home location masked to a 250 m cell)"
+            area, f"Context (home location masked to a {options.cell_m:g} m square)"
             if bundle.location_masked else "Context area"))
-    options = MapOptions(tiles_url=DEFAULT if tiles_url is None else tiles_url,
-                         center=center, zoom=15 if center else None)
-    m = build_map(view, options, extra_groups=extra)
-    return standalone_html(m, title=f"Map: {ctx.name}", vendor_dir=vendor_dir)
+    map_options = MapOptions(tiles_url=DEFAULT if options.tiles_url is None
+                             else options.tiles_url, center=center, zoom=15 if center else None)
+    m = build_map(view, map_options, extra_groups=extra)
+    return standalone_html(m, title=f"Map: {ctx.name}", vendor_dir=options.vendor_dir)
 
 
 def build_pack_html(
@@ -168,7 +171,8 @@ def build_pack_html(
     shown_review = _review(review) if review is not None else None
     if for_partner is not None:
         check_threshold(options.threshold)
-        bundle = filter_for_partner(bundle, for_partner, as_of=today)
+        bundle = filter_for_partner(bundle, for_partner, as_of=today,
+                                    cell_m=check_cell_m(options.cell_m))
         # a shared output: recomputed from what the partner sees, through disclosure control
         shown_evidence = (partner_evidence(bundle, layers, evidence, options.threshold)
                           if evidence is not None else None)
@@ -179,7 +183,7 @@ def build_pack_html(
     masked = bundle.location_masked
     map_page = ""
     if options.include_map and ctx.geometry is not None:
-        map_page = _map_page(bundle, layers, evidence, options.tiles_url, options.vendor_dir)
+        map_page = _map_page(bundle, layers, evidence, options)
     return render(
         "pack.html.j2",
         title=clean_text(ctx.name),
@@ -190,6 +194,7 @@ def build_pack_html(
         ctx=ctx,
         today=today.isoformat(),
         masked=masked,
+        cell_m=f"{options.cell_m:g}",
         map_page=map_page,
         evidence=shown_evidence,
         review=shown_review,
@@ -331,7 +336,9 @@ def make_pack(store: Any, context_id: str, *, for_partner: str | None = None,
     ctx = bundle.context
     evidence = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
     review = context_review(bundle, layers)
-    threshold = load_settings().small_count_threshold or DEFAULT_THRESHOLD
+    configured = load_settings()
     options = PackOptions(for_partner=for_partner, today=today, tiles_url=tiles_url,
-                          include_map=include_map, threshold=threshold)
+                          include_map=include_map,
+                          threshold=configured.small_count_threshold or DEFAULT_THRESHOLD,
+                          cell_m=configured.mask_cell_m or DEFAULT_CELL_M)
     return build_pack_html(bundle, layers, options, evidence=evidence, review=review)

@@ -119,3 +119,19 @@ def test_partner_pack_threshold_below_the_floor_is_refused(store: GeoPackageStor
     with pytest.raises(InputError, match="expected a whole number >= 3"):
         build_pack_html(bundle, {}, PackOptions(for_partner="Local police", threshold=2,
                                                 include_map=False))
+
+
+def test_partner_pack_uses_the_installation_square(store: GeoPackageStore,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """CTXMAP_MASK_CELL_M sets the pack's square too; below 100 m it is refused."""
+    from ctxmap.errors import InputError
+    from ctxmap.reports.pack import PackOptions, build_pack_html
+
+    monkeypatch.setenv("CTXMAP_MASK_CELL_M", "500")
+    page = make_pack(store, SAMPLE_CONTEXT_ID, for_partner="Local police", tiles_url="")
+    assert "only as the 500 m square it lies in" in page
+    assert "home location masked to a 500 m square" in page
+    bundle = load_bundle(store, SAMPLE_CONTEXT_ID)
+    with pytest.raises(InputError, match="expected at least 100 m"):
+        build_pack_html(bundle, {}, PackOptions(for_partner="Local police", cell_m=50,
+                                                include_map=False))
