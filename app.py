@@ -20,12 +20,14 @@ from ctxmap.app.meeting_view import meeting_chrome, meeting_toggle, meeting_view
 from ctxmap.app.navigation import follow_deep_link, user_pages
 from ctxmap.app.session import session_store_summary
 from ctxmap.app.signin import sign_in, user_panel
+from ctxmap.app.style import accessible_style
 from ctxmap.app.widgets import check_assets, check_settings
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="ctxmap", layout="wide")
 with page_guard("app.py"):
+    accessible_style()
     check_settings()
     check_assets()
     user = sign_in()

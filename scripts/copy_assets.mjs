@@ -33,6 +33,9 @@ const FILES = [
   ["leaflet-draw", "dist/images/spritesheet.svg", "leaflet-draw/images/spritesheet.svg"],
   ["jquery", "dist/jquery.min.js", "jquery/jquery.min.js"],
   ["jquery", "LICENSE.txt", "jquery/LICENSE.txt"],
+  // axe-core: only the accessibility tests load it (injected by Playwright), never the app
+  ["axe-core", "axe.min.js", "axe-core/axe.min.js"],
+  ["axe-core", "LICENSE", "axe-core/LICENSE"],
 ];
 
 const missing = FILES.filter(([pkg, src]) => !existsSync(join(modules, pkg, src)));

@@ -10,9 +10,17 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import geopandas as gpd
+import streamlit as st
 from streamlit_folium import st_folium
 
-from ctxmap.app.meeting_view import mask_settings, meeting_view, view_params
+from ctxmap.app.meeting_view import (
+    MEETING_TYPE_SCALE,
+    map_container_key,
+    mask_settings,
+    meeting_view,
+    view_params,
+)
+from ctxmap.maps.access import LargeType
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import layer_control
 from ctxmap.maps.layers import build_map
@@ -31,7 +39,9 @@ def layers_map(
         params = view_params()
         if params.zoom is not None and options.zoom is None:
             options = dataclasses.replace(options, zoom=params.zoom)
-        return build_meeting_map(view, mask_settings(), options)
+        m = build_meeting_map(view, mask_settings(), options)
+        LargeType(MEETING_TYPE_SCALE).add_to(m)
+        return m
     return build_map(view, options, **extra)
 
 
@@ -43,10 +53,13 @@ def draw_map(m: Any, *, key: str, height: int = MAP_HEIGHT, groups: Sequence[Any
     keeps the user's pan and zoom; build ``m`` with ``layer_control=False``: the control
     is added here, with the groups listed.
     """
-    if meeting_view():
-        height = max(height, MEETING_MAP_HEIGHT)
     dynamic: dict[str, Any] = {}
     if groups:
         dynamic = {"feature_group_to_add": list(groups), "layer_control": layer_control()}
+    if meeting_view():  # sized by the meeting CSS to the window (see ctxmap.app.meeting_view)
+        with st.container(key=map_container_key(key)):
+            st_folium(m, key=key, height=max(height, MEETING_MAP_HEIGHT),
+                      use_container_width=True, returned_objects=[], **dynamic)
+        return
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
               **dynamic)

@@ -16,6 +16,7 @@ import folium
 
 from ctxmap.analysis.aggregate import DEFAULT_MAX_CELLS
 from ctxmap.errors import InputError
+from ctxmap.maps.access import MapAccess
 from ctxmap.maps.assets import DEFAULT_BASE_URL
 from ctxmap.settings import load as load_settings
 from ctxmap.text import esc_plain
@@ -135,7 +136,8 @@ def base_map(
     """An empty map at ``location`` (lat, lon) with the basemap ``url`` (None: no tiles).
 
     ``url`` is a resolved tile URL (see :func:`resolve_tiles_url`); the attribution is
-    HTML-escaped.
+    HTML-escaped. Keyboard access and accessible names come with it
+    (:class:`ctxmap.maps.access.MapAccess`).
     """
     m = folium.Map(
         location=[float(location[0]), float(location[1])],
@@ -152,4 +154,5 @@ def base_map(
             max_zoom=19,
             control=False,
         ).add_to(m)
+    MapAccess().add_to(m)
     return m

@@ -12,6 +12,7 @@ import folium
 from folium.plugins import Draw
 from shapely.geometry.base import BaseGeometry
 
+from ctxmap.maps.access import MapAccess
 from ctxmap.maps.assets import use_local_assets
 from ctxmap.maps.base import OSM_ATTRIBUTION, resolve_tiles_url
 
@@ -32,6 +33,7 @@ def drawing_map() -> folium.Map:
         folium.TileLayer(tiles=url, attr=OSM_ATTRIBUTION).add_to(m)
     Draw(draw_options={"polyline": False, "circle": False, "circlemarker": False,
                        "rectangle": True, "polygon": True, "marker": True}).add_to(m)
+    MapAccess("Map to draw a context on").add_to(m)
     return use_local_assets(m)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -157,9 +156,8 @@ def test_meeting_view_in_browser(store_copy, app_url, tmp_path):  # noqa: F811
 
     from tests.app.test_browser import CHROMIUM, FRAME, LOCAL_HOSTS
 
-    shot = (ROOT / "docs" / "screenshot-meeting.png"
-            if os.environ.get("CTXMAP_UPDATE_SCREENSHOTS") == "1"
-            else tmp_path / "screenshot-meeting.png")
+    # docs/screenshot-meeting.png (1920x1080) is made by tests/app/test_accessibility.py
+    shot = tmp_path / "screenshot-meeting.png"
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

@@ -125,6 +125,7 @@ def test_package_json_pins_exact_versions():
 
     pkg = json.loads((Path(__file__).resolve().parents[2] / "package.json").read_text())
     assert pkg["dependencies"] == {
+        "axe-core": "4.14.1",  # the accessibility tests' checker, served like Leaflet
         "jquery": "3.7.1",
         "leaflet": "1.9.4",
         "leaflet-draw": "1.0.4",
