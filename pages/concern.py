@@ -29,7 +29,7 @@ from ctxmap.analysis.periods import (
 from ctxmap.app import concern_work as work
 from ctxmap.app import evaluation_panel as methods
 from ctxmap.app.audit import export_button
-from ctxmap.app.cache import load_layers
+from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
 from ctxmap.app.drawing import draw_map
 from ctxmap.app.navigation import require_page
@@ -205,20 +205,21 @@ st.title("Locations of concern")
 st.caption(
     "Every home, youth centre, safe place and context of concern ranked by the reported "
     "incidents around it. "
-    "A place is flagged when it has clearly more than an area of that size usually has. "
+    "A place is flagged when it has more than its expected count explains, beyond chance. "
     "A flag is a prompt to look closer, not a finding about the place or the people there."
 )
 layers = load_layers()
 path = store_target()
 version = store_version(path)
 ctx_key = contexts_signature(open_session_store()) if session_store_exists() else ""
-months = months_available(layers["incidents"])
+months = cached(("months",), lambda: months_available(layers["incidents"]))
 if not months or sum(len(layers[k]) for k in PLACE_LAYERS) == 0:
     st.info("The store needs incidents and at least one place layer (homes, youth centres or "
             "safe places). Import them on the Import & layers page.")
     st.stop()
 areas_layer = layers["areas"]
-options = concern_sidebar(months, categories_available(layers["incidents"]),
+options = concern_sidebar(months, cached(("categories",),
+                                         lambda: categories_available(layers["incidents"])),
                           set(areas_layer["level"].astype(str))
                           if "level" in areas_layer else set())
 ranking, period, cats = options.ranking, options.ranking.period, options.ranking.categories

@@ -34,6 +34,15 @@ def _load_layers(path: str, version: float) -> dict[str, gpd.GeoDataFrame]:
     return {kind: store.read(kind) for kind in LAYER_KINDS}
 
 
+def store_layers(path: str, version: float) -> dict[str, gpd.GeoDataFrame]:
+    """The store's layers at ``version``: one shared, read-only copy (read once, never pickled).
+
+    For cached analyses that read layers themselves (the Locations of concern page's): they
+    get the same copy :func:`load_layers` gives the pages, instead of a second read.
+    """
+    return _load_layers(path, version)
+
+
 @st.cache_resource(show_spinner="Masking the layers…", max_entries=4)
 def _load_masked(path: str, version: float, settings: MaskSettings) -> dict[str, gpd.GeoDataFrame]:
     return mask_layers(_load_layers(path, version), settings)

@@ -27,6 +27,7 @@ from ctxmap.analysis.periods import month_range, months_available, select_incide
 from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
 from ctxmap.analysis.risk_grid import build_grid, metric_points
 from ctxmap.analysis.risk_terrain import fit_risk_terrain
+from ctxmap.app.cache import store_layers
 from ctxmap.app.funnel_chart import funnel_spec
 from ctxmap.cases.scope import contexts_as_places
 from ctxmap.errors import CtxmapError
@@ -184,9 +185,13 @@ def run_or_warn(what: str, fn: Callable[[], T]) -> T | None:
         return None
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def _layer(path: str, version: float, kind: str) -> gpd.GeoDataFrame:
-    return open_store(path, create=False).read(kind)
+    """One layer of the store: the pages' shared copy (:func:`ctxmap.app.cache.store_layers`).
+
+    Not a ``cache_data`` copy: at a million incidents pickling one took longer than the
+    analyses, and it was a second read of the store.
+    """
+    return store_layers(path, version)[kind]
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
