@@ -20,16 +20,11 @@ from ctxmap.analysis.concern_tables import (
     previous_missing,
     ranking_table,
 )
-from ctxmap.analysis.periods import (
-    categories_available,
-    format_period,
-    months_available,
-    previous_period,
-)
+from ctxmap.analysis.periods import format_period, previous_period
 from ctxmap.app import concern_work as work
 from ctxmap.app import evaluation_panel as methods
 from ctxmap.app.audit import export_button
-from ctxmap.app.cache import cached, load_layers
+from ctxmap.app.cache import load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
 from ctxmap.app.drawing import draw_map
 from ctxmap.app.navigation import require_page
@@ -212,14 +207,13 @@ layers = load_layers()
 path = store_target()
 version = store_version(path)
 ctx_key = contexts_signature(open_session_store()) if session_store_exists() else ""
-months = cached(("months",), lambda: months_available(layers["incidents"]))
+months, present = work.incident_choices(layers)
 if not months or sum(len(layers[k]) for k in PLACE_LAYERS) == 0:
     st.info("The store needs incidents and at least one place layer (homes, youth centres or "
             "safe places). Import them on the Import & layers page.")
     st.stop()
 areas_layer = layers["areas"]
-options = concern_sidebar(months, cached(("categories",),
-                                         lambda: categories_available(layers["incidents"])),
+options = concern_sidebar(months, present,
                           set(areas_layer["level"].astype(str))
                           if "level" in areas_layer else set())
 ranking, period, cats = options.ranking, options.ranking.period, options.ranking.categories

@@ -6,7 +6,7 @@ are read inside (from the store, not the session) so nothing per-user is cached.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -23,11 +23,16 @@ from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
 from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places
-from ctxmap.analysis.periods import month_range, months_available, select_incidents
+from ctxmap.analysis.periods import (
+    categories_available,
+    month_range,
+    months_available,
+    select_incidents,
+)
 from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
 from ctxmap.analysis.risk_grid import build_grid, metric_points
 from ctxmap.analysis.risk_terrain import fit_risk_terrain
-from ctxmap.app.cache import store_layers
+from ctxmap.app.cache import cached, store_layers
 from ctxmap.app.funnel_chart import funnel_spec
 from ctxmap.cases.scope import contexts_as_places
 from ctxmap.errors import CtxmapError
@@ -158,6 +163,13 @@ def concern_sidebar(months: Sequence[str], present: Sequence[str],
     ranking = Ranking((str(first), str(last)), cats, radius, alpha, min_incidents, correction,
                       weights, baseline, ring_outer, funnel_level)
     return ConcernOptions(ranking, str(level), cell_m, bandwidth)
+
+
+def incident_choices(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[list[str], list[str]]:
+    """The months and incident types in the store, computed once per store version."""
+    incidents = layers["incidents"]
+    return (cached(("months",), lambda: months_available(incidents)),
+            cached(("categories",), lambda: categories_available(incidents)))
 
 
 def draw_funnel(ranked: gpd.GeoDataFrame) -> None:
