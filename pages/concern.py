@@ -83,7 +83,8 @@ def analysis_map(ranked: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None,
         groups.append(hotspot_group(grid))
     if (risk := methods.risk_layer(path, version, period, cats)) is not None:
         groups.append(risk)
-    groups.append(concern_group(ranked, options.ranking.radius_m))
+    shown = methods.with_expectations(path, version, ctx_key, options.ranking, ranked)
+    groups.append(concern_group(shown, options.ranking.radius_m))
     areas = layers["areas"]
     outlines = areas.loc[areas["level"].astype(str).isin(["district", "ward"]).to_numpy()]
     fmap = build_map({"areas": outlines} if len(outlines) else {"areas": areas})

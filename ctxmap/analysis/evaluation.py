@@ -26,6 +26,7 @@ Method (stated in the output)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,7 +154,9 @@ class Evaluation:
         if len(others) > 1:
             why = f"of the methods tried, it captured most of the incidents of {test}"
         else:
-            why = f"the only other method that could be evaluated on {test}"
+            left_out = "; ".join(f"{m.label}: {m.note}" for m in self.methods
+                                 if m.key in EXPECTATION_METHODS and not m.used)
+            why = f"the only expectation that could be checked on {test} ({left_out})"
         return (f"{name}: {why} ({best.mean_captured:.0%} on average in the top 1, 5 and 10 % "
                 "of the area)")
 
@@ -270,6 +273,16 @@ def evaluate_methods(
     return Evaluation(train, test, grid.cell_m, len(grid), int(train_counts.sum()),
                       int(test_counts.sum()), tuple(results), study_area,
                       model.reason if model is not None else "no model fitted")
+
+
+def default_split(months: Sequence[str]) -> tuple[str, str]:
+    """``(train_to, test_from)`` holding out the last two months (the last one with < 4)."""
+    ordered = sorted(set(months))
+    if len(ordered) < 2:
+        raise InputError(f"{len(ordered)} month(s) of incidents; expected at least 2 to hold "
+                         "one out for an evaluation")
+    hold = 2 if len(ordered) >= 4 else 1
+    return ordered[-hold - 1], ordered[-hold]
 
 
 def split_periods(months: list[str], train_to: str, test_from: str) -> tuple[Period, Period]:

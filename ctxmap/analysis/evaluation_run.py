@@ -9,34 +9,28 @@ expectation in the test months.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
 
 from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.concern import ConcernParams, rank_places
-from ctxmap.analysis.evaluation import Evaluation, evaluate_methods, split_periods
+from ctxmap.analysis.evaluation import (
+    Evaluation,
+    default_split,
+    evaluate_methods,
+    split_periods,
+)
 from ctxmap.analysis.periods import Period, month_range, select_incidents
 from ctxmap.analysis.risk_grid import build_grid, metric_points
 from ctxmap.analysis.risk_terrain import fit_risk_terrain
-from ctxmap.errors import InputError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 
 #: Ranks places for one period: ``ranker(places, incidents, area, params)`` -> ranking with
 #: ``incidents``, ``expected`` and ``flagged`` (default :func:`rank_places`).
 Ranker = Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame, StudyArea, ConcernParams],
                   gpd.GeoDataFrame]
-
-
-def default_split(months: Sequence[str]) -> tuple[str, str]:
-    """``(train_to, test_from)`` holding out the last two months (the last one with < 4)."""
-    ordered = sorted(set(months))
-    if len(ordered) < 2:
-        raise InputError(f"{len(ordered)} month(s) of incidents; expected at least 2 to hold "
-                         "one out for an evaluation")
-    hold = 2 if len(ordered) >= 4 else 1
-    return ordered[-hold - 1], ordered[-hold]
 
 
 def flag_persistence(

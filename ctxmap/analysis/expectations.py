@@ -17,11 +17,13 @@ Methods
     clipped to the study area, x the area of the circle clipped to the study area:
     ``expected = ring count x area(circle ∩ study area) / area(ring ∩ study area)``.
 ``model``
-    Registered by :mod:`ctxmap.analysis.risk_terrain` when it is installed; until then
-    asking for it raises :class:`~ctxmap.errors.InputError` saying so.
+    The risk-terrain model fitted to the ranking's incidents, summed over the circle ∩
+    study area (:mod:`ctxmap.analysis.model_expectation`); not used, and every reason says
+    why, when the fit does not converge or is not calibrated.
 ``auto``
-    :data:`AUTO` picks one of the above and says why. Without an out-of-sample evaluation
-    (:mod:`ctxmap.analysis.evaluation`) it picks ``local`` and says that no evaluation chose it.
+    :data:`AUTO` picks one of the above and says why: by default the one of ``local`` and
+    ``model`` that best predicted the last months of the period from the months before
+    (an out-of-sample evaluation, :mod:`ctxmap.analysis.evaluation`).
 
 Adding a method
 ---------------
@@ -207,27 +209,28 @@ def local_expectation(inputs: ExpectationInputs) -> Expectation:
     )
 
 
-def _model_unavailable(inputs: ExpectationInputs) -> Expectation:
-    raise InputError(
-        "the 'model' expectation (a risk-terrain model) is not available in this version of "
-        "ctxmap; expected one of: auto, local, study-area"
-    )
+def _model(inputs: ExpectationInputs) -> Expectation:
+    """``model`` (imported when used: the model module builds on this one)."""
+    from ctxmap.analysis.model_expectation import model_expectation
+
+    return model_expectation(inputs)
 
 
-def _auto_without_evaluation(inputs: ExpectationInputs) -> tuple[str, str]:
-    return ("local", "auto chose the local baseline: no out-of-sample evaluation of the "
-            "methods is available in this version, and the local baseline compares each "
-            "place with its own neighbourhood")
+def _auto_by_evaluation(inputs: ExpectationInputs) -> tuple[str, str]:
+    """``auto``'s default chooser: the best predictor of the period's last months."""
+    from ctxmap.analysis.model_expectation import auto_choice
+
+    return auto_choice(inputs)
 
 
 #: The expectation methods by name (``auto`` is not one: see :data:`AUTO`).
 METHODS: dict[str, ExpectationMethod] = {
     "study-area": study_area_expectation,
     "local": local_expectation,
-    "model": _model_unavailable,
+    "model": _model,
 }
 #: How ``auto`` chooses: ``AUTO[0](inputs) -> (method name, sentence saying why)``.
-AUTO: list[AutoChooser] = [_auto_without_evaluation]
+AUTO: list[AutoChooser] = [_auto_by_evaluation]
 
 
 def register(name: str, method: ExpectationMethod) -> None:

@@ -121,8 +121,10 @@ class CellGrid:
         return gpd.GeoDataFrame(data, geometry=self.cells, crs=self.metric_crs).to_crs(crs)
 
 
-def build_grid(study_area: StudyArea, cell_m: float = 200.0) -> CellGrid:
-    """Make the clipped grid over ``study_area`` (in its own metric analysis CRS).
+def build_grid(study_area: StudyArea, cell_m: float = 200.0, metric_crs: str | None = None) -> (
+    CellGrid
+):
+    """Make the clipped grid over ``study_area`` in ``metric_crs`` (default: its own choice).
 
     Raises
     ------
@@ -132,7 +134,7 @@ def build_grid(study_area: StudyArea, cell_m: float = 200.0) -> CellGrid:
     if study_area.geometry is None or study_area.geometry.is_empty:
         raise InputError("the study area is empty; expected a polygon to put a grid on")
     series = gpd.GeoSeries([study_area.geometry], crs=study_area.crs)
-    metric = metric_crs_for(series)
+    metric = metric_crs or metric_crs_for(series)
     area = series.to_crs(metric).iloc[0]
     cells, rows, cols, x0, y0, n_cols = square_grid(area, float(cell_m))
     clipped = shapely.intersection(cells, area)

@@ -221,9 +221,15 @@ def _study_area(path: str, version: float) -> StudyArea:
 
 @st.cache_data(max_entries=32, show_spinner="Counting incidents around every place…")
 def ranking(path: str, version: float, contexts: str, settings: Ranking) -> gpd.GeoDataFrame:
-    """Every place ranked (:func:`ctxmap.analysis.concern.rank_places`)."""
+    """Every place ranked (:func:`ctxmap.analysis.concern.rank_places`).
+
+    The ``model`` expectation (and ``auto``) take their factors from the store's places and
+    areas.
+    """
+    areas = _layer(path, version, "areas")
     return rank_places(_places(path, version, contexts), _layer(path, version, "incidents"),
-                       _study_area(path, version), settings.params())
+                       _study_area(path, version), settings.params(),
+                       layers={"places": load_places(path, []), "areas": areas})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -8,13 +8,16 @@ layer draws the model's relative risk per cell. Both are cached per store versio
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from ctxmap.analysis.evaluation import AREA_SHARES, Evaluation
 from ctxmap.analysis.periods import format_period
 from ctxmap.app import concern_work as work
-from ctxmap.app.concern_work import Cats, Period, run_or_warn
+from ctxmap.app.concern_work import Cats, Period, Ranking, run_or_warn
 from ctxmap.app.widgets import show_table
 from ctxmap.maps.analysis_layers import AnalysisLayer
 from ctxmap.maps.risk_layer import risk_terrain_group
@@ -30,6 +33,31 @@ def risk_layer(path: str, version: float, period: Period, cats: Cats) -> Analysi
     cells, factors, reason, usable = fitted
     notes = [] if usable else [reason]
     return risk_terrain_group(cells, factors if usable else None, notes=notes)
+
+
+def _ranking_with(path: str, version: float, contexts: str, settings: Ranking) -> (
+    gpd.GeoDataFrame | None
+):
+    return run_or_warn(f"The {settings.baseline} expectation could not be made",
+                       lambda: work.ranking(path, version, contexts, settings))
+
+
+def with_expectations(path: str, version: float, contexts: str, ranking: Ranking,
+                      ranked: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``ranked`` with each expectation's expected count (study-area, local, model) beside it.
+
+    Each comes from the same ranking with that expectation (cached); a place's popup shows
+    them side by side. An expectation that cannot be made is left empty.
+    """
+    out = ranked.copy()
+    for name, column in (("study-area", "expected_study_area"), ("local", "expected_local"),
+                         ("model", "expected_model")):
+        other = ranked if ranking.baseline == name else _ranking_with(
+            path, version, contexts, replace(ranking, baseline=name))
+        if other is not None:
+            by_id = other.drop_duplicates("place_id").set_index("place_id")["expected"]
+            out[column] = out["place_id"].map(by_id).to_numpy()
+    return out
 
 
 def evaluation_table(ev: Evaluation) -> pd.DataFrame:

@@ -13,6 +13,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+import geopandas as gpd
+
+from ctxmap.errors import InputError
+
 
 def positive(unit: str = "") -> Callable[[str], float]:
     """An argparse ``type`` for a number > 0 (``unit``, e.g. ``"metres"``, names it)."""
@@ -28,3 +32,21 @@ def positive(unit: str = "") -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def read_geo_file(path: str, what: str) -> gpd.GeoDataFrame:
+    """Read a GeoJSON or GeoPackage file (``what`` names it in messages), in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or has no CRS.
+    """
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); "
+                         "expected a GeoJSON or GeoPackage file") from None
+    if gdf.crs is None:
+        raise InputError(f"{path}: the {what} have no CRS; expected one (GeoJSON is EPSG:4326)")
+    return gdf.to_crs("EPSG:4326")

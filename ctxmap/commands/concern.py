@@ -13,9 +13,10 @@ from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
-from ctxmap.commands import positive
+from ctxmap.commands import positive, read_geo_file
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
+from ctxmap.layers.osm_groups import group_osm_features
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
 from ctxmap.text import to_safe_csv
 
@@ -90,6 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "method that predicted this area's recent months best), local (the ring "
                    "from the radius to --ring-outer), study-area (the study area's average) "
                    "or model (risk-terrain model) (auto)")
+    p.add_argument("--osm", metavar="FILE", default=None,
+                   help="OpenStreetMap points-of-interest extract: feature groups for the "
+                   "model expectation (default: the places by category)")
     p.add_argument("--ring-outer", type=positive("metres"), default=RING_OUTER_M,
                    metavar="METRES", help="outer radius of the local baseline's ring "
                    f"({RING_OUTER_M:g})")
@@ -149,6 +153,17 @@ def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
     return incidents
 
 
+def _model_layers(args: argparse.Namespace, places: gpd.GeoDataFrame) -> (
+    dict[str, gpd.GeoDataFrame]
+):
+    """The layers the ``model`` expectation (and ``auto``) may use: places, areas, --osm."""
+    layers = {"places": places, "areas": load_layer(args.store, "areas")}
+    if args.osm:
+        raw = read_geo_file(args.osm, "OpenStreetMap features")
+        layers["features"] = group_osm_features(raw)
+    return layers
+
+
 def run_concern(args: argparse.Namespace) -> int:
     """Handle ``concern``: write the ranking CSV and print a one-line summary."""
     incidents = _load_incidents(args)
@@ -168,7 +183,7 @@ def run_concern(args: argparse.Namespace) -> int:
         funnel_level=args.funnel_limit / 100.0,
     )
     area = _study_area(args.store, incidents, args.radius_m)
-    ranking = rank_places(places, incidents, area, params)
+    ranking = rank_places(places, incidents, area, params, layers=_model_layers(args, places))
     meta = ranking.attrs["ctxmap"]
     out = Path(args.out)
     homes = int((places["layer"] == "homes").sum()) if "layer" in places else 0

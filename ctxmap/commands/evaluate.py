@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-import geopandas as gpd
-
 from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.evaluation import AREA_SHARES, Evaluation
 from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import format_period
-from ctxmap.commands import positive
+from ctxmap.commands import positive, read_geo_file
 from ctxmap.commands.concern import _known_types, _month_arg, _types_arg
 from ctxmap.errors import InputError
 from ctxmap.layers.osm_groups import group_osm_features, group_places
@@ -59,17 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_evaluate)
 
 
-def _read_geo(path: str, what: str) -> gpd.GeoDataFrame:
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); "
-                         "expected a GeoJSON or GeoPackage file") from None
-    if gdf.crs is None:
-        raise InputError(f"{path}: the {what} have no CRS; expected one (GeoJSON is EPSG:4326)")
-    return gdf.to_crs("EPSG:4326")
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle ``evaluate``: print the comparison table and what it means."""
     incidents = load_incidents(args.store, args.incidents)
@@ -88,12 +75,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         areas = with_population(areas, read_population(args.population))
     places = load_places(args.store, args.places)
     if args.osm:
-        features = group_osm_features(_read_geo(args.osm, "OpenStreetMap features"))
+        features = group_osm_features(read_geo_file(args.osm, "OpenStreetMap features"))
         source = f"OpenStreetMap feature groups from {args.osm}"
     else:
         features = group_places(places)
         source = "the places' categories (no --osm extract given)"
-    streets = _read_geo(args.streets, "streets") if args.streets else None
+    streets = read_geo_file(args.streets, "streets") if args.streets else None
     settings = EvaluationSettings(args.train_to, args.test_from, args.types, args.cell_m,
                                   args.radius_m)
     result = evaluate_area(incidents, area, settings, features=features,

@@ -14,10 +14,10 @@ from ctxmap.analysis.evaluation import (
     Evaluation,
     MethodResult,
     captures,
+    default_split,
     ring_density,
     split_periods,
 )
-from ctxmap.analysis.evaluation_run import default_split
 from ctxmap.analysis.risk_grid import build_grid
 from ctxmap.errors import InputError
 from ctxmap.layers.population import read_population
@@ -83,7 +83,9 @@ def test_best_and_auto_sentence():
     only_local = Evaluation(ev.train, ev.test, 200.0, 10, 5, 5,
                             (result(LOCAL, 0.2), MethodResult(MODEL, "m", "not usable")),
                             "given", "not usable")
-    assert only_local.auto_sentence().startswith("local baseline: the only other method")
+    assert only_local.auto_sentence().startswith(
+        "local baseline: the only expectation that could be checked on Jan 2019 to Feb 2019 "
+        "(m: not usable)")
 
 
 def test_split_periods_and_default_split():

@@ -24,7 +24,8 @@ def test_concern_page_ranks_flags_and_maps(store_copy):
     assert len(table) == N_PLACES - 1
     assert table["Rank"].tolist() == list(range(1, N_PLACES))
     assert metric(at, "Flagged") == f"{int(table['Flagged'].sum()):,}"
-    # the default expectation is auto, which (with no evaluation) is the neighbourhood
+    # the default expectation is auto: on the sample the model (factors from the store's
+    # places) is not calibrated, so the neighbourhood is the only expectation checked
     home = table[table["Place"].str.contains("case-study home", regex=False)]
     assert len(home) == 1
     assert "within 400 m" in home["Reason"].iloc[0]
@@ -33,7 +34,8 @@ def test_concern_page_ranks_flags_and_maps(store_copy):
     # method stated on the page
     info = " ".join(i.value for i in at.info)
     assert "funnel limit" in info and "Expected count" in info and "local baseline" in info
-    assert "auto chose the local baseline" in info
+    assert "local baseline: the only expectation that could be checked on Jan 2019 to Feb 2019" \
+        in info
     # the funnel plot is drawn
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     # no population in the sample: the page says so
@@ -125,8 +127,10 @@ def test_concern_page_expectation_selector(store_copy):
     loose = ranking_table(at)
     assert int(loose["Flagged"].sum()) >= strict
     assert int(loose["Flagged"].sum()) == 13  # the sample, study-area expectation, 95 %
-    # model is not available yet: the page says so instead of pretending
+    # the model is not calibrated on the sample's places: every reason says so, none flagged
     (chooser,) = [s for s in at.sidebar.selectbox if s.label == "Expected count from"]
     chooser.set_value("model").run()
     assert not at.exception, at.exception
-    assert any("not available" in w.value for w in at.warning)
+    table = ranking_table(at)
+    assert not table["Flagged"].any()
+    assert table["Reason"].str.contains("there is no baseline: model not used: it predicts").all()

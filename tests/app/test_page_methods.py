@@ -26,3 +26,7 @@ def test_methods_tab_shows_the_evaluation_and_the_heat_follows_it(store_copy):
     assert "Risk-terrain model (" in text
     script = map_payload(at)["script"]
     assert "Risk terrain (relative risk)" in script
+    # each place's popup shows the expectations side by side (the model's is empty here:
+    # it is not calibrated on the sample's places)
+    assert re.search(r"Expected by: study-area [\d.,]+ \\u00b7 local [\d.,]+", script) or \
+        re.search(r"Expected by: study-area [\d.,]+ · local [\d.,]+", script)
