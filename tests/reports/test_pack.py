@@ -135,3 +135,37 @@ def test_partner_pack_uses_the_installation_square(store: GeoPackageStore,
     with pytest.raises(InputError, match="expected at least 100 m"):
         build_pack_html(bundle, {}, PackOptions(for_partner="Local police", cell_m=50,
                                                 include_map=False))
+
+
+def test_partner_pack_of_a_public_context_bands_its_counts(sample_store_path: Path) -> None:
+    """A context that is not a home keeps its place, but its counts are banded and its
+    places alphabetical; the lead agency's exact counts do not appear."""
+    import dataclasses
+
+    from ctxmap.cases.evidence import context_evidence
+    from ctxmap.reports.pack import PackOptions, build_pack_html
+    from ctxmap.store.opening import open_store
+
+    store = open_store(str(sample_store_path), create=False)
+    bundle = load_bundle(store, SAMPLE_CONTEXT_ID)
+    layers = {k: store.read(k) for k in ("incidents", "youth_centres", "safe_places", "areas")}
+    incidents = layers["incidents"]
+    located = incidents[incidents.geometry.notna()]
+    busiest = located.geometry.to_wkt().value_counts().index[0]
+    spot = located.geometry[located.geometry.to_wkt() == busiest].iloc[0]  # a busy spot
+    ctx = dataclasses.replace(bundle.context, kind="public space", place_layer=None,
+                              place_id=None, geometry=spot)
+    public = dataclasses.replace(bundle, context=ctx)
+    ev = context_evidence(spot, layers, radius_m=ctx.radius_m, categories=None)
+    page = build_pack_html(public, layers, PackOptions(for_partner="Local police",
+                                                       include_map=False), evidence=ev)
+    section = _evidence_section(page)
+    assert "within 400 m of the context" in section
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", section)]
+    figures = cells[1::2]
+    assert int(ev.by_category.sum()) >= 5  # something to band
+    assert figures and all(re.fullmatch(r"0|fewer than 5|[\d,]+ to [\d,]+", f)
+                           for f in figures), figures
+    names = section.split("nearby (alphabetical):", 1)[1].split("<span", 1)[0]
+    listed = [re.sub(r"<[^>]+>", "", n).strip() for n in names.split(",")]
+    assert listed == sorted(listed, key=lambda n: (n == "unnamed place", n.casefold(), n))
