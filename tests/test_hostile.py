@@ -329,3 +329,14 @@ def test_a_busy_store_stops_after_a_bounded_wait(tmp_path, monkeypatch, capsys):
     assert GeoPackageStore(store, create=False).counts()["safe_places"]["rows"] == 0
     # once the other writer is done, the same command works
     assert cli.main(["import", str(path), "--layer", "safe_places", "--store", str(store)]) == 0
+
+
+def test_a_broken_geopackage_upload_names_no_server_path():
+    from ctxmap.layers.readers import read_layer_bytes
+
+    raw = b"SQLite format 3\x00" + b"x" * 5000
+    with pytest.warns(RuntimeWarning):  # GDAL's own warning goes to the server log
+        result = read_layer_bytes(raw, "safe_places", name="bad.gpkg", suffix=".gpkg")
+    shown = " ".join(str(p) for p in result.problems)
+    assert not result.usable and "bad.gpkg: the GeoPackage cannot be opened" in shown
+    assert "/tmp" not in shown and "upload.gpkg" not in shown

@@ -190,8 +190,9 @@ def read_gpkg(raw: bytes, name: str, kind: str) -> tuple[gpd.GeoDataFrame | None
         try:
             layers = [str(row[0]) for row in pyogrio.list_layers(path)]
         except Exception as exc:
-            return None, [Problem(name, f"the GeoPackage cannot be opened ({exc}); expected a "
-                                  "valid GeoPackage", code="format")]
+            return None, [Problem(name, f"the GeoPackage cannot be opened "
+                                  f"({_named(exc, path, name)}); expected a valid GeoPackage",
+                                  code="format")]
         if not layers:
             return None, [Problem(name, "the GeoPackage has no layers; expected one",
                                   code="empty")]
@@ -199,8 +200,8 @@ def read_gpkg(raw: bytes, name: str, kind: str) -> tuple[gpd.GeoDataFrame | None
         try:
             gdf = pyogrio.read_dataframe(path, layer=layer)
         except Exception as exc:
-            return None, [Problem(name, f"layer {layer!r} cannot be read ({exc})",
-                                  code="format")]
+            return None, [Problem(name, f"layer {layer!r} cannot be read "
+                                  f"({_named(exc, path, name)})", code="format")]
     problems: list[Problem] = []
     if len(layers) > 1 and kind not in layers:
         problems.append(Problem(name, f"the GeoPackage has layers {layers}; read {layer!r} "
@@ -211,6 +212,11 @@ def read_gpkg(raw: bytes, name: str, kind: str) -> tuple[gpd.GeoDataFrame | None
                               "spatial layer", code="format")]
     gdf.attrs["crs_declared"] = gdf.crs is not None
     return gdf, problems
+
+
+def _named(exc: Exception, path: Path, name: str) -> str:
+    """An exception's text with the server's temporary path replaced by the file's name."""
+    return str(exc).replace(str(path), name).replace(str(path.parent), "")
 
 
 def is_osm(frame: gpd.GeoDataFrame) -> bool:
