@@ -15,7 +15,6 @@ import datetime as dt
 import os
 import re
 import secrets
-import sys
 import tempfile
 import traceback
 from dataclasses import dataclass
@@ -168,11 +167,6 @@ def log_unexpected(exc: BaseException, where: str, log_dir: Path | None) -> str:
 
 def unexpected_message(error_id: str) -> str:
     """The one line a user sees for an unexpected error (the details are in the log)."""
-    return (f"unexpected error {error_id}: ctxmap could not finish this. Nothing was "
-            "shown of the details; they are in the server's error log under this id "
-            "(see CTXMAP_LOG_DIR)")
+    return (f"unexpected error {error_id}: ctxmap could not finish this; the details are "
+            "in the server's error log under this id (CTXMAP_LOG_DIR)")
 
-
-def stderr_line(text: str) -> None:
-    """Print one line to standard error, credentials hidden."""
-    print(redact_credentials(text), file=sys.stderr)
