@@ -204,3 +204,24 @@ def test_open_store_gives_pgstore_for_url(pg_schema, monkeypatch):
     monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
     s = open_store(None)
     assert isinstance(s, PostGISStore) and "ctxmap_test:***@" in s.path and s.schema == schema
+
+
+def test_a_busy_postgis_store_stops_after_a_bounded_wait(pg_schema, monkeypatch):
+    """Another import holding a layer's lock: the write stops after CTXMAP_BUSY_TIMEOUT."""
+    from ctxmap.errors import StoreBusyError
+
+    url, schema = pg_schema
+    monkeypatch.setenv("CTXMAP_BUSY_TIMEOUT", "0.3")
+    store = PostGISStore(url, schema=schema)
+    other = psycopg.connect(url)
+    try:
+        other.execute(f'LOCK TABLE "{schema}".incidents IN EXCLUSIVE MODE')  # an import runs
+        with pytest.raises(StoreBusyError, match=r"^the store is busy \(another import is "
+                           r"running\); try again$"):
+            store.write("incidents", incidents(20), file="second.csv")
+    finally:
+        other.rollback()
+        other.close()
+    assert store.counts()["incidents"]["rows"] == 0  # nothing half-written
+    store.write("incidents", incidents(20), file="second.csv")  # free again: it works
+    assert store.counts()["incidents"]["rows"] == 20
