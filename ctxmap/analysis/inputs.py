@@ -59,29 +59,32 @@ def load_places(
     store_path: PathLike | None,
     places_files: Sequence[PathLike] = (),
     kinds: Sequence[str] | None = None,
+    as_layer: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Places with a ``layer`` column, from files (every row kept) or from the store.
+    """Places with a ``layer`` column, from files or from the store.
 
     Parameters
     ----------
     store_path
         The store to read when no files are given.
     places_files
-        Place files; each keeps every row (its ``layer`` comes from the file's own
-        ``layer`` column, the OpenStreetMap tag rules, or ``places``).
+        Place files. A row's layer comes from ``as_layer``, the file's own ``layer``
+        column, or the tag rules of ``docs/osm-classification.md`` (OSM tags, or a plain
+        list's ``category`` and ``name``): see :func:`ctxmap.layers.readers.read_places`.
+        Rows that are not a place are left out; ``attrs["notes"]`` says how many, per
+        file, for the command to print.
     kinds
-        Place layers to keep (default: every layer). With files, rows of other layers
-        are dropped only when ``kinds`` is given.
+        Place layers to keep (default: every layer).
+    as_layer
+        ``safe_places`` or ``youth_centres``: take every row of the files as that layer.
+
+    Raises
+    ------
+    InputError
+        When files with rows give no place at all (or none of ``kinds``), saying why.
     """
     if places_files:
-        frames = []
-        for f in places_files:
-            result = read_places(f).raise_if_unusable()
-            frames.append(result.gdf)
-        out = _concat(frames, "safe_places", extra=["layer"])
-        if kinds is not None:
-            out = out[out["layer"].isin(list(kinds))].reset_index(drop=True)
-        return out
+        return _places_from_files(places_files, kinds, as_layer)
     store = open_existing_store(store_path)
     wanted = list(kinds) if kinds is not None else list(PLACE_KINDS)
     unknown = [k for k in wanted if k not in PLACE_KINDS]
@@ -94,6 +97,40 @@ def load_places(
         g["layer"] = kind
         frames.append(g)
     return _concat(frames, "safe_places", extra=["layer"])
+
+
+def _places_from_files(
+    files: Sequence[PathLike], kinds: Sequence[str] | None, as_layer: str | None
+) -> gpd.GeoDataFrame:
+    """The place rows of ``files`` (see :func:`load_places`)."""
+    if as_layer is not None and as_layer not in PLACE_KINDS:
+        raise InputError(f"--as {as_layer!r}; expected safe_places or youth_centres")
+    frames, notes, read = [], [], 0
+    for f in files:
+        gdf = read_places(f, as_layer=as_layer).raise_if_unusable().gdf
+        read += len(gdf)
+        place = gdf["layer"].isin(list(PLACE_KINDS)).to_numpy()
+        if not place.all():
+            notes.append(
+                f"{Path(f).name}: {int((~place).sum())} of {len(gdf)} rows are not a place by "
+                "the tag rules (docs/osm-classification.md) and were left out; "
+                "--as safe_places or --as youth_centres takes every row as that layer")
+        frames.append(gdf[place].drop(columns="rule"))
+    out = _concat(frames, "safe_places", extra=["layer"])
+    if read and out.empty:
+        raise InputError(
+            f"none of the {read} rows of {describe_files(files)} is a place by the tag rules "
+            "(docs/osm-classification.md); expected OSM tags or a category such as library, "
+            "pharmacy or youth centre, or give --as safe_places|youth_centres")
+    if kinds is not None:
+        found = sorted(set(out["layer"]))
+        out = out[out["layer"].isin(list(kinds))].reset_index(drop=True)
+        if out.empty:
+            raise InputError(
+                f"{describe_files(files)} hold places in {', '.join(found)} but none in "
+                f"{', '.join(kinds)}; expected places of those layers (or give --as)")
+    out.attrs["notes"] = notes
+    return out
 
 
 def study_area(

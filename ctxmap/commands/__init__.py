@@ -11,11 +11,29 @@ May import: ctxmap.errors, ctxmap.settings, ctxmap.text, ctxmap.layers, ctxmap.s
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 import geopandas as gpd
+import pandas as pd
 
 from ctxmap.errors import InputError
+
+#: The layers ``--as`` may give every row of a place file.
+AS_LAYERS = ("safe_places", "youth_centres")
+
+
+def add_as_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--as safe_places|youth_centres`` (the layer of every row of the place files)."""
+    p.add_argument("--as", dest="as_layer", choices=AS_LAYERS, default=None,
+                   help="take every row of the place files as this layer (default: the "
+                   "file's layer column, else the tag rules of docs/osm-classification.md)")
+
+
+def print_notes(places: pd.DataFrame) -> None:
+    """Print on stderr the notes :func:`ctxmap.analysis.inputs.load_places` left (rows left out)."""
+    for note in places.attrs.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
 
 
 def positive(unit: str = "") -> Callable[[str], float]:

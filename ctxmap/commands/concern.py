@@ -13,7 +13,7 @@ from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
-from ctxmap.commands import positive, read_geo_file
+from ctxmap.commands import add_as_option, positive, print_notes, read_geo_file
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.osm_groups import group_osm_features
@@ -84,6 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--places", metavar="FILE", action="append", default=[],
                    help="places file (repeatable); default: homes, youth centres and safe "
                    "places from the store")
+    add_as_option(p)
     p.add_argument("--radius-m", type=positive("metres"), default=400.0,
                    help="radius in metres (400)")
     p.add_argument("--baseline", choices=list(BASELINES), default="auto",
@@ -168,7 +169,8 @@ def run_concern(args: argparse.Namespace) -> int:
     """Handle ``concern``: write the ranking CSV and print a one-line summary."""
     incidents = _load_incidents(args)
     _known_types(args, incidents)
-    places = load_places(args.store, args.places)
+    places = load_places(args.store, args.places, as_layer=args.as_layer)
+    print_notes(places)
     if len(places) == 0:
         raise InputError("no places: expected --places FILE or places in the store")
     params = ConcernParams(

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ctxmap.commands import AS_LAYERS, add_as_option, print_notes
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
-from ctxmap.layers.readers import file_sha256, read_layer
+from ctxmap.layers.readers import file_sha256, read_layer, read_places, rule_counts
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
 from ctxmap.store.opening import describe_target, open_store, store_exists
 
@@ -28,10 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="validate a layer file and keep it in the store",
                        description="Validate a layer file and write it to the store in one "
-                       "transaction: all rows or, on any problem, none.")
+                       "transaction: all rows or, on any problem, none. --layer places "
+                       "classifies every row of a place file (OSM extract or your own list) "
+                       "into safe_places and youth_centres by the rules of "
+                       "docs/osm-classification.md and writes both.")
     p.add_argument("file")
-    p.add_argument("--layer", required=True, choices=LAYER_KINDS, metavar="KIND",
-                   help=f"layer kind: {kinds}")
+    p.add_argument("--layer", required=True, choices=(*LAYER_KINDS, "places"), metavar="KIND",
+                   help=f"layer kind: {kinds}, or places (safe places and youth centres "
+                   "from one file)")
+    add_as_option(p)
     p.add_argument("--store", metavar="PATH", help="store file (default: $CTXMAP_STORE or "
                    "data/ctxmap.gpkg)")
     p.add_argument("--mode", choices=("replace", "append"), default="replace",
@@ -63,6 +69,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate then import a layer file in one transaction."""
+    if args.layer == "places":
+        return import_places(args)
+    if args.as_layer is not None:
+        raise InputError(f"--as is for --layer places; --layer {args.layer} takes every row "
+                         f"as {args.layer} already")
     result = read_layer(args.file, args.layer, repair=args.repair_geometries)
     print(result.report())
     if not result.usable:
@@ -83,6 +94,47 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"imported {record.rows} rows into {args.layer} ({record.mapped} mapped, "
           f"{record.unmapped} without a location) in {store.path} [import {record.import_id}, "
           f"mode {record.mode}]")
+    return 0
+
+
+def import_places(args: argparse.Namespace) -> int:
+    """``import FILE --layer places``: classify every row, write both place layers.
+
+    Prints the validation report and the rows per rule; writes the safe places and the
+    youth centres (each layer in its own transaction, after both are known to be
+    usable); a layer with no row in the file is left unchanged.
+    """
+    result = read_places(args.file, as_layer=args.as_layer)
+    print(result.report())
+    counts = rule_counts(result.gdf)
+    print("rows per rule (docs/osm-classification.md):")
+    for rule, layer, rows in counts.itertuples(index=False):
+        print(f"  {rule}: {rows} -> {layer if layer in AS_LAYERS else 'not a place'}")
+    unchanged = f"the store at {describe_target(args.store)} is unchanged"
+    if not result.usable:
+        print(f"not imported: {unchanged}", file=sys.stderr)
+        return 1
+    gdf = result.gdf
+    layers = {k: gdf[gdf["layer"] == k].drop(columns=["layer", "rule"]) for k in AS_LAYERS}
+    if all(part.empty for part in layers.values()):
+        print(f"not imported: none of the {len(gdf)} rows of {Path(args.file).name} is a safe "
+              "place or youth centre by the tag rules (docs/osm-classification.md); give "
+              f"--as safe_places or --as youth_centres to take every row as one; {unchanged}",
+              file=sys.stderr)
+        return 1
+    store = open_store(args.store)
+    sha = file_sha256(args.file)
+    for kind, part in layers.items():
+        if part.empty:
+            print(f"{kind}: no row of this file is one; the layer is left unchanged")
+            continue
+        record = store.write(kind, part, file=Path(args.file).name, mode=args.mode, sha256=sha)
+        print(f"imported {record.rows} rows into {kind} ({record.mapped} mapped, "
+              f"{record.unmapped} without a location) in {store.path} "
+              f"[import {record.import_id}, mode {record.mode}]")
+    left = len(gdf) - sum(len(part) for part in layers.values())
+    if left:
+        print(f"left out {left} rows that are not a safe place or youth centre")
     return 0
 
 
@@ -110,11 +162,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     }
     if args.places:
         places = load_places(args.store, args.places)
+        print_notes(places)  # the rows that are not a place, left out
         for kind in PLACE_KINDS:
             layers[kind] = places[places["layer"] == kind].drop(columns="layer")
-        if (~places["layer"].isin(PLACE_KINDS)).any():
-            other = places[~places["layer"].isin(PLACE_KINDS)].drop(columns="layer")
-            print(f"note: {len(other)} places matched no protective layer and are not drawn")
     else:
         for kind in PLACE_KINDS:
             layers[kind] = load_layer(args.store, kind)

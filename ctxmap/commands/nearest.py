@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctxmap.analysis.inputs import load_places
-from ctxmap.commands import positive
+from ctxmap.commands import add_as_option, positive, print_notes
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import PLACE_KINDS
@@ -86,6 +86,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
     p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
                    help="place files (default: the store's place layers)")
+    add_as_option(p)
     p.add_argument("--network", metavar="FILE",
                    help="OpenStreetMap extract (.osm.pbf or .osm) for walking distances; without "
                    "it walking is estimated from the straight line")
@@ -167,7 +168,7 @@ def _origin(args: argparse.Namespace) -> Origin:
                 "postcodes are never looked up online"
             )
         return lookup_postcode(args.postcode_directory, args.postcode)
-    places = load_places(args.store, args.places)
+    places = load_places(args.store, args.places, as_layer=args.as_layer)
     return from_place(places, args.from_place)
 
 
@@ -192,8 +193,15 @@ def run_nearest(args: argparse.Namespace) -> int:
     origin = _origin(args)
     if origin.note:
         print(f"note: {origin.note}", file=sys.stderr)
-    places = load_places(args.store, args.places, kinds=list(args.layers))
-    places = filter_places(places, categories=args.categories)
+    places = load_places(args.store, args.places, kinds=list(args.layers),
+                         as_layer=args.as_layer)
+    print_notes(places)
+    chosen = filter_places(places, categories=args.categories)
+    if chosen.empty and not places.empty:
+        found = ", ".join(sorted({str(c) for c in places["category"].dropna()})) or "none"
+        raise InputError(f"no place has a category in {', '.join(args.categories)}; the "
+                         f"{len(places)} places' categories are: {found}")
+    places = chosen
     network = _network(args)
     when = args.open_at or dt.datetime.now(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
     result = nearest_places(
@@ -206,6 +214,11 @@ def run_nearest(args: argparse.Namespace) -> int:
         speed_kmh=args.speed_kmh,
         detour=args.detour,
     )
+    if result.empty and not places.empty:
+        why = (f"none of the {len(places)} places is open at {when:%Y-%m-%d %H:%M} "
+               "(unknown hours never count as open)" if args.open_only
+               else f"none of the {len(places)} places has a location")
+        raise InputError(f"no place to list: {why}")
     if result.attrs.get("unlocated_places"):
         print(f"note: {result.attrs['unlocated_places']} place(s) have no location and were "
               "left out", file=sys.stderr)
@@ -230,8 +243,11 @@ def run_nearest(args: argparse.Namespace) -> int:
 
 def run_coverage(args: argparse.Namespace) -> int:
     """Write one row per home: nearest safe place and youth centre, walk times, gap."""
-    places = load_places(args.store, args.places)
+    places = load_places(args.store, args.places, as_layer=args.as_layer)
+    print_notes(places)
     homes = places[places["layer"] == "homes"]
+    if homes.empty and args.places:  # a list of safe places: the homes are the store's
+        homes = load_places(args.store, kinds=["homes"])
     if homes.empty:
         raise InputError("no homes found; expected a 'homes' layer in the store or place files")
     safe = places[places["layer"] == "safe_places"]

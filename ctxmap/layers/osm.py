@@ -63,6 +63,33 @@ def matching_rule(tags: Mapping[str, Any]) -> Rule | None:
     return None
 
 
+#: The ``rule`` of a row that no rule matched (neither a place nor an exclusion).
+NO_RULE: Final = "no rule"
+
+
+def category_rule(category: Any, name: Any = None) -> Rule | None:
+    """The rule that decides a row of a place list without OSM tags, or None.
+
+    A council's own list (``id, name, category, lat, lon``) has a free-text category
+    instead of tags. The category is read as an OSM tag value (``Library`` is
+    ``amenity=library``, ``Youth centre`` is ``leisure=youth_centre``) and the rules are
+    applied as to an OSM object with that tag and ``name``; a category that is one of the
+    rules' own category names (``GP surgery``, ``youth club``) takes that rule.
+    """
+    text = tag_text(category)
+    if text is None:
+        return None
+    words = text.lower().replace("-", " ").replace("_", " ").split()
+    value = "_".join(words)
+    rule = matching_rule({"amenity": value, "leisure": value, "healthcare": value,
+                          "name": name})
+    if rule is not None:
+        return rule
+    label = " ".join(words)
+    return next((r for r in RULES if r.layer and r.category and r.category.lower() == label),
+                None)
+
+
 def osm_address(tags: Mapping[str, Any]) -> str | None:
     """Build a one-line address from ``addr:*`` tags.
 

@@ -36,9 +36,10 @@ from ctxmap.layers.json_depth import (
     too_deep,
 )
 from ctxmap.layers.osm import (
+    NO_RULE,
     OSM_SOURCE,
-    classify_tags,
     is_osm_poi_frame,
+    matching_rule,
     osm_address,
     osm_to_layers,
 )
@@ -228,14 +229,16 @@ def read_osm_places(frame: gpd.GeoDataFrame, name: str) -> LayerRead:
     """Classify an OSM POI frame, keeping every row (``layer`` = ``other`` if no rule)."""
     tags = frame.drop(columns="geometry")
     records = tags.to_dict("records")
-    classes = [classify_tags({k: v for k, v in r.items() if isinstance(v, str)}) for r in records]
+    rules = [matching_rule({k: v for k, v in r.items() if isinstance(v, str)}) for r in records]
     out = _osm_place_columns(frame)
-    out["layer"] = [c[0] if c else "other" for c in classes]
+    out["layer"] = [(r.layer if r else None) or "other" for r in rules]
+    out["rule"] = [r.rule_id if r else NO_RULE for r in rules]
     out["category"] = [
-        c[1] if c else (r.get("amenity") or r.get("shop") or r.get("leisure") or None)
-        for c, r in zip(classes, records, strict=True)
+        (rule.category if rule else None)
+        or r.get("amenity") or r.get("shop") or r.get("leisure") or None
+        for rule, r in zip(rules, records, strict=True)
     ]
-    result = finish_geo(out, [], name, schema_for("safe_places"), extra=("layer",))
+    result = finish_geo(out, [], name, schema_for("safe_places"), extra=("layer", "rule"))
     result.kind = "places"
     return result
 

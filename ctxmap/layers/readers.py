@@ -19,12 +19,21 @@ import os
 from pathlib import Path
 from typing import Final
 
+import geopandas as gpd
+import pandas as pd
+
 from ctxmap.errors import InputError, Problem
 from ctxmap.layers.conform import empty_layer
+from ctxmap.layers.osm import NO_RULE, category_rule
+from ctxmap.layers.osm_rules import tag_text
 from ctxmap.layers.read_csv import read_csv
 from ctxmap.layers.read_geo import finish_geo, is_osm, read_geojson, read_gpkg, read_osm_places
 from ctxmap.layers.read_result import LayerRead
 from ctxmap.layers.schemas import LayerKind, LayerSchema, schema_for
+
+#: The ``rule`` of rows whose layer was given with ``--as``, and of rows whose file says it.
+AS_RULE: Final = "--as"
+LAYER_COLUMN_RULE: Final = "layer column"
 
 TEXT_EXTENSIONS: Final = {".csv": "csv", ".txt": "csv", ".geojson": "json", ".json": "json"}
 BINARY_EXTENSIONS: Final = {".gpkg": "gpkg"}
@@ -172,18 +181,28 @@ def read_layer_bytes(
     return read_csv(raw, name, schema, extra=extra)  # the CSV parser reads bytes
 
 
-def read_places(path: str | os.PathLike[str], *, name: str | None = None) -> LayerRead:
-    """Read a file of places of any kind, keeping every row.
+def read_places(
+    path: str | os.PathLike[str], *, name: str | None = None, as_layer: str | None = None
+) -> LayerRead:
+    """Read a file of places of any kind, keeping every row, each with its layer and rule.
 
-    The result has the place columns plus ``layer``: the file's own ``layer`` column
-    when it has one, the OpenStreetMap tag rules' layer (``youth_centres``,
-    ``safe_places``, or ``other``) for an OSM POI file, else ``places``.
+    The result has the place columns plus ``layer`` and ``rule`` (what decided the layer):
+
+    - ``as_layer`` given (``--as safe_places``): every row is in that layer (rule ``--as``);
+    - the file's own ``layer`` column, where filled (rule ``layer column``);
+    - an OpenStreetMap POI file: the tag rules of ``docs/osm-classification.md``;
+    - a plain list (``id, name, category, lat, lon``): the same rules applied to its
+      ``category`` and ``name`` (:func:`~ctxmap.layers.osm.category_rule`).
+
+    Rows no rule puts in a layer get ``layer`` ``other``: not a place (rule ``no rule``,
+    or the id of the exclusion rule that matched).
     """
     path = Path(path)
     shown = name or path.name
     if not path.exists():
         raise InputError(f"{shown}: no such file ({path})")
     raw = path.read_bytes()
+    result: LayerRead | None = None
     if path.suffix.lower() in (".geojson", ".json", ".gpkg") and _sniff(raw) in ("json", "gpkg"):
         frame, problems = (
             read_gpkg(raw, shown, "safe_places")
@@ -191,14 +210,38 @@ def read_places(path: str | os.PathLike[str], *, name: str | None = None) -> Lay
             else read_geojson(raw.decode("utf-8-sig", errors="replace"), shown)
         )
         if frame is not None and not problems and is_osm(frame):
-            return read_osm_places(frame, shown)
-    result = read_layer_bytes(raw, "safe_places", name=shown, suffix=path.suffix,
-                              extra=("layer",))
-    result.kind = "places"
-    if "layer" not in result.gdf.columns:
-        result.gdf["layer"] = "places"
-    result.gdf["layer"] = result.gdf["layer"].fillna("places")
+            result = read_osm_places(frame, shown)
+    if result is None:
+        result = read_layer_bytes(raw, "safe_places", name=shown, suffix=path.suffix,
+                                  extra=("layer",))
+        result.kind = "places"
+        _classify_rows(result.gdf)
+    if as_layer is not None:
+        result.gdf["layer"] = as_layer
+        result.gdf["rule"] = AS_RULE
     return result
+
+
+def _classify_rows(gdf: gpd.GeoDataFrame) -> None:
+    """Fill ``layer`` and ``rule``: the file's own layer, else the rules on category/name."""
+    own = [tag_text(v) for v in gdf["layer"]] if "layer" in gdf.columns else [None] * len(gdf)
+    rules = [None if lay is not None else category_rule(cat, nm)
+             for lay, cat, nm in zip(own, gdf["category"], gdf["name"], strict=True)]
+    gdf["layer"] = [lay if lay is not None else (r.layer if r and r.layer else "other")
+                    for lay, r in zip(own, rules, strict=True)]
+    gdf["rule"] = [LAYER_COLUMN_RULE if lay is not None else (r.rule_id if r else NO_RULE)
+                   for lay, r in zip(own, rules, strict=True)]
+
+
+def rule_counts(places: pd.DataFrame) -> pd.DataFrame:
+    """Rows per (rule, layer) of a :func:`read_places` frame, most first.
+
+    Columns ``rule``, ``layer`` (``other``: not a place) and ``rows``.
+    """
+    if places.empty:
+        return pd.DataFrame({"rule": [], "layer": [], "rows": []})
+    counts = places.groupby(["rule", "layer"], sort=False).size().rename("rows").reset_index()
+    return counts.sort_values(["rows", "rule"], ascending=[False, True], ignore_index=True)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
