@@ -23,11 +23,51 @@ from ctxmap.errors import InputError
 AS_LAYERS = ("safe_places", "youth_centres")
 
 
-def add_as_option(p: argparse.ArgumentParser) -> None:
-    """Add ``--as safe_places|youth_centres`` (the layer of every row of the place files)."""
-    p.add_argument("--as", dest="as_layer", choices=AS_LAYERS, default=None,
-                   help="take every row of the place files as this layer (default: the "
-                   "file's layer column, else the tag rules of docs/osm-classification.md)")
+class _AsAction(argparse.Action):
+    """``--as``: a place layer, or who is exporting; sets ``as_layer`` or ``as_user``.
+
+    ``safe_places`` and ``youth_centres`` are place layers; any other value is a user name
+    where the command exports.
+    """
+
+    def __init__(self, *args: object, places: bool, users: bool, **kwargs: object) -> None:
+        self.places, self.users = places, users
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        value = str(values)
+        if self.places and value in AS_LAYERS:
+            namespace.as_layer = value
+        elif self.users and value not in AS_LAYERS:
+            namespace.as_user = value
+        else:
+            wanted = [*(AS_LAYERS if self.places else ()), *(["a user name"] if self.users else [])]
+            parser.error(f"argument --as: {value!r}; expected {' or '.join(wanted)}")
+
+
+def add_as_option(
+    p: argparse.ArgumentParser, *, places: bool = True, users: bool = False
+) -> None:
+    """Add ``--as`` to a command (issue 11's ``--as LAYER``, issue 13's ``--as NAME``).
+
+    ``--as safe_places|youth_centres`` takes every row of the place files as that layer
+    (``places``); ``--as NAME`` names who exports, for the audit log (``users``). A
+    command that takes both accepts ``--as`` twice.
+    """
+    what = []
+    if places:
+        what.append("safe_places or youth_centres: take every row of the place files as that "
+                    "layer (default: the file's layer column, else the tag rules of "
+                    "docs/osm-classification.md)")
+    if users:
+        what.append("NAME: who is exporting, for the audit log (default: the operating-system "
+                    "user)")
+    p.add_argument("--as", action=_AsAction, places=places, users=users,
+                   metavar="LAYER|NAME" if places and users else "LAYER" if places else "NAME",
+                   help="; ".join(what) + (" (give --as twice for both)" if places and users
+                                           else ""))
+    p.set_defaults(as_layer=None, as_user=None)
 
 
 def print_notes(places: pd.DataFrame) -> None:

@@ -13,7 +13,7 @@ from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
-from ctxmap.commands import add_as_option, positive, print_notes, read_geo_file
+from ctxmap.commands import positive, print_notes, read_geo_file
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.osm_groups import group_osm_features
@@ -84,7 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--places", metavar="FILE", action="append", default=[],
                    help="places file (repeatable); default: homes, youth centres and safe "
                    "places from the store")
-    add_as_option(p)
     p.add_argument("--radius-m", type=positive("metres"), default=400.0,
                    help="radius in metres (400)")
     p.add_argument("--baseline", choices=list(BASELINES), default="auto",
@@ -109,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--correction", choices=["fdr_bh", "none"], default="fdr_bh",
                    help="multiple-testing correction of the Poisson p-values (fdr_bh)")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
-    add_audit_options(p)
+    add_audit_options(p, places=True)
     p.set_defaults(func=run_concern)
 
     h = sub.add_parser(

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from ctxmap.commands import add_as_option
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.privacy.audit import LEGAL_BASES, check_legal_basis, describe, record
 from ctxmap.privacy.roles import read_users, users_file_path
@@ -29,11 +30,13 @@ from ctxmap.store.protocol import os_user
 MASKED_DEFAULT_BASIS: Final = "public task"
 
 
-def add_audit_options(p: argparse.ArgumentParser) -> None:
-    """Add ``--as NAME`` and ``--legal-basis TEXT`` to an exporting command."""
-    p.add_argument("--as", dest="as_user", metavar="NAME", default=None,
-                   help="who is exporting, for the audit log (default: the operating-system "
-                   "user)")
+def add_audit_options(p: argparse.ArgumentParser, *, places: bool = False) -> None:
+    """Add ``--as NAME`` and ``--legal-basis TEXT`` to an exporting command.
+
+    With ``places`` (a command reading place files), ``--as`` also takes
+    ``safe_places|youth_centres`` (:func:`ctxmap.commands.add_as_option`).
+    """
+    add_as_option(p, places=places, users=True)
     p.add_argument("--legal-basis", metavar="TEXT", default=None,
                    help=f"lawful basis for the export, one of: {', '.join(LEGAL_BASES)}; "
                    "required when the output is unmasked")

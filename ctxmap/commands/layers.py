@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
                    help="place files (instead of the store's places)")
     p.add_argument("--out", required=True, metavar="map.html")
-    add_audit_options(p)
+    add_audit_options(p, places=True)
     p.set_defaults(func=cmd_map)
 
 
@@ -161,7 +161,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         "incidents": load_incidents(args.store, args.incidents),
     }
     if args.places:
-        places = load_places(args.store, args.places)
+        places = load_places(args.store, args.places, as_layer=args.as_layer)
         print_notes(places)  # the rows that are not a place, left out
         for kind in PLACE_KINDS:
             layers[kind] = places[places["layer"] == kind].drop(columns="layer")

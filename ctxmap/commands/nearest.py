@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctxmap.analysis.inputs import load_places
-from ctxmap.commands import add_as_option, positive, print_notes
+from ctxmap.commands import positive, print_notes
 from ctxmap.commands.exporting import add_audit_options, audit_export
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import PLACE_KINDS
@@ -86,7 +86,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
     p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
                    help="place files (default: the store's place layers)")
-    add_as_option(p)
     p.add_argument("--network", metavar="FILE",
                    help="OpenStreetMap extract (.osm.pbf or .osm) for walking distances; without "
                    "it walking is estimated from the straight line")
@@ -97,7 +96,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detour", type=float, default=DEFAULT_DETOUR,
                    help=f"detour factor for estimates without a network ({DEFAULT_DETOUR:g})")
     p.add_argument("--out", metavar="FILE.csv", required=True, help="CSV to write")
-    add_audit_options(p)
+    add_audit_options(p, places=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -190,3 +190,20 @@ def test_concern_with_no_place_in_the_files_exits_1(tmp_path: Path, capsys) -> N
     assert main(["concern", "--incidents", str(CRIME), "--places", str(places),
                  "--store", str(tmp_path / "none.gpkg"), "--out", str(tmp_path / "r.csv")]) == 1
     assert "none of the 1 rows of boxes.geojson is a place" in capsys.readouterr().err
+
+
+def test_as_takes_a_layer_and_a_user_on_exporting_commands() -> None:
+    from ctxmap.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["nearest", "--lat", "52.6", "--lon", "1.7", "--out", "n.csv",
+                              "--as", "youth_centres", "--as", "alice"])
+    assert (args.as_layer, args.as_user) == ("youth_centres", "alice")
+    args = parser.parse_args(["concern", "--incidents", "x.csv", "--out", "r.csv",
+                              "--as", "bob"])
+    assert (args.as_layer, args.as_user) == (None, "bob")
+    args = parser.parse_args(["import", "f.csv", "--layer", "places", "--as", "safe_places"])
+    assert args.as_layer == "safe_places"
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(["import", "f.csv", "--layer", "places", "--as", "alice"])
+    assert stop.value.code == 2
