@@ -23,6 +23,7 @@ from ctxmap.errors import CtxmapError, log_unexpected, redact_credentials, unexp
 
 #: Modules that add sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "ctxmap.commands.stores",
     "ctxmap.commands.layers",
     "ctxmap.commands.concern",
     "ctxmap.commands.evaluate",

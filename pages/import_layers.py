@@ -7,23 +7,35 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from ctxmap.analysis.inputs import outline_from_frame
 from ctxmap.app.cache import invalidate_layers
 from ctxmap.app.guard import show_error, without_server_paths
 from ctxmap.app.navigation import require_page
-from ctxmap.app.session import open_session_store, session_store_exists, store_label
+from ctxmap.app.session import (
+    open_session_store,
+    session_store_exists,
+    session_store_summary,
+    store_label,
+)
+from ctxmap.app.store_forms import new_store_form, study_area_picker
 from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.readers import read_layer_bytes
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, schema_for
+from ctxmap.store.marks import write_study_area
 
 #: Files of at least this many rows show a progress bar while they are written.
 PROGRESS_ROWS = 20_000
 
 require_page(__file__)
 st.title("Import & layers")
+with st.expander("Start a store for a new area", expanded=not session_store_exists()):
+    new_store_form()
 st.subheader("In the store")
+st.caption(session_store_summary())
 if session_store_exists():
     store = open_session_store()
+    study_area_picker(store)
     counts = pd.DataFrame(
         [{"Layer": schema_for(k).title, "Rows": c["rows"], "Mapped": c["mapped"],
           "No location": c["unmapped"]} for k, c in store.counts().items()]
@@ -32,15 +44,19 @@ if session_store_exists():
     with st.expander("Import log"):
         show_table(store.imports())
 else:
-    st.info(f"No store yet at {without_server_paths(store_label())}: the first import "
-            "creates it.")
+    st.info(f"No store yet at {without_server_paths(store_label())}: start one above, or "
+            "the first import creates it.")
 
 st.subheader("Import a file")
 kind = st.selectbox("Layer", LAYER_KINDS, format_func=lambda k: SCHEMAS[k].title, index=1)
-mode = st.radio("Mode", ["replace", "append"], horizontal=True,
-                help="replace: the layer's rows (areas: the same levels) are replaced; "
-                "append: rows are added, and rows with an id already stored are updated")
-repair = st.checkbox("Repair invalid geometries (make_valid) instead of rejecting them")
+mode = st.radio("Mode", ["append", "replace"] if kind == "areas" else ["replace", "append"],
+                horizontal=True,
+                help="replace: the layer's rows (areas: the stored rows of the levels this "
+                "file holds) are replaced; append: rows are added, and rows with an id "
+                "already stored are updated (areas of several files live side by side)")
+repair = st.checkbox("Repair invalid geometries (make_valid, each repair listed below)",
+                     value=True, help="untick to refuse invalid geometries instead")
+as_study_area = kind == "areas" and st.checkbox("Make this file's outline the study area")
 upload = st.file_uploader("Layer file", type=["csv", "geojson", "json", "gpkg"],
                           help="police.uk street-level CSV, CSV with latitude/longitude or "
                           "easting/northing, GeoJSON, or GeoPackage")
@@ -85,6 +101,10 @@ if upload is not None:
                 invalidate_layers()
                 st.success(f"Imported {rec.rows:,} rows ({rec.mapped:,} mapped, "
                            f"{rec.unmapped:,} without a location) as import {rec.import_id}.")
+                if as_study_area:
+                    area = outline_from_frame(result.gdf, upload.name)
+                    write_study_area(open_session_store(), area)
+                    st.success(f"Study area: {area.description}")
     else:
         st.error(f"{upload.name} cannot be imported as {SCHEMAS[kind].title}: fix the errors "
                  "above. Nothing was written; the store is unchanged.")

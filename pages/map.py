@@ -7,21 +7,22 @@ import html
 import geopandas as gpd
 import streamlit as st
 
-from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.density import kernel_density
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import categories_available, format_period, months_available
 from ctxmap.app.cache import cached, load_layers
+from ctxmap.app.concern_work import study_area_or_none
 from ctxmap.app.drawing import draw_map, layers_map
 from ctxmap.app.meeting_view import mask_settings, meeting_view
 from ctxmap.app.navigation import require_page
+from ctxmap.app.session import store_target, store_version
 from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.maps.analysis_layers import analysis_legend_html, density_group, hotspot_group
 from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD, MapOptions
-from ctxmap.maps.layers import build_feature_groups, incident_cells_group
+from ctxmap.maps.layers import build_feature_groups, incident_cells_group, study_area_group
 from ctxmap.maps.legend import LEGEND
 from ctxmap.privacy.disclosure import protect_summary
 
@@ -29,6 +30,7 @@ require_page(__file__)
 st.title("Map")
 layers = load_layers()
 incidents = layers["incidents"]
+area = study_area_or_none(store_target(), store_version(store_target()))
 months = cached(("months",), lambda: months_available(incidents))
 categories = cached(("categories",), lambda: categories_available(incidents))
 
@@ -83,7 +85,8 @@ c3.metric("Period", format_period((first, last)) if first else "—")
 def analysis_grids() -> tuple[object, object, str | None]:
     """Heat and hotspot grids of the incidents shown (data only: cached per filter)."""
     try:
-        area = study_area(layers["areas"] if len(layers["areas"]) else None, shown())
+        if area is None:
+            raise CtxmapError("no study area is set; set one on the Import page")
         return (kernel_density(shown(), area, period=period, categories=chosen),
                 gistar_hotspots(shown(), area, 250, period, chosen), None)
     except CtxmapError as exc:
@@ -124,9 +127,12 @@ if meeting_view():
     view["incidents"] = shown()
     draw_map(layers_map(view), key="main_map_meeting")
 else:
+    outline = [study_area_group(area.geometry, area.description)] if area else []
     base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
                       MapOptions(layer_control=False),
-                      extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)")])
+                      extra_groups=[g for g, _, _ in outline],
+                      extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)"),
+                                    *((e, d) for _, e, d in outline)])
     groups, notes, legend = incident_layers()
     # only the incident and analysis groups change with the filters: swapped in place,
     # so the user's pan and zoom stay

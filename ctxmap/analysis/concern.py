@@ -336,6 +336,7 @@ def rank_places(
     reasons = [
         reason(PlaceResult(int(total[k]), float(expected[k]), float(ratio[k]), float(p[k]),
                            float(q[k]), bool(flagged[k]), counts[k], float(upper[k])), settings)
+        + f" Study area: {sa.description}."  # how it was set, named in every reason
         if place_loc[k]
         else "The place has no location, so nothing can be counted near it."
         for k in range(n_places)

@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from ctxmap.analysis.areas import StudyArea, area_counts, area_trends, study_area
+from ctxmap.analysis.areas import StudyArea, area_counts, area_trends
 from ctxmap.analysis.concern import ConcernParams, Correction, rank_places
 from ctxmap.analysis.concern_tables import LEVEL_LABELS
 from ctxmap.analysis.density import kernel_density
@@ -22,7 +22,7 @@ from ctxmap.analysis.evaluation import Evaluation
 from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
 from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
-from ctxmap.analysis.inputs import load_places
+from ctxmap.analysis.inputs import load_places, resolve_study_area
 from ctxmap.analysis.periods import (
     categories_available,
     month_range,
@@ -216,7 +216,19 @@ def _places(path: str, version: float, contexts: str) -> gpd.GeoDataFrame:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _study_area(path: str, version: float) -> StudyArea:
-    return study_area(_layer(path, version, "areas"), _layer(path, version, "incidents"))
+    """The store's study area (:func:`ctxmap.analysis.inputs.resolve_study_area`).
+
+    Raises :class:`~ctxmap.errors.InputError` saying how to set one when none is set.
+    """
+    return resolve_study_area(path)
+
+
+def study_area_or_none(path: str, version: float) -> StudyArea | None:
+    """The store's study area, or ``None`` when none is set (for drawing its outline)."""
+    try:
+        return _study_area(path, version)
+    except CtxmapError:
+        return None
 
 
 @st.cache_data(max_entries=32, show_spinner="Counting incidents around every place…")

@@ -196,7 +196,10 @@ def context_evidence(
     if study_area is None and "areas" in layers and len(layers["areas"]):
         from ctxmap.analysis.inputs import study_area as make_study_area
 
-        study_area = make_study_area(layers["areas"])[0]
+        try:
+            study_area = make_study_area(layers["areas"])[0]
+        except InputError:  # no study area: no hotspot test, the rest of the evidence stands
+            study_area = None
     hotspot = None
     if study_area is not None and period is not None:
         test = _HotspotTest(context_geometry, area, study_area, crs, period, cats, radius_m,

@@ -7,17 +7,25 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ctxmap.analysis.areas import StudyArea, study_area
+from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.concern import ConcernParams, rank_places
 from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
-from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
+from ctxmap.analysis.inputs import (
+    check_overlap,
+    load_incidents,
+    load_layer,
+    load_places,
+    resolve_study_area,
+)
 from ctxmap.analysis.periods import Period, check_categories, data_period, month_range, parse_month
 from ctxmap.commands import positive, print_notes, read_geo_file
 from ctxmap.commands.exporting import add_audit_options, audit_export
+from ctxmap.commands.stores import add_store_argument, command_store, given_inputs
 from ctxmap.errors import InputError
 from ctxmap.layers.osm_groups import group_osm_features
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, POLICE_UK_CATEGORIES
+from ctxmap.store.protocol import Store
 from ctxmap.text import to_safe_csv
 
 
@@ -57,7 +65,10 @@ class UsageError(InputError):
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--incidents", metavar="FILE", help="incidents file (police.uk CSV, ...); "
                    "default: the store's incidents")
-    p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    add_store_argument(p)
+    p.add_argument("--study-area", metavar="FILE|AREA_CODE", default=None,
+                   help="the study area (the baseline): an outline file, or the code of a "
+                   "stored area (default: the store's study area)")
     p.add_argument("--from", dest="month_from", type=_month_arg, metavar="YYYY-MM",
                    help="first month (default: the first month in the data)")
     p.add_argument("--to", dest="month_to", type=_month_arg, metavar="YYYY-MM",
@@ -137,15 +148,23 @@ def _period(args: argparse.Namespace, incidents: gpd.GeoDataFrame) -> Period | N
     return first, last
 
 
+def _store(args: argparse.Namespace, *inputs: str) -> Store | None:
+    """The store (said on stderr); files without a store need ``--study-area``."""
+    need = None if args.study_area else "the study area (the baseline; or give --study-area)"
+    return command_store(args, given_inputs(args, *inputs), need_store=need)
+
+
 def _study_area(
-    store: str | None, incidents: gpd.GeoDataFrame, buffer_m: float
+    args: argparse.Namespace, store: Store | None, incidents: gpd.GeoDataFrame
 ) -> StudyArea:
-    areas = load_layer(store, "areas")
-    return study_area(areas if len(areas) else None, incidents, buffer_m=buffer_m)
+    """The study area (given or the store's) after checking the incidents lie in it."""
+    area = resolve_study_area(store, args.study_area)
+    check_overlap("incidents", incidents, area.geometry, f"the study area {area.description}")
+    return area
 
 
-def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    incidents = load_incidents(args.store, args.incidents)
+def _load_incidents(args: argparse.Namespace, store: Store | None) -> gpd.GeoDataFrame:
+    incidents = load_incidents(store, args.incidents)
     if len(incidents) == 0:
         raise InputError(
             "no incidents: expected --incidents FILE or incidents in the store"
@@ -153,11 +172,10 @@ def _load_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
     return incidents
 
 
-def _model_layers(args: argparse.Namespace, places: gpd.GeoDataFrame) -> (
-    dict[str, gpd.GeoDataFrame]
-):
+def _model_layers(args: argparse.Namespace, store: Store | None,
+                  places: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """The layers the ``model`` expectation (and ``auto``) may use: places, areas, --osm."""
-    layers = {"places": places, "areas": load_layer(args.store, "areas")}
+    layers = {"places": places, "areas": load_layer(store, "areas")}
     if args.osm:
         raw = read_geo_file(args.osm, "OpenStreetMap features")
         layers["features"] = group_osm_features(raw)
@@ -166,9 +184,10 @@ def _model_layers(args: argparse.Namespace, places: gpd.GeoDataFrame) -> (
 
 def run_concern(args: argparse.Namespace) -> int:
     """Handle ``concern``: write the ranking CSV and print a one-line summary."""
-    incidents = _load_incidents(args)
+    store = _store(args, "incidents", "places")
+    incidents = _load_incidents(args, store)
     _known_types(args, incidents)
-    places = load_places(args.store, args.places, as_layer=args.as_layer)
+    places = load_places(store, args.places, as_layer=args.as_layer)
     print_notes(places)
     if len(places) == 0:
         raise InputError("no places: expected --places FILE or places in the store")
@@ -183,8 +202,10 @@ def run_concern(args: argparse.Namespace) -> int:
         ring_outer_m=args.ring_outer,
         funnel_level=args.funnel_limit / 100.0,
     )
-    area = _study_area(args.store, incidents, args.radius_m)
-    ranking = rank_places(places, incidents, area, params, layers=_model_layers(args, places))
+    area = _study_area(args, store, incidents)
+    check_overlap("places", places, area.geometry, f"the study area {area.description}")
+    ranking = rank_places(places, incidents, area, params,
+                          layers=_model_layers(args, store, places))
     meta = ranking.attrs["ctxmap"]
     out = Path(args.out)
     homes = int((places["layer"] == "homes").sum()) if "layer" in places else 0
@@ -211,9 +232,10 @@ def run_concern(args: argparse.Namespace) -> int:
 
 def run_hotspots(args: argparse.Namespace) -> int:
     """Handle ``hotspots``: write the Gi* grid as GeoJSON and print a one-line summary."""
-    incidents = _load_incidents(args)
+    store = _store(args, "incidents")
+    incidents = _load_incidents(args, store)
     _known_types(args, incidents)
-    area = _study_area(args.store, incidents, args.cell_m)
+    area = _study_area(args, store, incidents)
     grid = gistar_hotspots(
         incidents, area, cell_m=args.cell_m, period=_period(args, incidents),
         categories=args.types,

@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ctxmap.analysis.inputs import open_existing_store
 from ctxmap.commands.exporting import add_audit_options, audit_export
+from ctxmap.commands.stores import add_store_argument, command_store
 from ctxmap.errors import InputError
-from ctxmap.store.opening import describe_target
 from ctxmap.store.protocol import Store
 from ctxmap.text import to_safe_csv
 
@@ -19,8 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("contexts", help="list contexts of concern as CSV",
                               description="List contexts of concern (id, name, kind, status, "
                               "open actions) as CSV on standard output.")
-    p.add_argument("--store", metavar="PATH", default=None,
-                   help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
+    add_store_argument(p)
     add_audit_options(p)
     p.set_defaults(func=run_contexts)
     q = subparsers.add_parser("pack", help="export a context's meeting pack as one HTML file",
@@ -28,8 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "pack (map, assessment, plan, review). With --for-partner only "
                               "what consent allows is included and a home is masked.")
     q.add_argument("--context", required=True, metavar="ID", help="context id, e.g. ctx-0001")
-    q.add_argument("--store", metavar="PATH", default=None,
-                   help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
+    add_store_argument(q)
     q.add_argument("--for-partner", metavar="NAME", default=None,
                    help="make the pack for this partner (exact name from the partner list)")
     q.add_argument("--out", required=True, metavar="FILE.html", help="where to write the pack")
@@ -38,11 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_pack)
 
 
-def _store(path: str | None) -> Store:
-    store = open_existing_store(path)
-    if store is None:
-        raise InputError(f"no store at {describe_target(path)}; expected a ctxmap store "
-                         "(build the sample with: python scripts/build_sample.py)")
+def _store(args: argparse.Namespace) -> Store:
+    store = command_store(args)
+    assert store is not None  # no input files: a named store or the sample
     return store
 
 
@@ -50,7 +45,7 @@ def run_contexts(args: argparse.Namespace) -> int:
     """Print the contexts as CSV (id, name, kind, status, open_actions, ...)."""
     from ctxmap.cases.repository import list_contexts
 
-    frame = list_contexts(_store(args.store))
+    frame = list_contexts(_store(args))
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
             "lead_agency"]
     audit_export(args, "contexts", "list of contexts of concern (CSV)", unmasked=True,
@@ -66,7 +61,7 @@ def run_pack(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--out {args.out!r}; expected a file name ending in .html")
-    page = make_pack(_store(args.store), args.context, for_partner=args.for_partner,
+    page = make_pack(_store(args), args.context, for_partner=args.for_partner,
                      include_map=not args.no_map)
     who = f"for {args.for_partner}" if args.for_partner else "full record (lead agency)"
     what = ("meeting pack (HTML), consent-filtered, home masked" if args.for_partner

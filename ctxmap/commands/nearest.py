@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctxmap.analysis.inputs import load_places
+from ctxmap.analysis.inputs import check_origin_near, layers_extent, load_places
 from ctxmap.commands import positive, print_notes
 from ctxmap.commands.exporting import add_audit_options, audit_export
+from ctxmap.commands.stores import add_store_argument, command_store, given_inputs
 from ctxmap.errors import InputError
 from ctxmap.layers.schemas import PLACE_KINDS
 from ctxmap.nearby.coverage import DEFAULT_MINUTES, coverage_area, home_coverage
@@ -27,6 +28,8 @@ from ctxmap.nearby.origins import (
     parse_point,
 )
 from ctxmap.nearby.walking import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
+from ctxmap.store.marks import read_study_area
+from ctxmap.store.protocol import Store
 from ctxmap.text import to_safe_csv
 
 #: Columns written by ``nearest``, in order.
@@ -83,7 +86,7 @@ def _categories_arg(text: str) -> tuple[str, ...]:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="PATH", default=None, help="the ctxmap store (GeoPackage)")
+    add_store_argument(p)
     p.add_argument("--places", metavar="FILE", nargs="+", action="extend", default=[],
                    help="place files (default: the store's place layers)")
     p.add_argument("--network", metavar="FILE",
@@ -149,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_coverage)
 
 
-def _origin(args: argparse.Namespace) -> Origin:
+def _origin(args: argparse.Namespace, store: Store | None) -> Origin:
     if args.lat is not None:
         if args.lon is None:
             raise InputError("--lat needs --lon; expected both, e.g. --lat 52.63 --lon 1.29")
@@ -167,8 +170,20 @@ def _origin(args: argparse.Namespace) -> Origin:
                 "postcodes are never looked up online"
             )
         return lookup_postcode(args.postcode_directory, args.postcode)
-    places = load_places(args.store, args.places, as_layer=args.as_layer)
+    places = load_places(store, args.places, as_layer=args.as_layer)
     return from_place(places, args.from_place)
+
+
+def _check_near(origin: Origin, store: Store | None, places: pd.DataFrame) -> None:
+    """Stop when the origin is far from the store's study area (else from the places)."""
+    area = read_study_area(store) if store is not None else None
+    if area is not None:
+        check_origin_near(origin.lat, origin.lon, area.geometry,
+                          f"the study area {area.description}")
+        return
+    extent = layers_extent(places)
+    if extent is not None:
+        check_origin_near(origin.lat, origin.lon, extent, "the places' extent")
 
 
 def _network(args: argparse.Namespace) -> WalkNetwork | None:
@@ -189,12 +204,14 @@ def _write_csv(frame: pd.DataFrame, out: str) -> None:
 
 def run_nearest(args: argparse.Namespace) -> int:
     """Write the nearest places to the origin as CSV."""
-    origin = _origin(args)
+    store = command_store(args, given_inputs(args, "places"))
+    origin = _origin(args, store)
     if origin.note:
         print(f"note: {origin.note}", file=sys.stderr)
-    places = load_places(args.store, args.places, kinds=list(args.layers),
+    places = load_places(store, args.places, kinds=list(args.layers),
                          as_layer=args.as_layer)
     print_notes(places)
+    _check_near(origin, store, places)
     chosen = filter_places(places, categories=args.categories)
     if chosen.empty and not places.empty:
         found = ", ".join(sorted({str(c) for c in places["category"].dropna()})) or "none"
@@ -242,11 +259,12 @@ def run_nearest(args: argparse.Namespace) -> int:
 
 def run_coverage(args: argparse.Namespace) -> int:
     """Write one row per home: nearest safe place and youth centre, walk times, gap."""
-    places = load_places(args.store, args.places, as_layer=args.as_layer)
+    store = command_store(args, given_inputs(args, "places"))
+    places = load_places(store, args.places, as_layer=args.as_layer)
     print_notes(places)
     homes = places[places["layer"] == "homes"]
     if homes.empty and args.places:  # a list of safe places: the homes are the store's
-        homes = load_places(args.store, kinds=["homes"])
+        homes = load_places(store, kinds=["homes"])
     if homes.empty:
         raise InputError("no homes found; expected a 'homes' layer in the store or place files")
     safe = places[places["layer"] == "safe_places"]

@@ -424,8 +424,8 @@ def _invalid_problem(name: str, geom: shapely.Geometry, row: int, *, repair: boo
     if repair:
         return Problem(name, f"invalid geometry ({reason}) was repaired with make_valid",
                        row=row, column="geometry", severity="warning", code="repaired_geometry")
-    return Problem(name, f"invalid geometry ({reason}); expected a valid geometry (repair it "
-                   "with --repair-geometries, or make_valid in QGIS/GeoPandas)",
+    return Problem(name, f"invalid geometry ({reason}); expected a valid geometry (import "
+                   "without --no-repair to repair it with make_valid, or fix it in QGIS)",
                    row=row, column="geometry", code="invalid_geometry")
 
 

@@ -310,6 +310,26 @@ def context_area_group(area: Any, label: str) -> folium.FeatureGroup:
     return group
 
 
+def study_area_group(area: Any, description: str) -> (
+    tuple[folium.FeatureGroup, LegendEntry, str]
+):
+    """The study area's outline (a shapely geometry in EPSG:4326) as a feature group.
+
+    ``description`` (plain text, e.g. ``"Rutland (393.7 km², from rutland_lad.geojson)"``)
+    is its tooltip and legend detail. Returns ``(group, legend entry, detail)`` for
+    :func:`build_map`'s ``extra_groups`` and ``extra_legend``.
+    """
+    entry = LEGEND["study_area"]
+    group = folium.FeatureGroup(name=entry.label)
+    folium.GeoJson(
+        gpd.GeoSeries([area], crs=STORAGE_CRS).__geo_interface__,
+        style_function=lambda _f: {"color": entry.colour, "weight": 3, "fill": False,
+                                   "dashArray": "8 4"},
+        tooltip=esc_plain(f"Study area: {description}"),
+    ).add_to(group)
+    return group, entry, description  # legend_html escapes the detail itself
+
+
 def build_map(
     layers: Mapping[str, gpd.GeoDataFrame],
     options: MapOptions | None = None,

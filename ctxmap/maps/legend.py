@@ -42,6 +42,7 @@ LEGEND: Final[dict[str, LegendEntry]] = {
     "youth_centres": LegendEntry("Youth centres", "#1a9850", "circle", "youth_centres"),
     "safe_places": LegendEntry("Safe places", "#2166ac", "circle", "safe_places"),
     "incidents": LegendEntry("Reported incidents", "#d73027", "circle", "incidents"),
+    "study_area": LegendEntry("Study area", "#e08214", "line", "study_area"),
     "areas_district": LegendEntry("District outline", "#222222", "line", "areas_district"),
     "areas_ward": LegendEntry("Wards", "#555555", "line", "areas_ward"),
     "areas_msoa": LegendEntry("MSOAs", "#8c6d31", "dashed", "areas_msoa"),

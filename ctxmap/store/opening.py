@@ -25,7 +25,14 @@ from ctxmap.store.geopackage import (
     GeoPackageStore,
     gpkg_layers_version,
 )
-from ctxmap.store.marks import is_sample_store, read_study_area, store_name
+from ctxmap.store.marks import (
+    NAME_KEY,
+    StoredStudyArea,
+    is_sample_store,
+    read_study_area,
+    store_name,
+    write_study_area,
+)
 from ctxmap.store.postgis import PostGISStore, is_pg_url
 from ctxmap.store.protocol import Store
 
@@ -131,3 +138,52 @@ def store_summary(store: Store) -> str:
         area = read_study_area(store)
         name = area.label if area else "no name; set one with init --name"
     return f"store: {where} ({name})"
+
+
+def is_empty(store: Store) -> bool:
+    """Whether ``store`` holds no layer rows, no name and no study area."""
+    rows = sum(c["rows"] for c in store.counts().values())
+    return rows == 0 and store.metadata(NAME_KEY) is None and read_study_area(store) is None
+
+
+def create_store(target: str | os.PathLike[str], *, name: str | None = None,
+                 study_area: StoredStudyArea | None = None) -> Store:
+    """Make an empty store for a new area at ``target`` (``init`` and the Import page).
+
+    Parameters
+    ----------
+    target
+        A GeoPackage path (``.gpkg``) or a ``postgresql://`` URL.
+    name
+        The area's name (metadata ``name``).
+    study_area
+        The study area to keep in it.
+
+    Raises
+    ------
+    StoreError
+        When a store there already holds layers, a name or a study area (never
+        overwritten), or the path is not a ``.gpkg`` file. A new file that fails
+        half-way is removed.
+    """
+    resolved = resolve_target(target)
+    existed = store_exists(resolved)
+    if existed:
+        if not is_empty(open_store(resolved, create=False)):
+            raise StoreError(f"the store at {describe_target(resolved)} is not empty (it holds "
+                             "layers, a name or a study area); expected a new or empty store: "
+                             "a store is never overwritten (import into it instead)")
+    elif isinstance(resolved, Path) and resolved.suffix.lower() != ".gpkg":
+        raise StoreError(f"{resolved}: expected a GeoPackage file name ending in .gpkg, or a "
+                         "postgresql:// URL")
+    try:
+        store = open_store(resolved, create=True)
+        if name and name.strip():
+            store.set_metadata(NAME_KEY, name.strip())
+        if study_area is not None:
+            write_study_area(store, study_area)
+    except BaseException:
+        if not existed and isinstance(resolved, Path):
+            resolved.unlink(missing_ok=True)  # nothing half-made left behind
+        raise
+    return store

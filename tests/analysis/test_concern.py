@@ -146,7 +146,7 @@ REASON = re.compile(
     r"expectation \((?P<upper>[\d.]+); over-dispersion estimated from (?P<n_funnel>\d+) "
     r"places\)(?::|, but) (?P<flag>flagged|not flagged)[^.]*\. Without over-dispersion: "
     r"one-sided Poisson p (?P<op>=|<) (?P<p>[\d.e+-]+), Benjamini–Hochberg adjusted p "
-    r"(?P<qop>=|<) (?P<q>[\d.e+-]+)\.$"
+    r"(?P<qop>=|<) (?P<q>[\d.e+-]+)\.(?: Study area: (?P<study>.+)\.)?$"
 )
 
 

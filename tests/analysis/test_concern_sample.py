@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.concern import ConcernParams, rank_places
-from ctxmap.analysis.inputs import load_layer, load_places
+from ctxmap.analysis.inputs import load_layer, load_places, resolve_study_area
 from tests.analysis.test_concern import REASON
 
 
@@ -17,7 +16,7 @@ from tests.analysis.test_concern import REASON
 def sample(sample_store_path):
     places = load_places(sample_store_path)
     incidents = load_layer(sample_store_path, "incidents")
-    area = study_area(load_layer(sample_store_path, "areas"), incidents)
+    area = resolve_study_area(sample_store_path)  # the Norwich LAD outline, set in the store
     return places, incidents, area
 
 
@@ -58,6 +57,7 @@ def test_every_sample_reason_matches_its_numbers(sample):
         assert m, row["reason"]
         assert int(m["n"]) == row["incidents"]
         assert m["area"] == "Norwich" and float(m["r"]) == 400
+        assert m["study"] == "Norwich (39.0 km², from norwich_lad_2013.geojson)"
         assert m["period"] == "Oct 2018 to Feb 2019"
         assert float(m["exp"]) == float(f"{row['expected']:.1f}")
         assert (m["flag"] == "flagged") == bool(row["flagged"])

@@ -56,12 +56,22 @@ def files(tmp_path):
     return inc, pl, rows
 
 
-def test_concern_end_to_end(files, tmp_path, capsys):
+@pytest.fixture
+def outline(tmp_path):
+    """A study-area outline file around the test data (a box of about 6 x 6 km)."""
+    box = shapely.box(LON - 0.045, LAT - 0.027, LON + 0.045, LAT + 0.027)
+    path = tmp_path / "test_box.geojson"
+    gpd.GeoDataFrame({"id": ["X1"], "name": ["Test box"]}, geometry=[box],
+                     crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_concern_end_to_end(files, outline, tmp_path, capsys):
     inc, pl, rows = files
     out = tmp_path / "rank.csv"
     code = main(["concern", "--incidents", str(inc), "--places", str(pl), "--radius-m", "300",
                  "--from", "2019-01", "--to", "2019-02", "--out", str(out),
-                 "--store", str(tmp_path / "none.gpkg")])
+                 "--study-area", str(outline)])
     assert code == 0
     table = pd.read_csv(out, dtype={"place_id": str}, keep_default_na=False)
     assert list(table.columns) == EXPECTED_COLUMNS
@@ -81,13 +91,18 @@ def test_concern_end_to_end(files, tmp_path, capsys):
     line = captured.out
     assert "ranked 2 places" in line and "3 without a location" in line
     assert "places.geojson: 1 of 3 rows are not a place" in captured.err
-    assert "convex hull" in line
+    assert "study area: Test box (" in line and "km², from test_box.geojson)" in line
+    assert "store: none (working from the given files only" in captured.err
+    assert "bundled sample is never used" in captured.err
+    # every reason with a baseline names the study area
+    with_base = table[table["expected"].astype(str) != ""]
+    assert with_base["reason"].str.contains("Study area: Test box (", regex=False).all()
 
 
-def test_bad_arguments_exit_2(files, tmp_path, capsys):
+def test_bad_arguments_exit_2(files, outline, tmp_path, capsys):
     inc, pl, _ = files
     base = ["concern", "--incidents", str(inc), "--places", str(pl), "--out",
-            str(tmp_path / "x.csv")]
+            str(tmp_path / "x.csv"), "--study-area", str(outline)]
     assert main([*base, "--types", "Drugs,Nonsense"]) == 2  # checked against the data
     err = capsys.readouterr().err
     assert "'Nonsense'" in err and "Vehicle crime" in err
@@ -96,11 +111,11 @@ def test_bad_arguments_exit_2(files, tmp_path, capsys):
     assert e.value.code == 2
 
 
-def test_hotspots_end_to_end(files, tmp_path, capsys):
+def test_hotspots_end_to_end(files, outline, tmp_path, capsys):
     inc, _, _ = files
     out = tmp_path / "grid.geojson"
     code = main(["hotspots", "--incidents", str(inc), "--cell-m", "400", "--types", "all",
-                 "--out", str(out), "--store", str(tmp_path / "none.gpkg")])
+                 "--out", str(out), "--study-area", str(outline)])
     assert code == 0
     grid = gpd.read_file(out)
     for col in ("cell_id", "incidents", "gi_z", "p_value", "p_adjusted", "hotspot_class"):

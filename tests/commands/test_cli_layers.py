@@ -84,16 +84,30 @@ def test_python_m_entry_point(police_csv):
     assert proc.returncode == 0 and "result: usable" in proc.stdout
 
 
-def test_map_command_from_files_without_store(police_csv, tmp_path, capsys):
+def test_map_command_from_files_without_store(police_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CTXMAP_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "map.html"
     places = ROOT / "data" / "source" / "osm" / "norwich_osm_pois.geojson"
-    code = main(["map", "--store", str(tmp_path / "none.gpkg"), "--incidents", str(police_csv),
-                 "--places", str(places), "--out", str(out)])
+    code = main(["map", "--incidents", str(police_csv), "--places", str(places),
+                 "--out", str(out)])
     assert code == 0
     html = out.read_text(encoding="utf-8")
     assert "L.map(" in html and "<script src=" not in html  # inlined: opens offline
-    assert "2 mapped, 1 without a location" in capsys.readouterr().out
-    assert not (tmp_path / "none.gpkg").exists()  # a file-only run creates no store
+    assert "Homes" not in html  # files only: never the bundled sample's homes
+    captured = capsys.readouterr()
+    assert "2 mapped, 1 without a location" in captured.out
+    assert "store: none (working from the given files only: --incidents, --places" in captured.err
+    assert list(tmp_path.glob("*.gpkg")) == []  # a file-only run creates no store
+
+
+def test_map_command_with_a_named_store_that_is_missing(police_csv, tmp_path, capsys):
+    code = main(["map", "--store", str(tmp_path / "none.gpkg"), "--incidents", str(police_csv),
+                 "--out", str(tmp_path / "m.html")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "no store at" in err and "python -m ctxmap init --store" in err
+    assert not (tmp_path / "none.gpkg").exists()
 
 
 def test_map_command_on_sample_store(sample_store_path, tmp_path):
