@@ -126,8 +126,14 @@ def test_concern_csv(tmp_path: Path) -> None:
     pl = tmp_path / "places.geojson"
     pl.write_text(json.dumps(places), encoding="utf-8")
     out = tmp_path / "rank.csv"
+    outline = tmp_path / "outline.geojson"  # files alone need a study area
+    outline.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "A", "name": "Box"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[LON - 0.05, LAT - 0.03], [LON + 0.05, LAT - 0.03],
+                                                [LON + 0.05, LAT + 0.03], [LON - 0.05, LAT + 0.03],
+                                                [LON - 0.05, LAT - 0.03]]]}}]}), encoding="utf-8")
     assert main(["concern", "--incidents", str(inc), "--places", str(pl), "--types", "all",
-                 "--out", str(out), "--store", str(tmp_path / "none.gpkg")]) == 0
+                 "--out", str(out), "--study-area", str(outline)]) == 0
     got = _rows(out.read_text(encoding="utf-8"))
     assert sorted(r["name"] for r in got) == sorted("'" + h for h in HOSTILE[:4])
     assert all(r["place_id"].startswith("'=p") and r["category"] == "'@library" for r in got)

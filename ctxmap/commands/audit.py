@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctxmap.analysis.inputs import open_existing_store
-from ctxmap.errors import InputError
-from ctxmap.store.opening import describe_target
+from ctxmap.commands.stores import add_store_argument, command_store
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,8 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "and links to the one before it, and that the chains reach their recorded heads. "
         "Prints 'chain intact: N rows' and exits 0, or names the first broken row and "
         "exits 1.")
-    verify.add_argument("--store", metavar="PATH", default=None,
-                        help="the ctxmap store: a GeoPackage path or a postgresql:// URL")
+    add_store_argument(verify)
     verify.set_defaults(func=run_verify)
 
 
@@ -30,9 +27,8 @@ def run_verify(args: argparse.Namespace) -> int:
     """Verify the chains; print the result and each chain's head hash."""
     from ctxmap.privacy.audit import chain_details, verify
 
-    store = open_existing_store(args.store)
-    if store is None:
-        raise InputError(f"no store at {describe_target(args.store)}; expected a ctxmap store")
+    store = command_store(args)
+    assert store is not None  # no input files: a named store or the sample
     intact, message, checks = verify(store)
     print(message, file=sys.stdout if intact else sys.stderr)
     for line in chain_details(checks):

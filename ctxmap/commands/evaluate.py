@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from ctxmap.analysis.areas import study_area
 from ctxmap.analysis.evaluation import AREA_SHARES, Evaluation
 from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
-from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
+from ctxmap.analysis.inputs import (
+    check_overlap,
+    load_incidents,
+    load_layer,
+    load_places,
+    resolve_study_area,
+)
 from ctxmap.analysis.periods import format_period
 from ctxmap.commands import positive, read_geo_file
 from ctxmap.commands.concern import _known_types, _month_arg, _types_arg
+from ctxmap.commands.stores import add_store_argument, command_store, given_inputs
 from ctxmap.errors import InputError
 from ctxmap.layers.osm_groups import group_osm_features, group_places
 from ctxmap.layers.population import read_population, with_population
@@ -30,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--incidents", metavar="FILE", required=True,
                    help="incidents file (police.uk CSV, ...)")
-    p.add_argument("--store", metavar="PATH", default=None,
-                   help="the ctxmap store: areas, places (and population) when not given")
+    add_store_argument(p)
     p.add_argument("--study-area", metavar="FILE", default=None,
-                   help="boundary file (areas layer); default: the store's areas, else the "
-                   "incidents' buffered hull")
+                   help="boundary file (areas layer): its outline is the study area and its "
+                   "areas are joined to --population; default: the store's study area and "
+                   "areas")
     p.add_argument("--train-to", type=_month_arg, required=True, metavar="YYYY-MM",
                    help="last training month")
     p.add_argument("--test-from", type=_month_arg, required=True, metavar="YYYY-MM",
@@ -59,21 +65,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle ``evaluate``: print the comparison table and what it means."""
-    incidents = load_incidents(args.store, args.incidents)
+    need = None if args.study_area else "the study area (or give --study-area FILE)"
+    store = command_store(args, given_inputs(args, "incidents", "places"), need_store=need)
+    incidents = load_incidents(store, args.incidents)
     if len(incidents) == 0:
         raise InputError(f"{args.incidents}: no incidents; expected at least two months of them")
     _known_types(args, incidents)
     if args.study_area:
-        areas = read_layer(args.study_area, "areas").raise_if_unusable().gdf
+        areas = read_layer(args.study_area, "areas", repair=True).raise_if_unusable().gdf
     else:
-        areas = load_layer(args.store, "areas")
-    area = study_area(areas if len(areas) else None, incidents, buffer_m=args.radius_m)
+        areas = load_layer(store, "areas")
+    area = resolve_study_area(store, args.study_area)
+    check_overlap("incidents", incidents, area.geometry, f"the study area {area.description}")
     if args.population:
         if len(areas) == 0:
             raise InputError("--population needs areas to join to; expected --study-area FILE "
                              "or areas in the store")
         areas = with_population(areas, read_population(args.population))
-    places = load_places(args.store, args.places)
+    places = load_places(store, args.places)
     if args.osm:
         features = group_osm_features(read_geo_file(args.osm, "OpenStreetMap features"))
         source = f"OpenStreetMap feature groups from {args.osm}"

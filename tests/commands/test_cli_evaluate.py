@@ -53,10 +53,13 @@ def test_evaluate_errors_are_one_line_and_exit_codes(tmp_path: Path):
     missing = _run("--incidents", str(SAMPLE_CRIME), "--test-from", "2019-01")
     assert missing.returncode == 2
     assert "--train-to" in missing.stderr
-    swapped = _run("--incidents", str(SAMPLE_CRIME), "--store", str(tmp_path / "none.gpkg"),
+    outline = ROOT / "data" / "source" / "boundaries" / "norwich_lad_2013.geojson"
+    swapped = _run("--incidents", str(SAMPLE_CRIME), "--study-area", str(outline),
                    "--train-to", "2019-01", "--test-from", "2018-12")
     assert swapped.returncode == 1
-    assert swapped.stderr.strip() == ("error: --test-from 2018-12 is not after --train-to "
-                                      "2019-01; expected the test months to follow the "
-                                      "training months")
+    first, last = swapped.stderr.strip().splitlines()
+    assert first.startswith("store: none (working from the given files only: --incidents")
+    assert last == ("error: --test-from 2018-12 is not after --train-to "
+                    "2019-01; expected the test months to follow the "
+                    "training months")
     assert "Traceback" not in swapped.stderr
