@@ -133,7 +133,7 @@ def test_concern_csv(tmp_path: Path) -> None:
                                                 [LON + 0.05, LAT + 0.03], [LON - 0.05, LAT + 0.03],
                                                 [LON - 0.05, LAT - 0.03]]]}}]}), encoding="utf-8")
     assert main(["concern", "--incidents", str(inc), "--places", str(pl), "--types", "all",
-                 "--out", str(out), "--study-area", str(outline)]) == 0
+                 "--as", "safe_places", "--out", str(out), "--study-area", str(outline)]) == 0
     got = _rows(out.read_text(encoding="utf-8"))
     assert sorted(r["name"] for r in got) == sorted("'" + h for h in HOSTILE[:4])
     assert all(r["place_id"].startswith("'=p") and r["category"] == "'@library" for r in got)

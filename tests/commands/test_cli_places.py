@@ -37,6 +37,10 @@ GY_ROWS = [
 ]
 
 
+#: The sample's district outline: files given alone need a study area.
+NORWICH_LAD = ROOT / "data" / "source" / "boundaries" / "norwich_lad_2013.geojson"
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The real command line, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "ctxmap", *args], capture_output=True,
@@ -112,8 +116,7 @@ def test_as_is_only_for_places(gy_csv: Path, tmp_path: Path, capsys) -> None:
 def test_nearest_with_a_council_list_without_layer(gy_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "near.csv"
     proc = run("nearest", "--lat", str(ORIGIN[0]), "--lon", str(ORIGIN[1]), "--k", "5",
-               "--places", str(gy_csv), "--store", str(tmp_path / "none.gpkg"),
-               "--out", str(out), cwd=tmp_path)
+               "--places", str(gy_csv), "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "great_yarmouth_places.csv: 1 of 4 rows are not a place" in proc.stderr
     got = pd.read_csv(out, keep_default_na=False)
@@ -130,8 +133,7 @@ def test_nearest_with_a_council_list_without_layer(gy_csv: Path, tmp_path: Path)
 def test_nearest_as_takes_every_row(gy_csv: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "near.csv"
     assert main(["nearest", "--lat", str(ORIGIN[0]), "--lon", str(ORIGIN[1]), "--k", "10",
-                 "--places", str(gy_csv), "--as", "youth_centres",
-                 "--store", str(tmp_path / "none.gpkg"), "--out", str(out)]) == 0
+                 "--places", str(gy_csv), "--as", "youth_centres", "--out", str(out)]) == 0
     got = pd.read_csv(out)
     assert len(got) == 4 and set(got["layer"]) == {"youth_centres"}
     assert "not a place" not in capsys.readouterr().err
@@ -139,8 +141,7 @@ def test_nearest_as_takes_every_row(gy_csv: Path, tmp_path: Path, capsys) -> Non
 
 def test_nearest_that_would_list_nothing_exits_1(gy_csv: Path, tmp_path: Path, capsys) -> None:
     base = ["nearest", "--lat", str(ORIGIN[0]), "--lon", str(ORIGIN[1]), "--places",
-            str(gy_csv), "--store", str(tmp_path / "none.gpkg"), "--out",
-            str(tmp_path / "n.csv")]
+            str(gy_csv), "--out", str(tmp_path / "n.csv")]
     assert main([*base, "--categories", "pharmacy"]) == 1
     err = capsys.readouterr().err
     assert "no place has a category in pharmacy" in err and "Library, Youth club, police" in err
@@ -164,7 +165,7 @@ def test_coverage_takes_a_list_of_safe_places(gy_csv: Path, sample_store_path: P
 def test_concern_with_an_osm_extract_ranks_only_places(tmp_path: Path) -> None:
     out = tmp_path / "rank.csv"
     proc = run("concern", "--incidents", str(CRIME), "--places", str(OSM),
-               "--store", str(tmp_path / "none.gpkg"), "--out", str(out), cwd=tmp_path)
+               "--study-area", str(NORWICH_LAD), "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     table = pd.read_csv(out, dtype={"place_id": str}, keep_default_na=False)
     raw = gpd.read_file(OSM)
@@ -188,7 +189,7 @@ def test_concern_with_no_place_in_the_files_exits_1(tmp_path: Path, capsys) -> N
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.29, 52.63]},
          "properties": {"id": "b1", "name": "Box", "category": "post_box"}}]}))
     assert main(["concern", "--incidents", str(CRIME), "--places", str(places),
-                 "--store", str(tmp_path / "none.gpkg"), "--out", str(tmp_path / "r.csv")]) == 1
+                 "--study-area", str(NORWICH_LAD), "--out", str(tmp_path / "r.csv")]) == 1
     assert "none of the 1 rows of boxes.geojson is a place" in capsys.readouterr().err
 
 
