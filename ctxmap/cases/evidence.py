@@ -127,9 +127,9 @@ def context_evidence(
         How many nearest places to list.
     alpha, min_incidents
         A point context is ranked among all places with :func:`ctxmap.analysis.concern.rank_places`
-        (Benjamini–Hochberg across places); a polygon gets a one-sided Poisson test of its
-        count against the study-area density. Flagged when p <= ``alpha`` and at least
-        ``min_incidents`` incidents.
+        (study-area expectation; flagged above the funnel limit, with at least
+        ``min_incidents``); a polygon gets a one-sided Poisson test of its count against the
+        study-area density, flagged when p <= ``alpha`` and at least ``min_incidents``.
 
     Raises
     ------
@@ -253,16 +253,18 @@ def _hotspot(test: _HotspotTest, layers: Mapping[str, gpd.GeoDataFrame],
                                   geometry="geometry", crs=STORAGE_CRS)
         params = ConcernParams(radius_m=test.radius_m, months=test.period,
                                categories=test.categories, alpha=alpha,
-                               min_incidents=min_incidents)
+                               min_incidents=min_incidents, baseline="study-area")
         ranked = rank_places(places, located, test.study_area, params)
+        meta = ranked.attrs["ctxmap"]
         row = ranked[ranked["place_id"] == "__context__"].iloc[0]
         return {"incidents": int(row["incidents"]), "expected": float(row["expected"]),
                 "rate_ratio": float(row["rate_ratio"]), "p_value": float(row["p_adjusted"]),
                 "flagged": bool(row["flagged"]), "rank": int(row["rank"]),
                 "of_places": len(ranked),
                 "method": "ranked among all places with ctxmap.analysis.concern.rank_places "
-                          "(one-sided Poisson test against the study-area density, "
-                          "Benjamini–Hochberg adjusted across places)"}
+                          "(expected at the study-area density; flagged when "
+                          f"{meta['test']}; p is the one-sided Poisson p without "
+                          "over-dispersion, Benjamini–Hochberg adjusted across places)"}
     sa = gpd.GeoSeries([test.study_area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
     area_m = gpd.GeoSeries([test.area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
     pts = located.geometry.to_crs(test.crs)

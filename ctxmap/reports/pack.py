@@ -27,6 +27,7 @@ from typing import Any
 import geopandas as gpd
 
 from ctxmap.analysis.review import CAVEATS, BeforeAfter
+from ctxmap.analysis.statistics import format_p
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, filter_for_partner
 from ctxmap.cases.evidence import ContextEvidence
 from ctxmap.cases.records import (
@@ -263,7 +264,7 @@ def _evidence(ev: ContextEvidence) -> dict[str, Any]:
         hotspot = {
             "flag": "a location of concern" if h["flagged"] else "not flagged",
             "incidents": h["incidents"], "expected": f"{h['expected']:.1f}",
-            "rate_ratio": f"{h['rate_ratio']:.2f}", "p_value": f"{h['p_value']:.3g}",
+            "rate_ratio": f"{h['rate_ratio']:.2f}", "p_value": format_p(float(h["p_value"])),
             "method": h["method"],
         }
     return {
