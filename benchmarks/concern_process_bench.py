@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -95,14 +96,22 @@ def write_inputs(folder: Path, n_inc: int, n_places: int, side_m: float) -> tupl
 
 
 def run(cmd: list[str]) -> float:
-    """Run ``cmd`` as its own process and return its wall-clock seconds (exit code checked)."""
+    """Run ``cmd`` as its own process and return its wall-clock seconds (exit code checked).
+
+    Also prints the process's CPU seconds (user + system): on a shared machine the wall
+    clock measures the other load as much as the program.
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"  CPU {cpu:.1f} s", flush=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{done.stdout}\n{done.stderr}")
-    print(f"  {done.stdout.strip()[:300]}")
+    print(f"  {seconds:.1f} s: {done.stdout.strip()[:300]}", flush=True)
     return seconds
 
 
@@ -140,7 +149,8 @@ def main() -> None:
     for name, t in ours.items():
         print(f"{'ctxmap concern --baseline ' + name:<34} {t:>8.1f} {t / t_base:>11.2f}")
     print(f"{'GeoPandas buffer + sjoin':<34} {t_base:>8.1f} {1.0:>11.2f}")
-    print(f"counts identical for {same:.1%} of places, within 2 for {close:.1%}")
+    print(f"counts identical for {same:.1%} of places, within 2 for {close:.1%}; load "
+          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
