@@ -10,7 +10,8 @@ reached from the keyboard at all. :class:`MapAccess`, added to every map ctxmap 
   tooltip (plain text only: parsed with ``DOMParser``, which runs no script);
 - each named vector feature becomes a tab stop (``tabindex="0"``, ``role="button"``,
   ``aria-label``); focus shows its tooltip, Enter or Space fires a click (opening its
-  popup, as a pointer click does);
+  popup, as a pointer click does) and Escape closes the popup, focus back on the feature
+  (Leaflet's own Escape works only while the map itself has focus);
 - the layer control and the legends become named regions that can be reached with Tab
   (the legends scroll, so they must take focus); the controls come first in the tab
   order, before the (possibly many) features;
@@ -112,6 +113,7 @@ class MapAccess(MacroElement):
                 el.addEventListener("keydown", function (e) {
                     if (e.key === "Enter" || e.key === " ") {
                         e.preventDefault();
+                        opener = el;
                         layer.fire("click", {latlng: centre(layer)}, true);
                     }
                 });
@@ -138,6 +140,14 @@ class MapAccess(MacroElement):
                     });
                 });
             }
+            var opener = null;  // the feature whose popup Enter opened: Escape returns to it
+            map.getContainer().addEventListener("keydown", function (e) {
+                if (e.key === "Escape" && map._popup && map.hasLayer(map._popup)) {
+                    map.closePopup();
+                    var back = opener || (e.target.closest && e.target.closest("[tabindex]"));
+                    if (back && back.focus) { back.focus(); }
+                }
+            });
             map.on("layeradd", function (e) { enhance(e.layer); });
             map.eachLayer(enhance);
             map.whenReady(function () { setTimeout(sweep, 0); });

@@ -36,7 +36,15 @@ from ctxmap.maps.base import (
     resolve_tiles_url,
 )
 from ctxmap.maps.geojson import feature_collection, point_collection
-from ctxmap.maps.legend import LEGEND, Attributions, Legend, LegendEntry, legend_html
+from ctxmap.maps.legend import (
+    LEGEND,
+    MARKER_SHAPES,
+    Attributions,
+    Legend,
+    LegendEntry,
+    legend_html,
+    marker_class,
+)
 from ctxmap.maps.popups import UNNAMED, cell_popup_html, incident_popup_html, place_popup_html
 from ctxmap.text import clean_text, esc, esc_plain
 
@@ -89,10 +97,11 @@ def _place_group(
     data = point_collection(
         located.geometry.x.to_numpy(), located.geometry.y.to_numpy(), props, precision
     )
-    if kind == "homes":
+    if entry.symbol in MARKER_SHAPES:  # a shape as well as a colour (see LEGEND)
         marker: folium.CircleMarker | folium.Marker = folium.Marker(
             icon=folium.DivIcon(
-                html="<div></div>", class_name="ctxmap-home", icon_size=(12, 12), icon_anchor=(6, 6)
+                html="<div></div>", icon_size=(14, 14), icon_anchor=(7, 7),
+                class_name=f"ctxmap-mark ctxmap-{entry.symbol} {marker_class(kind)}",
             )
         )
     else:

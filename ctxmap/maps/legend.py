@@ -19,7 +19,7 @@ from folium.template import Template
 
 from ctxmap.text import clean_text, esc_plain
 
-Symbol = Literal["circle", "diamond", "line", "dashed", "square", "ring"]
+Symbol = Literal["circle", "diamond", "line", "dashed", "square", "ring", "triangle"]
 LegendKind = Literal["layers", "analysis", "note"]
 
 
@@ -36,19 +36,44 @@ class LegendEntry:
     key: str = ""
 
 
-#: Colours and labels of every drawable layer, in one place (legend and map use these).
+#: The Okabe-Ito colours (Okabe & Ito 2008, "Color Universal Design"): a categorical
+#: palette told apart with every common colour-vision deficiency (tests/maps/test_palettes.py
+#: checks the pairs under simulated protanopia, deuteranopia and tritanopia).
+OKABE_ITO: Final[dict[str, str]] = {
+    "orange": "#e69f00", "sky_blue": "#56b4e9", "bluish_green": "#009e73",
+    "yellow": "#f0e442", "blue": "#0072b2", "vermillion": "#d55e00",
+    "reddish_purple": "#cc79a7", "black": "#000000",
+}
+
+#: Colours, shapes and labels of every drawable layer, in one place (legend and map use
+#: these). Each point layer has its own shape as well as its own colour: meaning is never
+#: carried by colour alone.
 LEGEND: Final[dict[str, LegendEntry]] = {
-    "homes": LegendEntry("Homes", "#7b3294", "diamond", "homes"),
-    "youth_centres": LegendEntry("Youth centres", "#1a9850", "circle", "youth_centres"),
-    "safe_places": LegendEntry("Safe places", "#2166ac", "circle", "safe_places"),
-    "incidents": LegendEntry("Reported incidents", "#d73027", "circle", "incidents"),
+    "homes": LegendEntry("Homes", OKABE_ITO["reddish_purple"], "diamond", "homes"),
+    "youth_centres": LegendEntry("Youth centres", OKABE_ITO["bluish_green"], "square",
+                                 "youth_centres"),
+    "safe_places": LegendEntry("Safe places", OKABE_ITO["blue"], "triangle", "safe_places"),
+    "incidents": LegendEntry("Reported incidents", OKABE_ITO["vermillion"], "circle",
+                             "incidents"),
     "study_area": LegendEntry("Study area", "#e08214", "line", "study_area"),
     "areas_district": LegendEntry("District outline", "#222222", "line", "areas_district"),
     "areas_ward": LegendEntry("Wards", "#555555", "line", "areas_ward"),
     "areas_msoa": LegendEntry("MSOAs", "#8c6d31", "dashed", "areas_msoa"),
-    "areas_lsoa": LegendEntry("LSOAs", "#888888", "dashed", "areas_lsoa"),
-    "areas_other": LegendEntry("Other areas", "#999999", "dashed", "areas_other"),
+    "areas_lsoa": LegendEntry("LSOAs", "#767676", "dashed", "areas_lsoa"),
+    "areas_other": LegendEntry("Other areas", "#767676", "dashed", "areas_other"),
 }
+#: Shapes drawn as Leaflet markers (a styled ``div``): keyboard accessible as they are.
+MARKER_SHAPES: Final = ("diamond", "square", "triangle")
+#: Legend box text colours and its background's opacity (white): at least 4.5:1 whatever
+#: the map below (tests/maps/test_palettes.py).
+LEGEND_TEXT: Final = "#222222"
+LEGEND_NOTE_TEXT: Final = "#4a4a4a"
+LEGEND_BACKGROUND_ALPHA: Final = 0.92
+
+
+def marker_class(kind: str) -> str:
+    """The CSS class of a layer's marker (homes keep ``ctxmap-home``)."""
+    return "ctxmap-home" if kind == "homes" else f"ctxmap-{kind.replace('_', '-')}"
 
 
 def js_string(text: str) -> str:
@@ -81,6 +106,8 @@ def legend_html(
         colour = esc_plain(entry.colour)
         if entry.symbol in ("line", "dashed", "ring"):
             style = f"border-color:{colour}"
+        elif entry.symbol == "triangle":
+            style = f"border-bottom-color:{colour}"
         else:
             style = f"background:{colour}"
         text = esc_plain(clean_text(entry.label))
@@ -126,8 +153,8 @@ class Legend(MacroElement):
           padding: 6px 10px; font: 600 15px/1.4 system-ui, sans-serif; border-radius: 4px;
           max-width: 420px; }
         {%- else %}
-        .{{ this.css_class }} { background: rgba(255,255,255,0.92); padding: 6px 8px;
-          font: 12px/1.5 system-ui, sans-serif; border-radius: 4px; color: #222;
+        .{{ this.css_class }} { background: rgba(255,255,255,{{ this.alpha }}); padding: 6px 8px;
+          font: 12px/1.5 system-ui, sans-serif; border-radius: 4px; color: {{ this.text }};
           box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 260px; max-height: 45vh;
           overflow-y: auto; }
         .{{ this.css_class }} .block { margin-bottom: 4px; }
@@ -139,12 +166,19 @@ class Legend(MacroElement):
           border: 1px solid #fff; }
         .{{ this.css_class }} .line { height: 0; border-top: 3px solid; vertical-align: 3px; }
         .{{ this.css_class }} .dashed { height: 0; border-top: 2px dashed; vertical-align: 3px; }
-        .{{ this.css_class }} .note { color: #555; font-size: 11px; }
+        .{{ this.css_class }} .triangle { width: 0; height: 0; border-left: 7px solid transparent;
+          border-right: 7px solid transparent; border-bottom: 12px solid; }
+        .{{ this.css_class }} .note { color: {{ this.note_text }}; font-size: 11px; }
         {%- endif %}
         {%- if this.kind == "layers" %}
-        .ctxmap-home div { width: 12px; height: 12px; background: {{ this.home_colour }};
-          border: 2px solid #fff; box-shadow: 0 0 0 1px {{ this.home_colour }};
-          transform: rotate(45deg); box-sizing: border-box; }
+        .ctxmap-mark div { width: 12px; height: 12px; border: 2px solid #fff;
+          box-sizing: border-box; }
+        .ctxmap-diamond div { transform: rotate(45deg); }
+        .ctxmap-triangle div { width: 14px; height: 13px; border: none;
+          clip-path: polygon(50% 0, 100% 100%, 0 100%); }
+        {%- for cls, colour in this.marker_colours %}
+        .{{ cls }} div { background: {{ colour }}; box-shadow: 0 0 0 1px {{ colour }}; }
+        {%- endfor %}
         .leaflet-control-attribution { font-size: 10px; line-height: 1.35; max-width: 55%; }
         .leaflet-control-layers { font-size: 13px; }
         {% if this.white_background %}.leaflet-container { background: #fff; }{% endif %}
@@ -201,7 +235,10 @@ class Legend(MacroElement):
         self.position, self.css_class = _BOXES[kind]
         self.blocks = [(layer or "null", js_string(text)) for text, layer in blocks]
         self.white_background = white_background
-        self.home_colour = LEGEND["homes"].colour
+        self.marker_colours = [(marker_class(kind), e.colour) for kind, e in LEGEND.items()
+                               if e.symbol in MARKER_SHAPES]
+        self.text, self.note_text = LEGEND_TEXT, LEGEND_NOTE_TEXT
+        self.alpha = LEGEND_BACKGROUND_ALPHA
 
 
 class Attributions(MacroElement):

@@ -24,7 +24,7 @@ from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
 from ctxmap.maps.base import DEFAULT, OSM_ATTRIBUTION, TilesUrl, base_map, resolve_tiles_url
 from ctxmap.maps.geojson import point_feature
 from ctxmap.maps.layers import build_feature_groups
-from ctxmap.maps.legend import LEGEND, Attributions
+from ctxmap.maps.legend import LEGEND, OKABE_ITO, Attributions
 from ctxmap.nearby.origins import Origin
 from ctxmap.nearby.wording import is_estimate, walk_text
 from ctxmap.text import esc, esc_plain
@@ -40,8 +40,8 @@ _NUM_STYLE: Final = (
     "box-shadow:0 1px 3px #0008"
 )
 _ROUTE_COLOUR: Final = "#333333"
-_GAP_COLOUR: Final = "#d7301f"
-_COVERED_COLOUR: Final = "#1a9850"
+_GAP_COLOUR: Final = OKABE_ITO["vermillion"]
+_COVERED_COLOUR: Final = OKABE_ITO["bluish_green"]
 _AREA_COLOUR: Final = "#2166ac"
 #: Decimal places of the points drawn (6: about 10 cm).
 _PRECISION: Final = 6
@@ -285,9 +285,9 @@ def coverage_map(
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(group)
         group.add_to(m)
-    for is_gap, colour, name in (
-        (True, _GAP_COLOUR, "Homes with no safe place within the walk"),
-        (False, _COVERED_COLOUR, "Homes within the walk of a safe place"),
+    for is_gap, colour, name, word in (
+        (True, _GAP_COLOUR, "Homes with no safe place within the walk", "Gap"),
+        (False, _COVERED_COLOUR, "Homes within the walk of a safe place", "Covered"),
     ):
         feats = []
         for idx, geom in zip(located.index, located.geometry, strict=True):
@@ -298,8 +298,8 @@ def coverage_map(
             if pd.isna(gap) or bool(gap) != is_gap:
                 continue
             pt = geom if geom.geom_type == "Point" else geom.representative_point()
-            text = (
-                f"{esc(row.get('name')) or esc(row.get('home_id'))}: "
+            text = (  # the word says it as well as the colour
+                f"{word}: {esc(row.get('name')) or esc(row.get('home_id'))}: "
                 f"{walk_text(row.get('safe_walk_min'))} to a safe place"
             )
             feats.append(_point_feature(pt.x, pt.y, {"label": text}))

@@ -15,12 +15,17 @@ import pandas as pd
 
 from ctxmap.cases.safety_map import RAG, RAG_MEANINGS
 from ctxmap.layers.crs import require_display_crs
-from ctxmap.maps.legend import LegendEntry
+from ctxmap.maps.legend import OKABE_ITO, LegendEntry
 from ctxmap.text import esc, esc_plain
 
-#: Fill colour of each rating (and of a place whose counts are all hidden).
-RAG_COLOURS: Final[dict[str, str]] = {"red": "#d73027", "amber": "#f5a623", "green": "#1a9850"}
-HIDDEN_COLOUR: Final = "#8c8c8c"
+#: Fill colour of each rating (and of a place whose counts are all hidden): Okabe-Ito's
+#: vermillion, orange and bluish green, told apart with any colour-vision deficiency; the
+#: rating's letter (R, A, G) is written beside each circle too, never colour alone.
+RAG_COLOURS: Final[dict[str, str]] = {
+    "red": OKABE_ITO["vermillion"], "amber": OKABE_ITO["orange"],
+    "green": OKABE_ITO["bluish_green"]}
+RAG_LETTERS: Final[dict[str, str]] = {"red": "R", "amber": "A", "green": "G"}
+HIDDEN_COLOUR: Final = "#4d4d4d"
 _COUNT_STYLE: Final = ("height:18px;line-height:18px;text-align:left;white-space:nowrap;"
                        "font:bold 14px sans-serif;color:#222222;"
                        "text-shadow:0 0 3px #ffffff,0 0 3px #ffffff;")
@@ -73,12 +78,15 @@ def safety_map_group(
             location=[geom.y, geom.x], radius=size, color="#ffffff", weight=1.5,
             fill=True, fill_color=colour, fill_opacity=0.9, tooltip=folium.Tooltip(tip),
         ).add_to(group)
-        if not (total is pd.NA or pd.isna(total)):  # the count, written beside the circle
+        letter = RAG_LETTERS.get(row.rating or "", "")
+        count = "" if total is pd.NA or pd.isna(total) else str(int(total))
+        if letter or count:  # the rating's letter and the count, written beside the circle
             folium.Marker(
-                location=[geom.y, geom.x], tooltip=folium.Tooltip(tip),
+                location=[geom.y, geom.x], interactive=False, keyboard=False,
                 icon=folium.DivIcon(
-                    html=f'<div style="{_COUNT_STYLE}">{int(total)}</div>',
-                    icon_size=(40, 18), icon_anchor=(-int(size) - 3, 9),
+                    html=f'<div style="{_COUNT_STYLE}">{esc_plain(f"{letter} {count}".strip())}'
+                    "</div>",
+                    icon_size=(60, 18), icon_anchor=(-int(size) - 3, 9),
                     class_name="ctxmap-rag-count"),
             ).add_to(group)
     return group
@@ -89,7 +97,8 @@ def safety_legend(pooled: gpd.GeoDataFrame, threshold: int | None = None) -> lis
 ]:
     """Legend lines of the safety map (for ``build_map(extra_legend=...)``)."""
     counts = pooled["rating"].value_counts() if len(pooled) else pd.Series(dtype=int)
-    out = [(LegendEntry(f"Mostly {r}: {RAG_MEANINGS[r]}", RAG_COLOURS[r], "circle", f"rag_{r}"),
+    out = [(LegendEntry(f"{RAG_LETTERS[r]}: mostly {r}: {RAG_MEANINGS[r]}", RAG_COLOURS[r],
+                        "circle", f"rag_{r}"),
             f"{int(counts.get(r, 0))} place(s)") for r in RAG]
     if threshold is not None:
         out.append((LegendEntry(f"Counts below {threshold} hidden", HIDDEN_COLOUR, "circle",

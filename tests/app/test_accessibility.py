@@ -15,7 +15,9 @@ CTXMAP_UPDATE_SCREENSHOTS=1).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,7 +86,8 @@ def settle(page: Any, *, with_map: bool) -> None:
     page.locator('[data-testid="stMainBlockContainer"] h1, .ctxmap-meeting-banner').first.wait_for(
         timeout=120_000)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-stale=\"true\"]')",
+        timeout=120_000)
     if with_map:
         page.frame_locator(FRAME).first.locator(".leaflet-interactive").first.wait_for(
             state="attached", timeout=120_000)
@@ -165,3 +168,115 @@ def test_axe_finds_no_serious_violation_on_any_page(app_url: str, browser: Any) 
     assert frames_checked >= len(WITH_MAP), "the maps' iframes were not checked"
     assert popups >= 2, "no popup could be opened from the keyboard"
     assert not any(vs for parts in found.values() for vs in parts.values()), report(found)
+
+
+_FONT_PX = "(sel) => { const e = document.querySelector(sel); " \
+    "return e ? parseFloat(getComputedStyle(e).fontSize) : null; }"
+_VISIBLE = """(sel) => { const e = document.querySelector(sel);
+  if (!e || !e.getClientRects().length) { return 0; }
+  const r = e.getBoundingClientRect();
+  return Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0)); }"""
+_METRIC_VALUE = '[data-testid="stMetricValue"] p'
+_METRIC_LABEL = '[data-testid="stMetricLabel"] p'
+_LEGEND = ".ctxmap-legend"
+
+
+def type_sizes(page: Any) -> dict[str, float | None]:
+    """Font sizes (px) of the page's metrics, root text, banner and the map's legend."""
+    sizes = {name: page.evaluate(_FONT_PX, sel) for name, sel in (
+        ("metric value", _METRIC_VALUE), ("metric label", _METRIC_LABEL),
+        ("text", "html"), ("banner", ".ctxmap-meeting-banner"))}
+    sizes["legend"] = map_frames(page)[0].evaluate(_FONT_PX, _LEGEND)
+    return sizes
+
+
+def map_share(page: Any) -> float:
+    """The share of the window's height the map's iframe covers on screen."""
+    return float(page.evaluate(_VISIBLE, FRAME)) / float(page.viewport_size["height"])
+
+
+def test_meeting_view_map_fills_the_screen_in_large_type(
+    app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    shots = REPO / "docs" if os.environ.get("CTXMAP_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    try:
+        page.goto(app_url + "/")
+        settle(page, with_map=True)
+        normal = type_sizes(page)
+        page.goto(app_url + "/?view=meeting")
+        settle(page, with_map=True)
+        meeting = type_sizes(page)
+        shares: dict[str, float] = {}
+        for w, h in MEETING_SIZES:
+            page.set_viewport_size({"width": w, "height": h})
+            page.wait_for_timeout(600)
+            shares[f"meeting {w}x{h}"] = map_share(page)
+            page.screenshot(path=str(tmp_path / f"meeting-{w}x{h}.png"))
+        switch = page.get_by_role("switch", name="Presenter mode")
+        switch.focus()
+        page.keyboard.press("Space")  # the switch works from the keyboard
+        page.locator('[data-testid="stMetric"]').first.wait_for(state="hidden", timeout=60_000)
+        settle(page, with_map=True)
+        for w, h in reversed(MEETING_SIZES):
+            page.set_viewport_size({"width": w, "height": h})
+            page.wait_for_timeout(600)
+            shares[f"presenter {w}x{h}"] = map_share(page)
+            name = "screenshot-meeting.png" if (w, h) == (1920, 1080) else f"presenter-{w}x{h}.png"
+            page.screenshot(path=str((shots if name.startswith("screenshot") else tmp_path)
+                                     / name))
+        presenting = {
+            "banner": page.locator(".ctxmap-meeting-banner").is_visible(),
+            "map": page.locator(FRAME).is_visible(),
+            "legend": page.frame_locator(FRAME).locator(_LEGEND).is_visible(),
+            "title": page.locator('[data-testid="stMainBlockContainer"] h1').is_visible(),
+            "metrics": page.locator('[data-testid="stMetric"]').first.is_visible(),
+            "area choice": page.get_by_label("Area").first.is_visible(),
+            "switch": switch.is_visible(),
+        }
+    finally:
+        page.close()
+    print(f"map share of the window height: {shares}")
+    print(f"type (px): normal {normal}, meeting {meeting}")
+    assert all(share >= MIN_MAP_SHARE for share in shares.values()), shares
+    for part in ("metric value", "metric label", "legend"):
+        assert meeting[part] >= MIN_TYPE_SCALE * normal[part], (part, normal, meeting)
+    assert meeting["banner"] >= MIN_TYPE_SCALE * normal["text"], (normal, meeting)
+    assert presenting == {"banner": True, "map": True, "legend": True, "title": False,
+                          "metrics": False, "area choice": False, "switch": True}
+
+
+def test_map_works_from_the_keyboard(app_url: str, browser: Any) -> None:
+    """Tab reaches the layer control and the legend, focus is visible, Space toggles a
+    layer, Enter on a focused feature opens its popup and Escape closes it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(app_url + "/")
+        settle(page, with_map=True)
+        frame = map_frames(page)[0]
+        frame.locator(".leaflet-container").focus()
+        reached: list[dict[str, Any]] = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            reached.append(frame.evaluate("""() => { const e = document.activeElement;
+              const s = getComputedStyle(e);
+              return {label: e.getAttribute("aria-label") || e.parentElement.textContent.trim(),
+                      region: (e.closest("[role=region]") || e).getAttribute("aria-label"),
+                      outline: parseFloat(s.outlineWidth) || 0, shadow: s.boxShadow}; }"""))
+        regions = {r["region"] for r in reached}
+        assert {"Map layers", "Legend"} <= regions, regions
+        assert all(r["outline"] >= 2 or r["shadow"] != "none" for r in reached), reached
+        box = frame.locator(".leaflet-control-layers-overlays input").first
+        before = frame.evaluate("() => document.querySelectorAll('.leaflet-interactive').length")
+        box.focus()
+        page.keyboard.press("Space")
+        page.wait_for_timeout(300)
+        after = frame.evaluate("() => document.querySelectorAll('.leaflet-interactive').length")
+        assert after != before  # a layer went off the map
+        page.keyboard.press("Space")
+        assert open_a_popup(frame)
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        assert frame.locator(".leaflet-popup").count() == 0
+    finally:
+        page.close()

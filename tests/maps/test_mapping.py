@@ -135,10 +135,13 @@ def test_homes_fictional_label_and_attribution():
     assert "private note" not in page  # notes never reach the map
     m2 = build_map({"homes": _places(["Home A"], fictional=False)}, MapOptions(tiles_url=None))
     assert FICTIONAL_HOMES_ATTRIBUTION not in _html(m2)
-    # homes have their own marker (a div icon), other places circle markers
+    # homes, youth centres and safe places each have their own shape (a div icon),
+    # incidents are circles
     assert isinstance(gj.marker, folium.Marker)
-    m3 = build_map({"youth_centres": _places(["Club"])}, MapOptions(tiles_url=None))
-    assert isinstance(_geojsons(m3)[0].marker, folium.CircleMarker)
+    for kind, shape in (("youth_centres", "ctxmap-square"), ("safe_places", "ctxmap-triangle")):
+        m3 = build_map({kind: _places(["Club"])}, MapOptions(tiles_url=None))
+        marker = _geojsons(m3)[0].marker
+        assert isinstance(marker, folium.Marker) and shape in str(marker.icon.options)
 
 
 def test_required_attributions_present():
