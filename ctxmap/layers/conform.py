@@ -11,6 +11,8 @@ import hashlib
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ctxmap.layers.flags import read_flag
 from ctxmap.layers.schemas import STORAGE_CRS, LayerSchema, schema_for
@@ -84,12 +86,47 @@ def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def stable_ids(frame: pd.DataFrame, cols: list[str], prefix: str) -> pd.Series:
-    """Content-based ids: the same record read from another file gets the same id."""
-    key = frame[cols].astype("string").fillna("").agg("|".join, axis=1)
-    occurrence = key.groupby(key).cumcount().astype(str)
-    full = key + "#" + occurrence
-    return full.map(lambda s: prefix + hashlib.sha1(s.encode()).hexdigest()[:16])
+def arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """Return a column as an Arrow string array, missing cells as nulls (no copy for text)."""
+    arr = pa.array(values.astype("string"), from_pandas=True)  # chunked if pandas' is
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    return arr if arr.type == pa.string() else arr.cast(pa.string())
+
+
+def stable_ids(
+    frame: pd.DataFrame, cols: list[str], prefix: str, only: np.ndarray | None = None
+) -> pd.Series:
+    """Content-based ids: the same record read from another file gets the same id.
+
+    A row's id is ``prefix`` + the first 16 hex digits of the SHA-1 of its ``cols`` joined
+    with ``|`` (missing as empty), then ``#`` and how many earlier rows had the same
+    text (so repeated rows differ). Joining and counting are vectorised (Arrow, NumPy);
+    with ``only`` (a boolean mask) just those rows are hashed and the others get None,
+    while repeats are still counted over every row, so an id does not depend on which
+    rows need one.
+    """
+    parts = [pc.fill_null(arrow_text(frame.iloc[:, frame.columns.get_loc(c)]), "")
+             for c in cols]
+    key = pc.binary_join_element_wise(*parts, "|")
+    codes = np.asarray(key.dictionary_encode().combine_chunks().indices, dtype=np.int64)
+    full = pc.binary_join_element_wise(key, pa.array(occurrences(codes)).cast(pa.string()), "#")
+    wanted = np.arange(len(codes)) if only is None else np.flatnonzero(only)
+    ids = np.full(len(codes), None, dtype=object)
+    ids[wanted] = [prefix + hashlib.sha1(s.encode()).hexdigest()[:16]
+                   for s in full.take(pa.array(wanted)).to_pylist()]
+    return pd.Series(ids, index=frame.index, dtype=object)
+
+
+def occurrences(codes: np.ndarray) -> np.ndarray:
+    """For each position, how many earlier positions hold the same code (0 for the first)."""
+    order = np.argsort(codes, kind="stable")
+    ranked = codes[order]
+    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(ranked)]))
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = np.arange(len(codes)) - group_start
+    return out
 
 
 def area_level(columns: list[str]) -> str:
@@ -114,8 +151,7 @@ def conform(
     for c in schema.columns:
         s = gdf[c.name] if c.name in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
         if c.dtype == "str":
-            strip = c.name in ("id", "month", "category", "level")
-            s = pd.Series([_text_or_none(v, strip) for v in s], dtype="object")
+            s = text_or_none(s, strip=c.name in ("id", "month", "category", "level"))
         elif c.dtype == "float":
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif c.dtype == "int":
@@ -125,20 +161,25 @@ def conform(
         data[c.name] = s.reset_index(drop=True)
     for name in extra:
         if name in gdf.columns:
-            data[name] = pd.Series([_text_or_none(v, True) for v in gdf[name]], dtype="object")
+            data[name] = text_or_none(gdf[name], strip=True)
     out = gpd.GeoDataFrame(data, geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
     if schema.kind == "homes":
         out["fictional"] = out["fictional"].fillna(False)
     return out
 
 
-def _text_or_none(v: object, strip: bool) -> str | None:
-    """Return a text value as ``str``, or None for missing/blank values."""
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return None
-    text = v if isinstance(v, str) else str(v)
-    if not text.strip():
-        return None
-    return text.strip() if strip else text
+def text_or_none(values: pd.Series, *, strip: bool) -> pd.Series:
+    """Return ``values`` as text objects, None for missing or blank cells (vectorised).
 
-
+    Non-text values become their ``str``; with ``strip`` the surrounding whitespace goes.
+    The index is reset (0..n-1), as :func:`conform` builds its frame. Each distinct text
+    becomes one Python string, shared by the rows that hold it.
+    """
+    text = arrow_text(values)
+    trimmed = pc.utf8_trim_whitespace(text)
+    blank = pc.fill_null(pc.equal(trimmed, ""), True)
+    kept = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed if strip else text)
+    encoded = kept.combine_chunks().dictionary_encode()
+    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    codes = encoded.indices.fill_null(len(distinct) - 1)
+    return pd.Series(distinct[np.asarray(codes, dtype=np.int64)], dtype=object)

@@ -11,9 +11,12 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from ctxmap.errors import Problem
+from ctxmap.layers.conform import arrow_text
 
 #: Great Britain in lon/lat, with a small margin: (min lon, min lat, max lon, max lat).
 GB_LONLAT: Final = (-8.8, 49.8, 2.1, 60.95)
@@ -22,10 +25,21 @@ BNG_EXTENT: Final = (0.0, 0.0, 700_000.0, 1_300_000.0)
 
 
 def _to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (floats, is_blank, is_bad_number) for a column of strings."""
-    text = values.astype("string").fillna("").str.strip()
-    blank = (text == "").to_numpy()
-    nums = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype="float64")
+    """Return (floats, is_blank, is_bad_number) for a column of strings.
+
+    Arrow parses the column in one pass; a column with any cell Arrow cannot read as a
+    number goes through :func:`pandas.to_numeric`, which marks just those cells.
+    """
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    blank_a = pc.fill_null(pc.equal(text, ""), True)
+    blank = np.asarray(blank_a.combine_chunks(), dtype=bool)
+    present = pc.if_else(blank_a, pa.scalar(None, pa.string()), text)
+    try:
+        nums = np.asarray(present.cast(pa.float64()).combine_chunks().to_numpy(
+            zero_copy_only=False), dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        nums = pd.to_numeric(pd.Series(present.to_pandas()), errors="coerce").to_numpy(
+            dtype="float64")
     bad = ~blank & ~np.isfinite(nums)
     return nums, blank, bad
 

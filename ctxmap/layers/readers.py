@@ -151,7 +151,7 @@ def read_layer_bytes(
                     code="extension")
         )
         return empty
-    if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
+    if not raw[:4096].strip(b"\xef\xbb\xbf \t\r\n") and not raw.strip(b"\xef\xbb\xbf \t\r\n"):
         empty.problems.append(
             Problem(name, "the file is empty; expected a header row and data rows", code="empty")
         )
@@ -170,14 +170,15 @@ def read_layer_bytes(
     if actual == "gpkg":
         frame, problems = read_gpkg(raw, name, kind)
         return finish_geo(frame, problems, name, schema, repair=repair, extra=extra)
-    text, problems = _decode(raw, name)
+    # ASCII is UTF-8: only other files are decoded to find a bad byte's line
+    text, problems = ("", []) if raw.isascii() else _decode(raw, name)
     if text is None:
         empty.problems.extend(problems)
         return empty
     if actual == "json":
-        frame, problems = read_geojson(text, name)
+        frame, problems = read_geojson(text or raw.decode("ascii"), name)
         return finish_geo(frame, problems, name, schema, repair=repair, extra=extra)
-    return read_csv(text, name, schema, extra=extra)
+    return read_csv(raw, name, schema, extra=extra)  # the CSV parser reads bytes
 
 
 def read_places(
