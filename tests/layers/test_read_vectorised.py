@@ -74,6 +74,13 @@ def test_repeated_rows_get_their_occurrence_like_before() -> None:
     assert stable_ids(frame, ["a", "b"], "p-").tolist() == old_stable_ids(
         frame, ["a", "b"], "p-").tolist()
     assert stable_ids(frame, ["a"], "p-").tolist() == old_stable_ids(frame, ["a"], "p-").tolist()
+    # hashing only some rows: repeats before them still count, whether wanted or not
+    only = np.array([False, True, False, False, True, False])
+    expected = [i if w else None
+                for i, w in zip(old_stable_ids(frame, ["a", "b"], "p-"), only, strict=True)]
+    assert stable_ids(frame, ["a", "b"], "p-", only=only).tolist() == expected
+    none = stable_ids(frame, ["a", "b"], "p-", only=np.zeros(6, dtype=bool))
+    assert none.isna().all()
 
 
 def test_geojson_without_ids_keeps_its_ids(tmp_path: Path) -> None:
