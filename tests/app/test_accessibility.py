@@ -96,6 +96,8 @@ def settle(page: Any, *, with_map: bool) -> None:
 
 def axe_violations(frame: Any, *, exclude_map_features: bool = False) -> list[dict[str, Any]]:
     """Serious and critical axe-core violations (WCAG 2.x A and AA) in one frame."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (it copies axe-core into static/vendor/)")
     if not frame.evaluate("() => typeof window.axe !== 'undefined'"):
         frame.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     found = frame.evaluate(_RUN_AXE, [WCAG_TAGS, exclude_map_features])
