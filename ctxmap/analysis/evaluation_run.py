@@ -9,7 +9,6 @@ expectation in the test months.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
@@ -27,10 +26,8 @@ from ctxmap.analysis.risk_grid import build_grid, metric_points
 from ctxmap.analysis.risk_terrain import fit_risk_terrain
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 
-#: Ranks places for one period: ``ranker(places, incidents, area, params)`` -> ranking with
-#: ``incidents``, ``expected`` and ``flagged`` (default :func:`rank_places`).
-Ranker = Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame, StudyArea, ConcernParams],
-                  gpd.GeoDataFrame]
+#: The expectations whose flags the evaluation checks on the test months.
+CHECKED_BASELINES: tuple[str, ...] = ("study-area", "local", "model", "auto")
 
 
 def flag_persistence(
@@ -40,15 +37,15 @@ def flag_persistence(
     params: ConcernParams,
     train: Period,
     test: Period,
-    ranker: Ranker | None = None,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> tuple[int, int]:
     """How many places flagged on ``train`` have more incidents than expected on ``test``.
 
-    Both rankings use the same settings and expectation; returns ``(flagged, still_above)``.
+    Both rankings use the same settings and expectation (``params.baseline``, with its
+    ``layers``), each computed on its own months; returns ``(flagged, still_above)``.
     """
-    rank = ranker or rank_places
-    before = rank(places, incidents, area, replace(params, months=train))
-    after = rank(places, incidents, area, replace(params, months=test))
+    before = rank_places(places, incidents, area, replace(params, months=train), layers=layers)
+    after = rank_places(places, incidents, area, replace(params, months=test), layers=layers)
     flagged = before.index[before["flagged"].to_numpy(dtype=bool)]
     later = after.loc[flagged]
     above = later["incidents"].to_numpy(dtype=float) > later["expected"].to_numpy(dtype=float)
@@ -86,7 +83,7 @@ def evaluate_area(
     areas: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
     places: gpd.GeoDataFrame | None = None,
-    rankers: dict[str, Ranker | None] | None = None,
+    baselines: tuple[str, ...] = CHECKED_BASELINES,
 ) -> Evaluation:
     """Evaluate every method on this area's own months.
 
@@ -102,9 +99,9 @@ def evaluate_area(
         Covariate layers of the risk-terrain model (see :func:`fit_risk_terrain`).
     places
         Places to check flags on (optional).
-    rankers
-        Expectation name -> ranker used for the flag check (default: the ranking of
-        :func:`ctxmap.analysis.concern.rank_places` as ``"study-area"``).
+    baselines
+        The expectations whose flags on the training months are checked on the test
+        months (default :data:`CHECKED_BASELINES`).
     """
     cfg = settings or EvaluationSettings()
     categories = cfg.categories
@@ -123,11 +120,17 @@ def evaluate_area(
     result = evaluate_methods(grid, train_xy, test_xy, (train, test), model, area.description,
                               radius_m=cfg.radius_m, ring_m=cfg.ring_m)
     if places is not None and len(places):
-        params = ConcernParams(radius_m=cfg.radius_m, categories=categories)
-        chosen = rankers or {"study-area": None}
+        layers = {"places": places}
+        if features is not None:
+            layers["features"] = features
+        if areas is not None:
+            layers["areas"] = areas
         persistence = {
-            name: flag_persistence(places, selected, area, params, train, test, ranker)
-            for name, ranker in chosen.items()
+            name: flag_persistence(places, selected, area,
+                                   ConcernParams(radius_m=cfg.radius_m, categories=categories,
+                                                 baseline=name, ring_outer_m=cfg.ring_m),
+                                   train, test, layers)
+            for name in baselines
         }
         result = replace(result, persistence=persistence)
     return result
