@@ -35,6 +35,7 @@ from ctxmap.store.engine import driver_connection
 from ctxmap.store.geopackage import GeoPackageStore, update_extent
 from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import layer_frame, value_rows
+from ctxmap.store.marks import DATASET_KEY, NAME_KEY, STUDY_AREA_KEY
 from ctxmap.store.opening import describe_target, open_store, resolve_target
 from ctxmap.store.postgis import PostGISStore
 from ctxmap.store.postgis_layers import bulk_indexes, copy_layer_rows, copy_rows, touch_layers
@@ -256,6 +257,20 @@ def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
 # --------------------------------------------------------------------------- migrate
 
 
+#: Metadata a migration copies (see :mod:`ctxmap.store.marks`).
+COPIED_METADATA: tuple[str, ...] = (DATASET_KEY, NAME_KEY, STUDY_AREA_KEY)
+
+
+def copy_metadata(src: Store, dst: Store, dst_name: str) -> None:
+    """Copy the sample's mark, the area's name and its study area, and check them."""
+    for key in COPIED_METADATA:
+        value = src.metadata(key)
+        if value is not None:
+            dst.set_metadata(key, value)
+            if dst.metadata(key) != value:
+                raise StoreError(f"the store's {key!r} did not copy intact to {dst_name}")
+
+
 def migrate_store(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
@@ -321,6 +336,7 @@ def migrate_store(
         raise TypeError(f"cannot migrate into a {type(dst).__name__}; expected a "
                         "GeoPackageStore or a PostGISStore")
     say(f"wrote {sum(len(d.gdf) for d in layers):,} rows and {len(log)} imports to {dst_name}")
+    copy_metadata(src, dst, dst_name)
     for kind in LAYER_KINDS:
         back = dst.read(kind)
         got = LayerCheck(kind, len(back), layer_checksum(back))

@@ -94,3 +94,17 @@ def test_a_bowtie_outline_is_repaired_and_a_line_refused() -> None:
 
     with pytest.raises(InputError, match="expected a polygon"):
         make_study_area(shapely.LineString([(1.6, 52.5), (1.7, 52.6)]), "L", "l.geojson")
+
+
+def test_migrating_a_store_keeps_its_mark_name_and_study_area(tmp_path: Path) -> None:
+    from ctxmap.store.migrate import migrate_store
+
+    target = tmp_path / "copy.gpkg"
+    migrate_store(DEFAULT_STORE_PATH, target)
+    copy = GeoPackageStore(target, create=False)
+    assert is_bundled_sample(copy)
+    source_area = read_study_area(GeoPackageStore(DEFAULT_STORE_PATH, create=False))
+    copied_area = read_study_area(copy)
+    assert source_area is not None and copied_area is not None
+    assert copied_area.description == source_area.description
+    assert copied_area.geometry.equals(source_area.geometry)
