@@ -20,9 +20,12 @@ from typing import Any, Final
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ctxmap import settings
+from ctxmap.app.guard import without_server_paths
 from ctxmap.app.navigation import KEY_PAGE
 from ctxmap.app.session import audit_enabled, open_session_store, store_target
 from ctxmap.app.signin import KEY_AUDITED, current_user
+from ctxmap.errors import CtxmapError, log_unexpected
 from ctxmap.privacy.audit import LEGAL_BASES, describe, record
 from ctxmap.store.opening import open_store
 
@@ -60,8 +63,14 @@ def audit(action: str, what: str, legal_basis: str | None = None) -> None:
     try:
         record(open_session_store(create=True), user.name, action,
                describe(f"{page_title()} page", what), basis, role=user.role)
-    except Exception as exc:  # any failure (store error or database driver): fail closed
-        st.error(f"The audit log could not be written, so this was not done: {exc}")
+    except CtxmapError as exc:  # a store refusal: its message is safe to show
+        st.error("The audit log could not be written, so this was not done: "
+                 + without_server_paths(exc))
+        st.stop()
+    except Exception as exc:  # a database driver or anything else: fail closed, log it
+        error_id = log_unexpected(exc, f"audit entry on {page_title()}", settings.log_dir())
+        st.error("The audit log could not be written, so this was not done "
+                 f"(error {error_id}; the details are in the server's log).")
         st.stop()
 
 

@@ -2,7 +2,7 @@
 
 The layers come from :func:`ctxmap.privacy.shared_view.mask_layers`; the rules (what is
 masked, the small-count threshold) live there. Here incidents become squares coloured
-by their count (:func:`ctxmap.privacy.shared_view.incident_squares`), masked homes purple
+by their count (:func:`ctxmap.privacy.shared_view.incident_squares`), masked homes outlined
 areas, everything else is drawn by :func:`ctxmap.maps.layers.build_map`, and a note on
 the map says the view is masked.
 """
@@ -27,8 +27,9 @@ from ctxmap.text import esc_plain
 
 #: The note drawn on a masked map.
 MAP_NOTE: Final = (
-    "Masked view. Purple squares: a home is somewhere in the square. Red squares: "
-    "incidents per square (darker: more; fewer than {threshold} not shown)."
+    "Masked view. Squares with a thick pink outline: a home is somewhere in the square. "
+    "Shaded orange squares: incidents per square (darker: more; fewer than {threshold} "
+    "not shown)."
 )
 #: Colour of masked homes (the map's home colour).
 HOME_COLOUR: Final = LEGEND["homes"].colour
@@ -104,7 +105,7 @@ def _geometry(geom: object) -> dict[str, object]:
 
 
 def _home_cells_group(cells: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """Purple outlined squares (or LSOAs), each with a fixed, escaped tooltip."""
+    """Thick-outlined squares (or LSOAs), each with a fixed, escaped tooltip."""
     feats = [
         {
             "type": "Feature",
@@ -126,7 +127,7 @@ def _home_cells_group(cells: gpd.GeoDataFrame) -> folium.FeatureGroup:
 
 
 def _squares_group(squares: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """Red squares, darker for more incidents, each with its (escaped) count."""
+    """Orange (vermillion) squares, darker for more incidents, each with its (escaped) count."""
     biggest = float(squares["count"].max())
     feats = [
         {
