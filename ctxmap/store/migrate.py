@@ -35,7 +35,7 @@ from ctxmap.store.engine import driver_connection
 from ctxmap.store.geopackage import GeoPackageStore, update_extent
 from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
 from ctxmap.store.layer_rows import layer_frame, value_rows
-from ctxmap.store.marks import DATASET_KEY, NAME_KEY, STUDY_AREA_KEY
+from ctxmap.store.marks import NAME_KEY, STUDY_AREA_KEY
 from ctxmap.store.opening import describe_target, open_store, resolve_target
 from ctxmap.store.postgis import PostGISStore
 from ctxmap.store.postgis_layers import bulk_indexes, copy_layer_rows, copy_rows, touch_layers
@@ -257,12 +257,13 @@ def _load_pg(store: PostGISStore, log: pd.DataFrame, layers: list[LayerDump],
 # --------------------------------------------------------------------------- migrate
 
 
-#: Metadata a migration copies (see :mod:`ctxmap.store.marks`).
-COPIED_METADATA: tuple[str, ...] = (DATASET_KEY, NAME_KEY, STUDY_AREA_KEY)
+#: Metadata a migration copies (see :mod:`ctxmap.store.marks`). Not the sample's mark: a
+#: migrated store is a store of its own (audited), whatever it was copied from.
+COPIED_METADATA: tuple[str, ...] = (NAME_KEY, STUDY_AREA_KEY)
 
 
 def copy_metadata(src: Store, dst: Store, dst_name: str) -> None:
-    """Copy the sample's mark, the area's name and its study area, and check them."""
+    """Copy the area's name and its study area, and check them."""
     for key in COPIED_METADATA:
         value = src.metadata(key)
         if value is not None:
