@@ -414,7 +414,6 @@ def _metadata(params: ConcernParams, period: tuple[Period, str], cats: list[str]
         "funnel_phi": funnel.phi,
         "funnel_tau2": funnel.tau2,
         "study_area": sa.description,
-        "study_area_name": sa.name,
         **figures,
     }
 

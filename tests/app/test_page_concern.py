@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from ctxmap.text import esc_markdown
 from tests.app.test_pages import map_payload, metric, run_page
 
 N_CONTEXTS = 1  # the sample's case-study context (ctx-0001), a point
@@ -36,6 +37,10 @@ def test_concern_page_ranks_flags_and_maps(store_copy):
     assert "funnel limit" in info and "Expected count" in info and "local baseline" in info
     assert "local baseline: the only expectation that could be checked on Jan 2019 to Feb 2019" \
         in info
+    # the study area is named once, as in every reason
+    named = esc_markdown("Norwich (39.0 km², from norwich_lad_2013.geojson)")
+    assert f"Study area: {named}. " in info
+    assert "Norwich (Norwich" not in info
     # the funnel plot is drawn
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     # no population in the sample: the page says so
