@@ -209,7 +209,7 @@ def run_concern(args: argparse.Namespace) -> int:
     meta = ranking.attrs["ctxmap"]
     out = Path(args.out)
     homes = int((places["layer"] == "homes").sum()) if "layer" in places else 0
-    audit_export(args, "concern", "locations-of-concern ranking (CSV)"
+    audit_export(args, store, "concern", "locations-of-concern ranking (CSV)"
                  + (f", {homes} homes among the places" if homes else ""),
                  unmasked=homes > 0, rows=len(ranking),
                  filters=f"{meta['period_text']}, {len(meta['categories'])} types, "
@@ -242,7 +242,7 @@ def run_hotspots(args: argparse.Namespace) -> int:
     )
     meta = grid.attrs["ctxmap"]
     out = Path(args.out)
-    audit_export(args, "hotspots", "Gi* hotspot grid (GeoJSON)", unmasked=False,
+    audit_export(args, store, "hotspots", "Gi* hotspot grid (GeoJSON)", unmasked=False,
                  rows=len(grid), filters=f"{'all' if args.types is None else len(args.types)}"
                  f" types, cells {args.cell_m:g} m")
     out.parent.mkdir(parents=True, exist_ok=True)

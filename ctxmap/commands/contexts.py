@@ -45,10 +45,11 @@ def run_contexts(args: argparse.Namespace) -> int:
     """Print the contexts as CSV (id, name, kind, status, open_actions, ...)."""
     from ctxmap.cases.repository import list_contexts
 
-    frame = list_contexts(_store(args))
+    store = _store(args)
+    frame = list_contexts(store)
     cols = ["id", "name", "kind", "status", "open_actions", "overdue_actions", "referral_date",
             "lead_agency"]
-    audit_export(args, "contexts", "list of contexts of concern (CSV)", unmasked=True,
+    audit_export(args, store, "contexts", "list of contexts of concern (CSV)", unmasked=True,
                  rows=len(frame))
     to_safe_csv(frame[cols], sys.stdout, lineterminator="\n")
     return 0
@@ -61,12 +62,13 @@ def run_pack(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--out {args.out!r}; expected a file name ending in .html")
-    page = make_pack(_store(args), args.context, for_partner=args.for_partner,
+    store = _store(args)
+    page = make_pack(store, args.context, for_partner=args.for_partner,
                      include_map=not args.no_map)
     who = f"for {args.for_partner}" if args.for_partner else "full record (lead agency)"
     what = ("meeting pack (HTML), consent-filtered, home masked" if args.for_partner
             else "meeting pack (HTML), full record for the lead agency, unmasked")
-    audit_export(args, "pack", what + ("" if args.no_map else ", with map"),
+    audit_export(args, store, "pack", what + ("" if args.no_map else ", with map"),
                  unmasked=args.for_partner is None, rows=None,
                  context=args.context, partner=args.for_partner)
     write_pack(out, page)

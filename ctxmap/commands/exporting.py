@@ -23,8 +23,8 @@ from ctxmap.commands import add_as_option
 from ctxmap.errors import CtxmapError, InputError
 from ctxmap.privacy.audit import LEGAL_BASES, check_legal_basis, describe, record
 from ctxmap.privacy.roles import read_users, users_file_path
-from ctxmap.store.opening import is_bundled_sample, open_store, store_exists
-from ctxmap.store.protocol import os_user
+from ctxmap.store.opening import is_bundled_sample
+from ctxmap.store.protocol import Store, os_user
 
 #: The basis recorded for a masked output when none is given.
 MASKED_DEFAULT_BASIS: Final = "public task"
@@ -75,35 +75,36 @@ def require_basis(args: argparse.Namespace, *, unmasked: bool, command: str) -> 
 
 def audit_export(
     args: argparse.Namespace,
+    store: Store | None,
     command: str,
     what: str,
     *,
     unmasked: bool,
     rows: int | None,
-    context: str | None = None,
-    partner: str | None = None,
-    filters: str | None = None,
+    **details: str | None,
 ) -> int | None:
     """Write the export's audit entry (before the output); return its id, or ``None``.
 
-    ``None`` when nothing is logged (and no legal basis is asked for): the store is the
-    bundled sample, or there is no store (a command given only files). The output file is
-    ``args.out`` (none: standard output). Raises :class:`~ctxmap.errors.InputError` for an
-    unmasked export without ``--legal-basis``.
+    ``store`` is the store the command opened (:func:`ctxmap.commands.stores.command_store`:
+    named by ``--store``, ``$CTXMAP_STORE`` or the secrets file, or the bundled sample), so
+    the entry goes where the data came from whichever way the store was named. ``None``
+    when nothing is logged (and no legal basis is asked for): the store is the bundled
+    sample, or there is no store (``store`` is ``None``: a command given only files). The
+    output file is ``args.out`` (none: standard output). Raises
+    :class:`~ctxmap.errors.InputError` for an unmasked export without ``--legal-basis``.
+    ``details`` are :func:`ctxmap.privacy.audit.describe`'s ``context``, ``partner`` and
+    ``filters``.
     """
-    target = getattr(args, "store", None)
-    if not store_exists(target):
+    if store is None:
         print(f"note: not audited: no store holds this {command} output's data",
               file=sys.stderr)
         return None
-    store = open_store(target, create=False)
     if is_bundled_sample(store):
         return None
     basis = require_basis(args, unmasked=unmasked, command=command)
     user, role = export_user(args)
     out = getattr(args, "out", None)
     dest = f" to {Path(out).name}" if out is not None else " to standard output"
-    text = describe(f"command {command}", what + dest, context=context, partner=partner,
-                    filters=filters, rows=rows)
+    text = describe(f"command {command}", what + dest, rows=rows, **details)
     return record(store, user, "export" if unmasked else "export masked", text, basis,
                   role=role)

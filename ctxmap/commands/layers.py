@@ -300,7 +300,7 @@ def cmd_map(args: argparse.Namespace) -> int:
                   extra_legend=[(e, d) for _, e, d in extra])
     out = Path(args.out)
     drawn = {k: len(v) for k, v in layers.items() if len(v)}
-    audit_export(args, "map", "standalone HTML map, homes as points"
+    audit_export(args, store, "map", "standalone HTML map, homes as points"
                  if drawn.get("homes") else "standalone HTML map", unmasked=bool(
                      drawn.get("homes")), rows=sum(drawn.values()),
                  filters=", ".join(f"{k} {n}" for k, n in drawn.items()))

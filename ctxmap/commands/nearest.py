@@ -243,8 +243,8 @@ def run_nearest(args: argparse.Namespace) -> int:
     for col in ("straight_m", "walk_m", "snap_origin_m", "snap_place_m"):
         table[col] = table[col].round(1)
     table["walk_min"] = table["walk_min"].round(2)
-    audit_export(args, "nearest", "nearest places (CSV)" + (", routes (GeoJSON)" if args.routes
-                                                             else ""),
+    audit_export(args, store, "nearest", "nearest places (CSV)"
+                 + (", routes (GeoJSON)" if args.routes else ""),
                  unmasked=args.from_place is not None, rows=len(table),
                  filters=f"from {'a stored place' if args.from_place else 'a given point'}, "
                  f"k {args.k}, layers {','.join(args.layers)}")
@@ -285,7 +285,7 @@ def run_coverage(args: argparse.Namespace) -> int:
         table[col] = table[col].round(2)
     for col in ("gap", "youth_gap"):
         table[col] = table[col].map({True: "true", False: "false"}).astype(object)
-    audit_export(args, "coverage", "walking coverage of every home (CSV)"
+    audit_export(args, store, "coverage", "walking coverage of every home (CSV)"
                  + (", area (GeoJSON)" if args.area_out else ""), unmasked=True,
                  rows=len(table), filters=f"within {args.minutes:g} min")
     _write_csv(table, args.out)

@@ -125,3 +125,46 @@ def test_the_marked_sample_is_not_audited(sample_copy: Path, tmp_path: Path) -> 
     assert main(["pack", "--context", "ctx-0001", "--store", str(sample_copy), "--no-map",
                  "--out", str(out)]) == 0
     assert log(sample_copy).empty
+
+
+@pytest.mark.parametrize(("command", "extra"), [
+    ("map", []),
+    ("concern", ["--from", "2018-10", "--to", "2019-02"]),
+    ("hotspots", ["--cell-m", "500"]),
+    ("nearest", ["--from-place", "home-cs-01"]),
+    ("coverage", []),
+    ("contexts", []),
+    ("pack", ["--context", "ctx-0001", "--no-map"]),
+])
+def test_audit_goes_to_the_store_named_by_ctxmap_store(
+        store_copy: Path, tmp_path: Path, command: str, extra: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No --store: the store is $CTXMAP_STORE (set by the fixture), and so is the audit log."""
+    suffix = {"map": ".html", "hotspots": ".geojson", "pack": ".html"}.get(command, ".csv")
+    out = tmp_path / f"out{suffix}"
+    outs = [] if command == "contexts" else ["--out", str(out)]
+    assert main([command, *extra, *outs, *BASIS, "--as", "kim"]) == 0
+    err = capsys.readouterr().err
+    assert f"store: {store_copy}" in err and "not audited" not in err
+    entries = log(store_copy)
+    assert len(entries) == 1
+    assert entries.iloc[0]["user"] == "kim"
+    assert entries.iloc[0]["what"].startswith(f"command {command}: ")
+
+
+def test_files_only_are_not_audited_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               sample_store_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Given files and no store named, there is no audit log: the command says so."""
+    monkeypatch.delenv("CTXMAP_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml naming a store
+    places = tmp_path / "places.csv"
+    places.write_text("id,name,category,lat,lon,layer\np1,Library,library,52.63,1.29,"
+                      "safe_places\n", encoding="utf-8")
+    out = tmp_path / "near.csv"
+    assert main(["nearest", "--places", str(places), "--lat", "52.631", "--lon", "1.291",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "store: none" in err and "note: not audited: no store holds this nearest" in err
+    assert out.exists()
+    assert log(sample_store_path).empty
