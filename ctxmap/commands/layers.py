@@ -20,7 +20,7 @@ from ctxmap.commands.stores import (
     named_store,
     say,
 )
-from ctxmap.errors import InputError
+from ctxmap.errors import CtxmapError, InputError, StoreError
 from ctxmap.layers.readers import file_sha256, read_layer, read_places, rule_counts
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
 from ctxmap.store.marks import write_study_area
@@ -208,8 +208,8 @@ def import_places(args: argparse.Namespace) -> int:
     """``import FILE --layer places``: classify every row, write both place layers.
 
     Prints the validation report and the rows per rule; writes the safe places and the
-    youth centres (each layer in its own transaction, after both are known to be
-    usable); a layer with no row in the file is left unchanged.
+    youth centres in ONE transaction (both layers or, on any failure, neither), after
+    both are known to be usable; a layer with no row in the file is left unchanged.
     """
     if len(args.files) > 1:
         raise InputError(f"--layer places takes one file at a time; got {len(args.files)}")
@@ -234,14 +234,23 @@ def import_places(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     store = _import_store(args)
-    sha = file_sha256(file)
     for kind, part in layers.items():
         if part.empty:
             print(f"{kind}: no row of this file is one; the layer is left unchanged")
-            continue
-        record = store.write(kind, part, file=Path(file).name,
-                             mode=args.mode or "replace", sha256=sha)
-        print(f"imported {record.rows} rows into {kind} ({record.mapped} mapped, "
+    written = {kind: part for kind, part in layers.items() if not part.empty}
+    try:  # both layers in one transaction: both are written, or neither
+        records = store.write_layers(written, file=Path(file).name, mode=args.mode or "replace",
+                                     sha256=file_sha256(file))
+    except CtxmapError as exc:
+        raise StoreError(f"not imported: writing {' and '.join(written)} from "
+                         f"{Path(file).name} failed ({exc}); neither layer was written, "
+                         f"{unchanged}") from None
+    except Exception:
+        print(f"not imported: neither {' nor '.join(written)} was written; {unchanged}",
+              file=sys.stderr)
+        raise  # the command line's handler logs it and prints an error id
+    for record in records:
+        print(f"imported {record.rows} rows into {record.layer} ({record.mapped} mapped, "
               f"{record.unmapped} without a location) in {store.path} "
               f"[import {record.import_id}, mode {record.mode}]")
     left = len(gdf) - sum(len(part) for part in layers.values())

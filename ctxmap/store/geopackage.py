@@ -17,10 +17,9 @@ Geometries are stored as GeoPackage binary (a small header plus WKB) in EPSG:432
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Final
@@ -28,25 +27,24 @@ from typing import ClassVar, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy import Connection
 
 from ctxmap import settings
 from ctxmap.errors import StoreBusyError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
 from ctxmap.store.engine import RecordsAccess, driver_connection, is_busy
-from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs, to_gpkg_blobs
+from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs
+from ctxmap.store.gpkg_write import write_layer_rows
 from ctxmap.store.layer_rows import (
-    check_writable,
     layer_frame,
     read_columns,
-    replaced_levels,
-    value_rows,
+    write_in_one_transaction,
 )
 from ctxmap.store.protocol import (
     METADATA_CHANGES,
     ImportRecord,
     ProgressFn,
+    WriteOptions,
     check_metadata,
     os_user,
 )
@@ -389,67 +387,28 @@ class GeoPackageStore(RecordsAccess):
         batch_size
             Rows per ``executemany`` batch (and per progress call).
         """
-        schema = check_writable(kind, gdf, mode)
-        names = schema.column_names
-        geoms = gdf.geometry.to_numpy()
-        blobs = to_gpkg_blobs(geoms)
-        values = value_rows(gdf, schema)
-        n = len(gdf)
-        mapped = sum(b is not None for b in blobs)
-        user = user or self.current_user()
-        placeholders = ", ".join("?" * (len(names) + 2))
-        quoted = ", ".join(f'"{c}"' for c in names)
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in names if c != "id")
-        sql = (
-            f'INSERT INTO "{kind}" (geom, {quoted}, import_id) VALUES ({placeholders}) '
-            f"ON CONFLICT(id) DO UPDATE SET geom = excluded.geom, {updates}, "
-            "import_id = excluded.import_id"
-        )
-        with self.transaction() as con:
-            if mode == "replace" and kind == "areas":
-                # areas hold several levels: replacing wards must not drop the LSOAs
-                levels = replaced_levels(gdf)
-                con.execute(
-                    f'DELETE FROM "areas" WHERE level IN ({", ".join("?" * len(levels))})',
-                    levels,
-                )
-            elif mode == "replace":
-                con.execute(f'DELETE FROM "{kind}"')
-            cur = con.execute(
-                "INSERT INTO ctxmap_imports (layer, file, sha256, rows, mapped, unmapped, mode,"
-                " imported_at, imported_by) VALUES (?,?,?,?,?,?,?,?,?)",
-                (kind, file, sha256 or "", n, mapped, n - mapped, mode,
-                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), user),
-            )
-            import_id = int(cur.lastrowid or 0)
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                con.executemany(
-                    sql,
-                    (
-                        (blobs[i], *values[i], import_id)
-                        for i in range(start, stop)
-                    ),
-                )
-                if progress is not None:
-                    progress(stop, n)
-            update_extent(con, kind)
-        return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
+        return self.write_layers({kind: gdf}, file=file, mode=mode, sha256=sha256, user=user,
+                                 progress=progress, batch_size=batch_size)[0]
 
+    def write_layers(
+        self,
+        parts: Mapping[str, gpd.GeoDataFrame],
+        *,
+        file: str,
+        mode: str = "replace",
+        sha256: str | None = None,
+        user: str | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> list[ImportRecord]:
+        """Write several layers in ONE transaction: all of them or, on any failure, none.
 
-def update_extent(con: sqlite3.Connection, kind: str) -> None:
-    """Record a layer's extent in ``gpkg_contents`` (GeoPackage readers use it)."""
-    blobs = [r[0] for r in con.execute(f'SELECT geom FROM "{kind}" WHERE geom IS NOT NULL')]
-    if blobs:
-        b = shapely.total_bounds(from_gpkg_blobs(blobs))
-        extent: tuple[float | None, ...] = tuple(float(v) for v in b)
-    else:
-        extent = (None, None, None, None)
-    con.execute(
-        "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, "
-        "last_change=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name=?",
-        (*extent, kind),
-    )
+        ``parts`` maps a layer kind to its rows; every other argument is as :meth:`write`
+        (one import-log entry per layer). Returns the records in the order of ``parts``.
+        """
+        how = WriteOptions(file, mode, sha256, user or self.current_user(), progress,
+                           batch_size)
+        return write_in_one_transaction(self.transaction, write_layer_rows, parts, how)
 
 
 def gpkg_layers_version(path: str | os.PathLike[str]) -> str:

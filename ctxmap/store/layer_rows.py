@@ -7,6 +7,8 @@ column, and one conversion between a GeoDataFrame and database values.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import geopandas as gpd
@@ -14,6 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ctxmap.layers.schemas import STORAGE_CRS, LayerSchema, schema_for
+from ctxmap.store.protocol import ImportRecord, WriteOptions
+
+#: ``writer(con, kind, rows, schema, how)``: one layer's write inside an open transaction.
+LayerWriter = Callable[[Any, str, gpd.GeoDataFrame, LayerSchema, WriteOptions], ImportRecord]
 
 
 def read_columns(kind: str, columns: list[str] | None) -> tuple[LayerSchema, list[str]]:
@@ -39,6 +45,21 @@ def check_writable(kind: str, gdf: gpd.GeoDataFrame, mode: str) -> LayerSchema:
     if missing:
         raise ValueError(f"cannot store {kind}: missing column(s) {missing}")
     return schema
+
+
+def write_in_one_transaction(
+    transaction: Callable[[], AbstractContextManager[Any]],
+    writer: LayerWriter,
+    parts: Mapping[str, gpd.GeoDataFrame],
+    how: WriteOptions,
+) -> list[ImportRecord]:
+    """Check every layer of ``parts``, then write them all inside ONE ``transaction()``.
+
+    A failure in any layer's write rolls back every layer (and its import-log entry).
+    """
+    checked = [(kind, gdf, check_writable(kind, gdf, how.mode)) for kind, gdf in parts.items()]
+    with transaction() as con:
+        return [writer(con, kind, gdf, schema, how) for kind, gdf, schema in checked]
 
 
 def replaced_levels(gdf: gpd.GeoDataFrame) -> list[str]:

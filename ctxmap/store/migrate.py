@@ -32,8 +32,9 @@ from sqlalchemy import Connection
 from ctxmap.errors import InputError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, schema_for
 from ctxmap.store.engine import driver_connection
-from ctxmap.store.geopackage import GeoPackageStore, update_extent
+from ctxmap.store.geopackage import GeoPackageStore
 from ctxmap.store.gpkg_blobs import from_gpkg_blobs, to_gpkg_blobs
+from ctxmap.store.gpkg_write import update_extent
 from ctxmap.store.layer_rows import layer_frame, value_rows
 from ctxmap.store.marks import NAME_KEY, STUDY_AREA_KEY
 from ctxmap.store.opening import describe_target, open_store, resolve_target

@@ -33,7 +33,6 @@ it commits.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,22 +51,24 @@ from ctxmap.errors import StoreBusyError, StoreError, redact_credentials
 from ctxmap.layers.schemas import LAYER_KINDS
 from ctxmap.store.engine import RecordsAccess, driver_connection
 from ctxmap.store.layer_rows import (
-    check_writable,
     layer_frame,
     read_columns,
-    replaced_levels,
+    write_in_one_transaction,
 )
 from ctxmap.store.postgis_layers import (
-    bulk_indexes,
-    copy_layer_rows,
-    copy_rows,
     create_layers,
     ensure_postgis,
     first_value,
-    last_of_each_id,
     touch_layers,
+    write_pg_layer,
 )
-from ctxmap.store.protocol import ImportRecord, ProgressFn, check_metadata, os_user
+from ctxmap.store.protocol import (
+    ImportRecord,
+    ProgressFn,
+    WriteOptions,
+    check_metadata,
+    os_user,
+)
 from ctxmap.store.record_migrations import RECORD_MIGRATIONS
 
 #: URL schemes that mean "a PostgreSQL server".
@@ -440,30 +441,26 @@ class PostGISStore(RecordsAccess):
         ``gdf`` the last row's values win. Rows go in with ``COPY``; ``progress(done,
         total)`` is called after each ``batch_size`` rows.
         """
-        schema = check_writable(kind, gdf, mode)
-        n = len(gdf)
-        geoms = gdf.geometry.to_numpy()
-        mapped = int(np.sum(~pd.isna(geoms))) if n else 0
-        keep = last_of_each_id(gdf["id"])
-        rows = copy_rows(gdf.iloc[keep], schema)
-        with self.transaction() as con:
-            con.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(kind)))
-            if mode == "replace" and kind == "areas":
-                con.execute("DELETE FROM areas WHERE level = ANY(%s)", (replaced_levels(gdf),))
-            elif mode == "replace":
-                con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
-            import_id = int(first_value(
-                con,
-                "INSERT INTO ctxmap_imports (layer, file, sha256, rows, mapped, unmapped, mode,"
-                " imported_at, imported_by) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
-                (kind, file, sha256 or "", n, mapped, n - mapped, mode,
-                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                 user or self.current_user()),
-            ))
-            touch_layers(con)
-            direct = mode == "replace" and kind != "areas"
-            with bulk_indexes(con, kind, len(rows)):
-                copy_layer_rows(con, schema, rows, [import_id] * len(rows), direct=direct,
-                                progress=progress, batch_size=batch_size)
-        return ImportRecord(import_id, kind, file, n, mapped, n - mapped, mode)
+        return self.write_layers({kind: gdf}, file=file, mode=mode, sha256=sha256, user=user,
+                                 progress=progress, batch_size=batch_size)[0]
+
+    def write_layers(
+        self,
+        parts: Mapping[str, gpd.GeoDataFrame],
+        *,
+        file: str,
+        mode: str = "replace",
+        sha256: str | None = None,
+        user: str | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> list[ImportRecord]:
+        """Write several layers in ONE transaction: all of them or, on any failure, none.
+
+        As :meth:`write` for each layer (one import-log entry each), in the order of
+        ``parts``.
+        """
+        how = WriteOptions(file, mode, sha256, user or self.current_user(), progress,
+                           batch_size)
+        return write_in_one_transaction(self.transaction, write_pg_layer, parts, how)
 

@@ -7,6 +7,7 @@ large write rebuilds the secondary indexes once at the end (:func:`bulk_indexes`
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -20,8 +21,8 @@ from psycopg import sql
 
 from ctxmap.errors import StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS, SCHEMAS, LayerSchema
-from ctxmap.store.layer_rows import value_columns
-from ctxmap.store.protocol import ProgressFn
+from ctxmap.store.layer_rows import replaced_levels, value_columns
+from ctxmap.store.protocol import ImportRecord, ProgressFn, WriteOptions
 
 _PG_TYPES: Final = {"str": "text", "int": "bigint", "float": "double precision",
                     "bool": "boolean"}
@@ -212,3 +213,40 @@ def ensure_postgis(con: psycopg.Connection[Any], where: str) -> None:
             f"({str(exc).strip().splitlines()[0]}); expected a database where an "
             "administrator ran: CREATE EXTENSION postgis"
         ) from None
+
+
+def write_pg_layer(
+    con: psycopg.Connection[Any],
+    kind: str,
+    gdf: gpd.GeoDataFrame,
+    schema: LayerSchema,
+    how: WriteOptions,
+) -> ImportRecord:
+    """Write one layer's rows inside the open transaction ``con``; its import-log entry.
+
+    ``how`` holds the file, mode, SHA-256, user and pacing (see
+    :meth:`ctxmap.store.postgis.PostGISStore.write`); the caller opens and commits the
+    transaction (several layers may share it). The layer's table is locked until then.
+    """
+    n = len(gdf)
+    geoms = gdf.geometry.to_numpy()
+    mapped = int(np.sum(~pd.isna(geoms))) if n else 0
+    rows = copy_rows(gdf.iloc[last_of_each_id(gdf["id"])], schema)
+    con.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(kind)))
+    if how.mode == "replace" and kind == "areas":
+        con.execute("DELETE FROM areas WHERE level = ANY(%s)", (replaced_levels(gdf),))
+    elif how.mode == "replace":
+        con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(kind)))
+    import_id = int(first_value(
+        con,
+        "INSERT INTO ctxmap_imports (layer, file, sha256, rows, mapped, unmapped, mode,"
+        " imported_at, imported_by) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
+        (kind, how.file, how.sha256 or "", n, mapped, n - mapped, how.mode,
+         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), how.user),
+    ))
+    touch_layers(con)
+    direct = how.mode == "replace" and kind != "areas"
+    with bulk_indexes(con, kind, len(rows)):
+        copy_layer_rows(con, schema, rows, [import_id] * len(rows), direct=direct,
+                        progress=how.progress, batch_size=how.batch_size)
+    return ImportRecord(import_id, kind, how.file, n, mapped, n - mapped, how.mode)

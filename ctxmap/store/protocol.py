@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
@@ -40,6 +40,18 @@ class ImportRecord:
     mapped: int
     unmapped: int
     mode: str
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How a layer write is logged and paced (see :meth:`Store.write` for each field)."""
+
+    file: str
+    mode: str = "replace"
+    sha256: str | None = None
+    user: str = ""
+    progress: ProgressFn | None = None
+    batch_size: int = 5000
 
 
 def check_metadata(key: str, value: str) -> None:
@@ -99,6 +111,24 @@ class Store(Protocol):
         batch_size: int = 5000,
     ) -> ImportRecord:
         """Write a layer in one transaction: all rows or, on any failure, none."""
+        ...
+
+    def write_layers(
+        self,
+        parts: Mapping[str, gpd.GeoDataFrame],
+        *,
+        file: str,
+        mode: str = "replace",
+        sha256: str | None = None,
+        user: str | None = None,
+        progress: ProgressFn | None = None,
+        batch_size: int = 5000,
+    ) -> list[ImportRecord]:
+        """Write several layers (kind -> rows) in ONE transaction: all of them or none.
+
+        As :meth:`write` for each layer (one import-log entry each), in the order of
+        ``parts``; used where one file fills several layers (``import --layer places``).
+        """
         ...
 
     def counts(self) -> dict[str, dict[str, int]]:

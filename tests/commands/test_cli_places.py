@@ -208,3 +208,65 @@ def test_as_takes_a_layer_and_a_user_on_exporting_commands() -> None:
     with pytest.raises(SystemExit) as stop:
         parser.parse_args(["import", "f.csv", "--layer", "places", "--as", "alice"])
     assert stop.value.code == 2
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def import_target(request: pytest.FixtureRequest, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch):
+    """(--store value, the module whose per-layer writer to break): each kind of store."""
+    if request.param == "gpkg":
+        yield str(tmp_path / "gy.gpkg"), "ctxmap.store.geopackage.write_layer_rows"
+        return
+    from tests.store.test_pgstore import fresh_schema
+
+    with fresh_schema() as (url, schema):
+        monkeypatch.setenv("CTXMAP_PG_SCHEMA", schema)
+        yield url, "ctxmap.store.postgis.write_pg_layer"
+
+
+@pytest.mark.parametrize("failure", ["store", "driver"])
+def test_import_places_is_one_transaction(gy_csv: Path, tmp_path: Path, import_target,
+                                          monkeypatch: pytest.MonkeyPatch, failure: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A failure writing the second layer (youth centres) leaves the first unwritten too."""
+    monkeypatch.setenv("CTXMAP_LOG_DIR", str(tmp_path / "logs"))
+    from ctxmap.errors import StoreError
+
+    store_arg, writer = import_target
+    old = tmp_path / "old_places.csv"
+    old.write_text("id,name,category,lat,lon,layer\n"
+                   "old-sp,Old Library,library,52.60,1.72,safe_places\n"
+                   "old-yc,Old Youth Club,youth club,52.61,1.73,youth_centres\n",
+                   encoding="utf-8")
+    assert main(["import", str(old), "--layer", "places", "--store", store_arg]) == 0
+    store = open_store(store_arg, create=False)
+    before = {k: sorted(store.read(k)["id"]) for k in ("safe_places", "youth_centres")}
+    n_imports = len(store.imports())
+    assert before == {"safe_places": ["old-sp"], "youth_centres": ["old-yc"]}
+
+    real = __import__(writer.rsplit(".", 1)[0], fromlist=["x"]).__dict__[writer.rsplit(".")[-1]]
+    written: list[str] = []
+
+    def second_fails(con, kind, gdf, schema, how):
+        written.append(kind)
+        if kind == "youth_centres":
+            if failure == "store":
+                raise StoreError("the disk is full")
+            raise RuntimeError("driver went away")
+        return real(con, kind, gdf, schema, how)
+
+    monkeypatch.setattr(writer, second_fails)
+    capsys.readouterr()
+    assert main(["import", str(gy_csv), "--layer", "places", "--store", store_arg]) == 1
+    err = capsys.readouterr().err
+    assert written == ["safe_places", "youth_centres"]  # the first layer was written, then undone
+    assert "Traceback" not in err
+    assert "neither" in err and "is unchanged" in err
+    if failure == "store":
+        assert "the disk is full" in err
+    else:  # an unexpected error: logged under an id, no driver text on screen
+        assert "unexpected error" in err and "driver went away" not in err
+    store = open_store(store_arg, create=False)
+    after = {k: sorted(store.read(k)["id"]) for k in ("safe_places", "youth_centres")}
+    assert after == before
+    assert len(store.imports()) == n_imports  # no import-log entry either
