@@ -55,7 +55,8 @@ def summary(ranked: gpd.GeoDataFrame, ranking: Ranking) -> None:
     c1.metric("Places ranked", f"{len(ranked):,}")
     c2.metric("Flagged", f"{int(meta['flagged']):,}")
     c3.metric("Incidents counted", f"{int(meta['incidents_used']):,}",
-              help="Located incidents of the chosen types in the period")
+              help="Located incidents of the chosen types in the period, inside the study "
+              f"area; {int(meta.get('incidents_outside', 0)):,} outside it are left out")
     c4.metric("No location (never counted)", f"{int(meta['incidents_unlocated']):,}",
               help="Incidents of the chosen types in the period with no location: they "
               "cannot count near any place, and are not dropped from these figures.")

@@ -2,8 +2,11 @@
 
 Method (stated in every output)
 -------------------------------
-* Incidents are those in the chosen period and categories; incidents with no location
-  never count near a place (their number is reported separately).
+* Incidents are those in the chosen period and categories inside the study area (as the
+  expectation's, so a circle's count and its expectation cover the same ground: its part
+  inside the study area); those outside it are left out and counted
+  (``incidents_outside``); incidents with no location never count near a place (their
+  number is reported separately).
 * Places recorded more than once (same OpenStreetMap id, or the same normalised name within
   150 m: :mod:`ctxmap.analysis.duplicates`) are ranked once, the merged records listed.
 * *Observed* = located incidents whose distance to the place is ``<= radius_m`` (points
@@ -75,9 +78,11 @@ _CORRECTION_NAMES: dict[str, str] = {
 }
 
 #: Counts incidents near places somewhere else (in PostGIS: :mod:`ctxmap.analysis.concern_postgis`):
-#: ``counter(px, py, metric_crs, categories, period, radius_m)`` returns the
-#: ``(len(px), len(categories))`` counts that :func:`count_within` would.
-Counter = Callable[[np.ndarray, np.ndarray, str, list[str], Period, float], np.ndarray]
+#: ``counter(px, py, metric_crs, categories, period, radius_m, area_m)`` returns the
+#: ``(len(px), len(categories))`` counts that :func:`count_within` would, of the incidents
+#: inside the study area ``area_m`` (in ``metric_crs``; a point on its outline is inside).
+Counter = Callable[[np.ndarray, np.ndarray, str, list[str], Period, float, BaseGeometry],
+                   np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,8 @@ def rank_places(
     counter
         Where the counts within the radius come from (default: :func:`count_within` on
         ``incidents``). A database counter must count the same incidents as ``incidents``
-        holds; every statistic is still computed here.
+        holds, inside the study area (see :data:`Counter`); every statistic is still
+        computed here.
     layers
         Other layers an expectation may use (e.g. for ``model``), by kind.
 
@@ -250,7 +256,8 @@ def rank_places(
         ``records`` and ``merged_records`` (duplicate records ranked as this place) and
         ``geometry``. ``attrs["ctxmap"]`` holds
         the method, the expectation, the funnel (:class:`~ctxmap.analysis.funnel.Funnel`),
-        counts used and unlocated. Places without a location or an expectation get NaN
+        the incidents used (located, in the study area), outside it (left out) and
+        unlocated. Places without a location or an expectation get NaN
         statistics and are never flagged.
 
     Raises
@@ -287,7 +294,12 @@ def rank_places(
     px, py = all_x[keep][place_loc], all_y[keep][place_loc]
     n_places = int(keep.sum())
 
-    ix, iy = points_xy(selected.geometry[inc_loc].to_crs(metric))
+    area_m = gpd.GeoSeries([sa.geometry], crs=crs).to_crs(metric).iloc[0]
+    area_km2 = float(area_m.area) / 1e6
+    shapely.prepare(area_m)
+    # only incidents in the study area count, around places as in the baseline: a circle's
+    # expectation covers only its part inside the study area, so must its count
+    selected, inc_loc, ix, iy, n_outside = _in_study_area(selected, inc_loc, metric, area_m)
     codes = pd.Categorical(
         selected["category"].astype(str).to_numpy()[inc_loc], categories=cats
     ).codes.astype(np.int64)
@@ -295,17 +307,14 @@ def rank_places(
         counts_loc = count_within(px, py, ix, iy, codes, len(cats), params.radius_m)
     else:
         counts_loc = np.asarray(
-            counter(px, py, metric, cats, period, float(params.radius_m)), dtype=np.int64
+            counter(px, py, metric, cats, period, float(params.radius_m), area_m), dtype=np.int64
         ).reshape(len(px), len(cats))
     counts = np.zeros((n_places, len(cats)), dtype=np.int64)
     counts[place_loc] = counts_loc
     total = counts.sum(axis=1)
 
-    area_m = gpd.GeoSeries([sa.geometry], crs=crs).to_crs(metric).iloc[0]
-    area_km2 = float(area_m.area) / 1e6
-    shapely.prepare(area_m)
-    in_area = shapely.intersects_xy(area_m, ix, iy) if len(ix) else np.zeros(0, dtype=bool)
-    n_in_area = int(in_area.sum())
+    in_area = np.ones(len(ix), dtype=bool)
+    n_in_area = len(ix)
     circle = np.full(n_places, np.nan)
     circle[place_loc] = clipped_circle_km2(px, py, params.radius_m, area_m)
     inputs = ExpectationInputs(
@@ -374,13 +383,32 @@ def rank_places(
         params, (period, period_text), cats, expectation, funnel, sa,
         {"study_area_km2": area_km2,
          "density_per_km2": n_in_area / area_km2 if area_km2 > 0 else float("nan"),
-         "incidents_selected": len(selected), "incidents_used": int(inc_loc.sum()),
-         "incidents_in_study_area": n_in_area,
+         "incidents_selected": len(selected) + n_outside, "incidents_used": n_in_area,
+         "incidents_in_study_area": n_in_area, "incidents_outside": n_outside,
          "incidents_unlocated": len(selected) - int(inc_loc.sum()), "metric_crs": metric,
          "records": len(places), "duplicates_merged": len(places) - n_places,
          "places": n_places, "places_unlocated": int((~place_loc).sum()),
          "above_limit": int(above.sum()), "flagged": int(flagged.sum())})
     return result
+
+
+def _in_study_area(
+    selected: gpd.GeoDataFrame, located: np.ndarray, metric: str, area_m: BaseGeometry,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Leave out the located incidents outside the study area (``area_m``, in ``metric``).
+
+    Returns the kept rows (those inside, and those with no location, which are counted
+    apart), their located mask, the metric x/y of the located ones and how many were left
+    out. A point on the outline is inside (``intersects``).
+    """
+    ix, iy = points_xy(selected.geometry[located].to_crs(metric))
+    inside = shapely.intersects_xy(area_m, ix, iy) if len(ix) else np.zeros(0, dtype=bool)
+    n_outside = int(len(ix) - inside.sum())
+    if not n_outside:
+        return selected, located, ix, iy, 0
+    keep = ~located
+    keep[located] = inside
+    return selected[keep], located[keep], ix[inside], iy[inside], n_outside
 
 
 def _metadata(params: ConcernParams, period: tuple[Period, str], cats: list[str],

@@ -45,6 +45,7 @@ def count_within_db(
     categories: list[str],
     period: Period | None,
     radius_m: float,
+    within: BaseGeometry | None = None,
 ) -> np.ndarray:
     """Count the store's incidents within ``radius_m`` of each place, by category, in PostGIS.
 
@@ -63,6 +64,8 @@ def count_within_db(
         Inclusive months, or ``None`` for every month.
     radius_m
         Radius in metres; distance ``<= radius_m`` counts.
+    within
+        Only incidents in this area (``metric_crs``; the study area) count; ``None``: all.
 
     Returns
     -------
@@ -72,15 +75,16 @@ def count_within_db(
     points = shapely.points(np.asarray(px, dtype=float), np.asarray(py, dtype=float))
     months = None if period is None else month_range(*period)
     return store.count_incidents_within(points, _srid(metric_crs), list(categories), months,
-                                        radius_m)
+                                        radius_m, within)
 
 
 def db_counter(store: PostGISStore) -> Counter:
     """A counter for :func:`~ctxmap.analysis.concern.rank_places` that counts in the database."""
 
     def counter(px: np.ndarray, py: np.ndarray, metric_crs: str, categories: list[str],
-                period: Period, radius_m: float) -> np.ndarray:
-        return count_within_db(store, px, py, metric_crs, categories, period, radius_m)
+                period: Period, radius_m: float, area_m: BaseGeometry) -> np.ndarray:
+        return count_within_db(store, px, py, metric_crs, categories, period, radius_m,
+                               area_m)
 
     return counter
 

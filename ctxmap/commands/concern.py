@@ -223,9 +223,10 @@ def run_concern(args: argparse.Namespace) -> int:
         f"ranked {len(ranking)} places{merged}, flagged {meta['flagged']} above the "
         f"{meta['funnel_level_text']} funnel limit (over-dispersion estimated from "
         f"{meta['funnel_n']} places); expectation: {meta['baseline']}{chosen}; "
-        f"incidents used {meta['incidents_used']} ({meta['period_text']}, "
-        f"{len(meta['categories'])} types), {meta['incidents_unlocated']} without a location "
-        f"(not counted); study area: {area.description}; wrote {out}"
+        f"incidents used {meta['incidents_used']} in the study area ({meta['period_text']}, "
+        f"{len(meta['categories'])} types), {meta['incidents_outside']} outside it (left "
+        f"out), {meta['incidents_unlocated']} without a location (not counted); study area: "
+        f"{area.description}; wrote {out}"
     )
     return 0
 
@@ -252,7 +253,8 @@ def run_hotspots(args: argparse.Namespace) -> int:
     print(
         f"{meta['cells']} cells of {meta['cell_m']:g} m: {meta['hot_cells']} hot, "
         f"{meta['cold_cells']} cold (Gi*, {meta['weights']}; {meta['correction']}); "
-        f"incidents used {meta['incidents_used']}, {meta['incidents_unlocated']} without a "
-        f"location; study area: {area.description}; wrote {out}"
+        f"incidents used {meta['incidents_used']} in the study area, "
+        f"{meta['incidents_outside']} outside it (left out), {meta['incidents_unlocated']} "
+        f"without a location; study area: {area.description}; wrote {out}"
     )
     return 0

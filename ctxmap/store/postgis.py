@@ -44,6 +44,7 @@ import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
 from ctxmap import settings
@@ -339,7 +340,8 @@ class PostGISStore(RecordsAccess):
         return layer_frame(schema, names, geoms, [r[1:] for r in rows])
 
     def count_incidents_within(self, points: np.ndarray, srid: int, categories: list[str],
-                               months: list[str] | None, radius_m: float) -> np.ndarray:
+                               months: list[str] | None, radius_m: float,
+                               within: BaseGeometry | None = None) -> np.ndarray:
         """Count the incidents within ``radius_m`` of each point, by category, in PostGIS.
 
         Parameters
@@ -356,6 +358,9 @@ class PostGISStore(RecordsAccess):
             ``YYYY-MM`` months to count, or ``None`` for every month.
         radius_m
             Radius in metres; distance ``<= radius_m`` counts (``ST_DWithin``).
+        within
+            Count only incidents intersecting this area (in ``srid``; the study area), or
+            every incident when ``None``.
 
         Returns
         -------
@@ -371,11 +376,15 @@ class PostGISStore(RecordsAccess):
             inc_geom: sql.Composable = sql.SQL("i.geom_m")
         else:
             inc_geom = sql.SQL("ST_Transform(i.geom, {})").format(sql.Literal(srid))
-        where = [sql.SQL("i.category = ANY(%(cats)s)")]
+        where: list[sql.Composable] = [sql.SQL("i.category = ANY(%(cats)s)")]
         args: dict[str, Any] = {"cats": list(categories), "r": float(radius_m)}
         if months is not None:
             where.append(sql.SQL("i.month = ANY(%(months)s)"))
             args["months"] = list(months)
+        if within is not None:
+            where.append(sql.SQL("ST_Intersects({g}, ST_GeomFromEWKB(%(within)s))").format(
+                g=inc_geom))
+            args["within"] = shapely.to_wkb(shapely.set_srid(within, srid), include_srid=True)
         query = sql.SQL(
             "SELECT p.k, i.category, count(*) FROM ctxmap_places p JOIN incidents i "
             "ON ST_DWithin({g}, p.g, %(r)s) WHERE {where} GROUP BY p.k, i.category"

@@ -62,9 +62,11 @@ def tiny():
     return inc, places, params
 
 
-def brute_counts(places, inc, params):
+def brute_counts(places, inc, params, area=AREA):
+    """Incidents of the period and types inside ``area`` (its outline included) in the radius."""
     sel = inc[inc["month"].between(*params.months) & inc["category"].isin(params.categories)]
     sel = sel[sel.geometry.notna()]
+    sel = sel[shapely.intersects(area, sel.geometry.to_numpy())]
     return np.array(
         [int((shapely.distance(sel.geometry.to_numpy(), p) <= params.radius_m).sum())
          for p in places.geometry]
@@ -98,6 +100,14 @@ def test_random_brute_force_and_expected():
                            baseline="study-area")
     out = rank_places(places, inc, AREA, params).sort_index()
     assert list(out["incidents"]) == list(brute_counts(places, inc, params))
+    # incidents outside the study area are left out of the counts too, and counted
+    sel = inc[inc["month"].between(*params.months) & inc["category"].isin(params.categories)]
+    outside = int((~shapely.intersects(AREA, sel.geometry.to_numpy())).sum())
+    assert out.attrs["ctxmap"]["incidents_outside"] == outside > 0
+    assert out.attrs["ctxmap"]["incidents_used"] == len(sel) - outside
+    everything = brute_counts(places, inc, params, area=AREA.buffer(1000))
+    assert (everything >= out["incidents"].to_numpy()).all()
+    assert (everything > out["incidents"].to_numpy()).any()  # edge places lose some
     # expected: density of the study area x circle clipped to the study area
     sel = inc[inc["category"].isin(params.categories)]
     density = shapely.intersects(AREA, sel.geometry.to_numpy()).sum() / 4.0

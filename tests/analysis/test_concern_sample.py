@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,12 +66,20 @@ def test_every_sample_reason_matches_its_numbers(sample):
 
 
 def test_sample_counts_match_brute_force(sample):
+    """Counts are of the incidents inside the study area (plain shapely ``within``)."""
     places, incidents, area = sample
     params = ConcernParams()
-    out = rank_places(places, incidents, area, params).set_index("place_id")
+    ranked = rank_places(places, incidents, area, params)
+    out = ranked.set_index("place_id")
     inc = incidents[incidents["category"].isin(params.categories)]
     inc = inc[inc.geometry.notna()].to_crs(27700)
-    pts = inc.geometry.to_numpy()
+    outline = gpd.GeoSeries([area.geometry], crs="EPSG:4326").to_crs(27700).iloc[0]
+    inside = shapely.within(inc.geometry.to_numpy(), outline)
+    pts = inc.geometry.to_numpy()[inside]
+    meta = ranked.attrs["ctxmap"]
+    assert meta["incidents_used"] == int(inside.sum()) == meta["incidents_in_study_area"]
+    # the sample's police.uk file reaches past the district: those are left out, and said so
+    assert meta["incidents_outside"] == int((~inside).sum()) > 0
     for pid, geom in zip(places["id"], places.to_crs(27700).geometry, strict=True):
         if pid not in out.index:  # a duplicate record, ranked under its twin
             assert out["merged_records"].str.contains(pid, regex=False).any()

@@ -48,7 +48,7 @@ def test_ring_baseline_matches_brute_force():
         ring_count = int(((d > 400) & (d <= 1200) & inside).sum())
         circle = place.buffer(400, quad_segs=256).intersection(AREA.geometry).area
         outer = place.buffer(1200, quad_segs=256).intersection(AREA.geometry).area
-        assert out.loc[k, "incidents"] == int((d <= 400).sum())
+        assert out.loc[k, "incidents"] == int(((d <= 400) & inside).sum())  # in the area
         if ring_count == 0 or outer - circle <= 0:
             assert np.isnan(out.loc[k, "expected"]), k
             continue

@@ -143,9 +143,18 @@ def test_concern_counts_and_study_area_match_a_brute_force(own_area):
     cats = ["Anti-social behaviour", "Drugs", "Possession of weapons", "Robbery",
             "Violence and sexual offences"]
     sel = raw[(raw["Longitude"] != "") & raw["Crime type"].isin(cats)]
-    pts = gpd.GeoSeries(gpd.points_from_xy(sel["Longitude"].astype(float),
-                                           sel["Latitude"].astype(float)),
-                        crs="EPSG:4326").to_crs(27700).to_numpy()
+    outline = shapely.union_all(gpd.read_file(BOUNDARIES / "great_yarmouth_lad_2013.geojson")
+                                .geometry.make_valid().to_numpy())
+    every = gpd.GeoSeries(gpd.points_from_xy(sel["Longitude"].astype(float),
+                                             sel["Latitude"].astype(float)),
+                          crs="EPSG:4326").to_crs(27700)
+    in_area = shapely.within(every.to_numpy(), gpd.GeoSeries(
+        [outline], crs="EPSG:4326").to_crs(27700).iloc[0])
+    pts = every.to_numpy()[in_area]  # only incidents in the study area count, as the baseline
+    said = next(out for line, out, _ in own_area["runs"] if " concern " in f" {line} ")
+    assert (f"incidents used {int(in_area.sum())} in the study area" in said
+            and f"{int((~in_area).sum())} outside it (left out)" in said), said
+    assert int((~in_area).sum()) > 10_000  # the rest of Norfolk, left out
     where = {p[0]: (p[2], p[3]) for p in POIS} | {h[0]: (h[3], h[2]) for h in HOMES}
     for row in ranking.itertuples():
         lon, lat = where[row.place_id]
@@ -154,8 +163,6 @@ def test_concern_counts_and_study_area_match_a_brute_force(own_area):
         assert "Study area: Great Yarmouth (174.3 km², from great_yarmouth_lad_2013.geojson)" \
             in row.reason
     # the hotspot grid counts every located incident of those types inside the outline
-    outline = shapely.union_all(gpd.read_file(BOUNDARIES / "great_yarmouth_lad_2013.geojson")
-                                .geometry.make_valid().to_numpy())
     all_pts = gpd.points_from_xy(sel["Longitude"].astype(float), sel["Latitude"].astype(float))
     inside = int(shapely.contains(outline, np.asarray(all_pts)).sum())
     assert inside > 2000  # Great Yarmouth's own incidents, none of Norwich's
