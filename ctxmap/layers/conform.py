@@ -88,7 +88,10 @@ def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 def arrow_text(values: pd.Series) -> pa.ChunkedArray:
     """Return a column as an Arrow string array, missing cells as nulls (no copy for text)."""
-    arr = pa.array(values.astype("string"), from_pandas=True)  # chunked if pandas' is
+    if isinstance(values.dtype, pd.ArrowDtype):  # already Arrow: no copy
+        arr = pa.array(values.array)
+    else:
+        arr = pa.array(values.astype("string"), from_pandas=True)  # chunked if pandas' is
     if isinstance(arr, pa.Array):
         arr = pa.chunked_array([arr])
     return arr if arr.type == pa.string() else arr.cast(pa.string())
@@ -101,21 +104,72 @@ def stable_ids(
 
     A row's id is ``prefix`` + the first 16 hex digits of the SHA-1 of its ``cols`` joined
     with ``|`` (missing as empty), then ``#`` and how many earlier rows had the same
-    text (so repeated rows differ). Joining and counting are vectorised (Arrow, NumPy);
-    with ``only`` (a boolean mask) just those rows are hashed and the others get None,
-    while repeats are still counted over every row, so an id does not depend on which
-    rows need one.
+    text (so repeated rows differ). With ``only`` (a boolean mask) just those rows are
+    hashed and the others get None, while repeats are still counted over every row, so
+    an id does not depend on which rows need one. See :func:`stable_ids_arrow`.
     """
-    parts = [pc.fill_null(arrow_text(frame.iloc[:, frame.columns.get_loc(c)]), "")
-             for c in cols]
-    key = pc.binary_join_element_wise(*parts, "|")
-    codes = np.asarray(key.dictionary_encode().combine_chunks().indices, dtype=np.int64)
-    full = pc.binary_join_element_wise(key, pa.array(occurrences(codes)).cast(pa.string()), "#")
-    wanted = np.arange(len(codes)) if only is None else np.flatnonzero(only)
-    ids = np.full(len(codes), None, dtype=object)
-    ids[wanted] = [prefix + hashlib.sha1(s.encode()).hexdigest()[:16]
-                   for s in full.take(pa.array(wanted)).to_pylist()]
-    return pd.Series(ids, index=frame.index, dtype=object)
+    columns = [arrow_text(frame.iloc[:, frame.columns.get_loc(c)]) for c in cols]
+    return pd.Series(stable_ids_arrow(columns, prefix, only), index=frame.index, dtype=object)
+
+
+def stable_ids_arrow(
+    columns: list[pa.ChunkedArray | pa.Array], prefix: str, only: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`stable_ids` for Arrow text columns; returns an object array (None if not hashed).
+
+    A column may come dictionary-encoded already (a :class:`pyarrow.DictionaryArray`
+    without nulls). Rows are grouped by their cells' dictionary codes (mixed-radix
+    integers, NumPy), and the joined text is built once per group: groups whose joined
+    text is equal (a ``|`` inside a cell can make two different rows join alike) are
+    merged, so repeats are counted on the joined text exactly as it is hashed. Only the
+    rows in ``only`` are joined and hashed.
+    """
+    n = len(columns[0]) if columns else 0
+    group = np.zeros(n, dtype=np.int64)
+    size = 1  # group < size
+    dictionaries: list[pa.Array] = []
+    codes: list[np.ndarray] = []
+    for column in columns:
+        encoded = column if isinstance(column, pa.DictionaryArray) else _encode(column)
+        dictionaries.append(encoded.dictionary)
+        codes.append(np.asarray(encoded.indices, dtype=np.int64))
+        width = max(len(encoded.dictionary), 1)
+        if size * width >= 2**62:  # keep the mixed-radix key inside int64
+            group, uniques = pd.factorize(group)
+            group, size = group.astype(np.int64), max(len(uniques), 1)
+        group, size = group * width + codes[-1], size * width
+    group = pd.factorize(group)[0].astype(np.int64)
+    first = first_rows(group)  # a row of each group, by group number
+    joined = pc.binary_join_element_wise(
+        *[d.take(pa.array(c[first])) for d, c in zip(dictionaries, codes, strict=True)], "|")
+    merged = np.asarray(joined.dictionary_encode().indices, dtype=np.int64)
+    wanted = np.arange(n) if only is None else np.flatnonzero(only)
+    seen = occurrences(merged[group])
+    full = pc.binary_join_element_wise(
+        joined.take(pa.array(group[wanted])), pa.array(seen[wanted]).cast(pa.string()), "#")
+    ids = np.full(n, None, dtype=object)
+    ids[wanted] = [prefix + hashlib.sha1(s.encode()).hexdigest()[:16] for s in full.to_pylist()]
+    return ids
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """A text column dictionary-encoded in one chunk, missing cells as ``""``."""
+    arr = pc.fill_null(column, "")
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.dictionary_encode()
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first position of each code, for codes numbered by first appearance.
+
+    ``codes`` is as :func:`pandas.factorize` numbers them (0, then each new value the
+    next number), so a position starts a code exactly when its code exceeds every
+    earlier one; the result's k-th entry is where code k first appears.
+    """
+    if len(codes) == 0:
+        return np.empty(0, dtype=np.int64)
+    before = np.maximum.accumulate(np.r_[-1, codes[:-1]])
+    return np.flatnonzero(codes > before)
 
 
 def occurrences(codes: np.ndarray) -> np.ndarray:

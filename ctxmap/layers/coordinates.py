@@ -52,8 +52,36 @@ def check_lonlat(
     ``ok`` is True for rows with a usable location; rows with no location are neither
     ok nor errors (they are counted as unmapped).
     """
-    lon, lon_blank, lon_bad = _to_float(lon_s)
-    lat, lat_blank, lat_bad = _to_float(lat_s)
+    return check_lonlat_numbers(_to_float(lon_s), _to_float(lat_s), lon_s, lat_s, name,
+                                lon_col, lat_col)
+
+
+def parse_numbers_by_value(
+    values: pd.Series, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_to_float` of a dictionary-encoded column: each distinct text parsed once.
+
+    ``values`` holds the distinct texts and ``codes`` each row's index into them.
+    """
+    numbers, blank, bad = _to_float(values)
+    return numbers[codes], blank[codes], bad[codes]
+
+
+def check_lonlat_numbers(
+    lon_parsed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lat_parsed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lon_s: pd.Series,
+    lat_s: pd.Series,
+    name: str,
+    lon_col: str,
+    lat_col: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Problem]]:
+    """:func:`check_lonlat` on columns already parsed as (numbers, is_blank, is_bad_number).
+
+    ``lon_s`` and ``lat_s`` are the cells as read, quoted in messages.
+    """
+    lon, lon_blank, lon_bad = lon_parsed
+    lat, lat_blank, lat_bad = lat_parsed
     n = len(lon)
     problems: list[Problem] = []
     error = np.zeros(n, dtype=bool)

@@ -15,23 +15,20 @@ import pandas as pd
 import shapely
 
 from ctxmap.errors import Problem
-from ctxmap.layers.conform import (
-    conform,
-    duplicate_columns,
-    empty_layer,
-    find_column,
-    stable_ids,
-)
+from ctxmap.layers.conform import duplicate_columns, empty_layer, find_column
 from ctxmap.layers.coordinates import check_en, check_lonlat
+from ctxmap.layers.police_uk import (
+    USED_COLUMNS,
+    parse_text_table,
+    read_police_uk,
+    table_from_frame,
+)
 from ctxmap.layers.read_geo import finish_geo
-from ctxmap.layers.read_result import LayerRead, warn_no_location
+from ctxmap.layers.read_result import LayerRead
 from ctxmap.layers.schemas import (
     POLICE_UK_COLUMNS,
-    PRECISION_NONE,
-    PRECISION_SNAPPED,
     STORAGE_CRS,
     LayerSchema,
-    schema_for,
 )
 
 LAT_NAMES: Final = ("latitude", "lat", "lat_wgs84", "y_lat", "wgs84_lat")
@@ -62,8 +59,11 @@ def read_csv(
                     "(rename or remove the copies; nothing is dropped silently)", row=0,
                     code="duplicate_columns"))
         return result
+    police = all(c in [str(h).strip() for h in header] for c in POLICE_UK_COLUMNS)
+    table = (parse_text_table(raw, header, USED_COLUMNS)
+             if police and schema.kind == "incidents" else None)
     try:
-        frame = read_text_frame(raw)
+        frame = pd.DataFrame() if table is not None else read_text_frame(raw)
     except pd.errors.EmptyDataError:
         result.problems.append(Problem(name, "the file is empty; expected a header row",
                                        code="empty"))
@@ -75,16 +75,17 @@ def read_csv(
         )
         return result
     frame.columns = [str(c).strip() for c in frame.columns]
-    result.total_rows = len(frame)
-    if len(frame) == 0:
+    result.total_rows = len(frame) if table is None else table.num_rows
+    if result.total_rows == 0:
         result.problems.append(
             Problem(name, "the file has a header but no data rows; expected at least one row",
                     code="empty")
         )
         return result
-    police = all(c in frame.columns for c in POLICE_UK_COLUMNS)
+    police = all(c in frame.columns for c in POLICE_UK_COLUMNS) or table is not None
     if police and schema.kind == "incidents":
-        return _police_uk(frame, name, result)
+        return read_police_uk(table if table is not None else table_from_frame(frame), name,
+                              result)
     if police:
         result.problems.append(
             Problem(name, f"this is a police.uk crime file; expected a {schema.kind} file "
@@ -130,62 +131,3 @@ def read_text_frame(data: bytes) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, engine="pyarrow")
     except ValueError:  # pyarrow's ArrowInvalid and pandas' ParserError both are
         return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-
-
-def _police_uk(frame: pd.DataFrame, name: str, result: LayerRead) -> LayerRead:
-    """Read the police.uk street-level CSV exactly as published."""
-    lon, lat, ok, probs = check_lonlat(frame["Longitude"], frame["Latitude"], name,
-                                        "Longitude", "Latitude")
-    result.problems.extend(probs)
-    month = frame["Month"].str.strip()
-    bad_month = ~month.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
-    for i in np.flatnonzero(bad_month.to_numpy()):
-        result.problems.append(
-            Problem(name, f"{frame['Month'].iloc[i]!r} is not a month; expected YYYY-MM",
-                    row=int(i + 1), column="Month", code="bad_month")
-        )
-    category = frame["Crime type"].str.strip()
-    for i in np.flatnonzero((category == "").to_numpy()):
-        result.problems.append(
-            Problem(name, "the crime type is empty; expected one of the police.uk categories",
-                    row=int(i + 1), column="Crime type", code="missing_value")
-        )
-    crime_id = frame["Crime ID"].str.strip()
-    generated = stable_ids(
-        frame, ["Month", "Longitude", "Latitude", "Location", "Crime type", "LSOA code"], "puk-",
-        only=(crime_id == "").to_numpy(),
-    )
-    ids = crime_id.where(crime_id != "", generated)
-    dup = ids.duplicated(keep="first") & (crime_id != "")
-    for i in np.flatnonzero(dup.to_numpy()):
-        result.problems.append(
-            Problem(name, f"Crime ID {crime_id.iloc[i][:16]}... repeats an earlier row; the "
-                    "later row is kept with a suffixed id", row=int(i + 1), column="Crime ID",
-                    severity="warning", code="duplicate_id")
-        )
-    if dup.any():
-        ids = ids.where(~dup, ids + "-" + ids.groupby(ids).cumcount().astype(str))
-    no_loc = ~ok & ~np.isin(np.arange(len(frame)) + 1, [p.row for p in probs if p.row is not None])
-    warn_no_location(result, no_loc, name, "Longitude")
-    reporter = frame["Reported by"].str.strip()
-    out = pd.DataFrame(
-        {
-            "id": ids,
-            "month": month,
-            "date": None,
-            "category": category,
-            "location_precision": np.where(ok, PRECISION_SNAPPED, PRECISION_NONE),
-            "location": frame["Location"],
-            "lsoa_code": frame["LSOA code"].replace("", None),
-            "outcome": frame["Last outcome category"].replace("", None),
-            "source": "police.uk (" + reporter.where(reporter != "", "unknown force") + ")",
-        }
-    )
-    geom = np.full(len(out), None, dtype=object)
-    geom[ok] = shapely.points(lon[ok], lat[ok])
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=STORAGE_CRS), crs=STORAGE_CRS)
-    error_rows = {p.row for p in result.errors if p.row is not None}
-    if error_rows:
-        gdf = gdf[~np.isin(np.arange(1, len(gdf) + 1), list(error_rows))]
-    result.gdf = conform(gdf, schema_for("incidents"))
-    return result

@@ -81,6 +81,10 @@ def test_repeated_rows_get_their_occurrence_like_before() -> None:
     assert stable_ids(frame, ["a", "b"], "p-", only=only).tolist() == expected
     none = stable_ids(frame, ["a", "b"], "p-", only=np.zeros(6, dtype=bool))
     assert none.isna().all()
+    # cells holding the separator: different cells whose joined text is equal repeat
+    joined = pd.DataFrame({"a": ["x|y", "x", "x|y", "x"], "b": ["z", "y|z", "z", "q"]})
+    assert stable_ids(joined, ["a", "b"], "p-").tolist() == old_stable_ids(
+        joined, ["a", "b"], "p-").tolist()
 
 
 def test_geojson_without_ids_keeps_its_ids(tmp_path: Path) -> None:
