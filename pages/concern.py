@@ -82,7 +82,7 @@ def analysis_map(ranked: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None,
         groups.append(density_group(kde))
     if grid is not None:
         groups.append(hotspot_group(grid))
-    if (risk := methods.risk_layer(path, version, period, cats)) is not None:
+    if (risk := methods.risk_layer(path, version, ctx_key, options.ranking)) is not None:
         groups.append(risk)
     shown = methods.with_expectations(path, version, ctx_key, options.ranking, ranked)
     groups.append(concern_group(shown, options.ranking.radius_m))
@@ -243,5 +243,5 @@ with tabs[3]:
 with tabs[4]:
     trends_tab(options)
 with tabs[5]:
-    methods.methods_tab(path, version, ranking.radius_m, period, cats)
+    methods.methods_tab(path, version, ctx_key, ranking)
 attribution_caption()

@@ -11,6 +11,7 @@ from ctxmap.analysis.density import kernel_density
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.incident_index import IncidentIndex
 from ctxmap.analysis.periods import categories_available, format_period, months_available
+from ctxmap.app import concern_work as work
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.concern_work import study_area_or_none
 from ctxmap.app.drawing import draw_map, layers_map
@@ -51,8 +52,9 @@ with st.sidebar:
     else:
         chosen = st.multiselect("Crime / harm types", categories, default=categories)
     analysis = st.radio("Analysis layer", ["None", "Heat (kernel density)", "Hotspots (Gi*)"],
-                        help="Of the incidents shown. Heat: kernel density, bandwidth in the "
-                        "legend. Hotspots: Getis-Ord Gi* on 250 m squares, Benjamini–Hochberg "
+                        help="Of the incidents shown. Heat: kernel density, with the "
+                        "bandwidth that predicted this area's last months best (said below "
+                        "the map). Hotspots: Getis-Ord Gi* on 250 m squares, Benjamini–Hochberg "
                         "corrected, hot/cold at 90/95/99 %")
 
 period = (first, last) if first else None
@@ -82,15 +84,25 @@ c2.metric("In the period with no location (not mapped)" + rounded, f"{summary.un
 c3.metric("Period", format_period((first, last)) if first else "—")
 
 
-def analysis_grids() -> tuple[object, object, str | None]:
-    """Heat and hotspot grids of the incidents shown (data only: cached per filter)."""
+# the heat bandwidth comes from an evaluation of the store's last months per incident
+# types (not per period), shared with the Locations of concern page
+types_key = (None if focus == "All types" else EXPLOITATION_CATEGORIES
+             if focus == "Exploitation-related" else tuple(sorted(chosen)))
+
+
+def analysis_grid(kind: str) -> tuple[object, str | None]:
+    """The heat or hotspot grid of the incidents shown (data only: cached per filter)."""
     try:
         if area is None:
             raise CtxmapError("no study area is set; set one on the Import page")
-        return (kernel_density(shown(), area, period=period, categories=chosen),
-                gistar_hotspots(shown(), area, 250, period, chosen), None)
+        if kind == "heat":
+            bandwidth = work.evaluated_bandwidth(store_target(), store_version(store_target()),
+                                                 types_key)
+            return kernel_density(shown(), area, period=period, categories=chosen,
+                                  evaluated=bandwidth), None
+        return gistar_hotspots(shown(), area, 250, period, chosen), None
     except CtxmapError as exc:
-        return None, None, f"Heat and hotspot layers not drawn: {exc}"
+        return None, f"{'Heat' if kind == 'heat' else 'Hotspot'} layer not drawn: {exc}"
 
 
 def incident_layers() -> tuple[list, list[str], str]:
@@ -110,13 +122,17 @@ def incident_layers() -> tuple[list, list[str], str]:
         notes = [f"{entry.label} {detail}" for entry, detail in built.legend] + built.notes
     extra = []
     if analysis != "None" and located:
-        kde, gi, problem = cached(("analysis", *flt), analysis_grids)
+        kind = "heat" if analysis.startswith("Heat") else "hotspots"
+        grid, problem = cached((kind, types_key, *flt), lambda: analysis_grid(kind))
         if problem:
             notes.append(problem)
-        elif analysis.startswith("Heat"):
-            extra = [density_group(kde, show=True)]
+        elif kind == "heat":
+            extra = [density_group(grid, show=True)]
+            meta = grid.attrs["ctxmap"]
+            notes.append(f"Heat bandwidth {meta['bandwidth_m']:,.0f} m: "
+                         f"{meta['bandwidth_rule']}.")
         else:
-            extra = [hotspot_group(gi, show=True)]
+            extra = [hotspot_group(grid, show=True)]
     return [*groups, *(a.group for a in extra)], notes, analysis_legend_html(extra)
 
 

@@ -19,6 +19,7 @@ from ctxmap.analysis.periods import (
     previous_period,
     select_incidents,
 )
+from ctxmap.analysis.projection import to_metric
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.geometry import located_mask
@@ -247,7 +248,7 @@ def area_counts(
     sel = select_incidents(incidents, period, categories)
     located = located_mask(sel)
     metric = crs if not located.any() else metric_crs_for(sel)
-    pos = assign_to_areas(sel.geometry.to_crs(metric), chosen.geometry.to_crs(metric))
+    pos = assign_to_areas(to_metric(sel.geometry, metric), chosen.geometry.to_crs(metric))
     cats = list(categories) if categories is not None else sorted(
         sel["category"].dropna().astype(str).unique()
     )
@@ -318,7 +319,7 @@ def area_trends(
     sel = select_incidents(incidents, span, categories)
     located = located_mask(sel)
     metric = metric_crs_for(sel) if located.any() else common_crs(areas)
-    pos = assign_to_areas(sel.geometry.to_crs(metric), chosen.geometry.to_crs(metric))
+    pos = assign_to_areas(to_metric(sel.geometry, metric), chosen.geometry.to_crs(metric))
     ok = pos >= 0
     counts = counts_by_month(pos[ok], sel["month"].to_numpy()[ok], len(chosen), span)
     table = compare_periods(counts, period, index=chosen.index)

@@ -30,45 +30,41 @@ Method (stated in every output)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis import funnel as funnel_mod
 from ctxmap.analysis.areas import (
     StudyArea,
-    as_study_area,
     category_column,
-    common_crs,
-    metric_crs_for,
 )
-from ctxmap.analysis.counting import clipped_circle_km2, count_within, points_xy
-from ctxmap.analysis.duplicates import duplicate_groups
+from ctxmap.analysis.concern_prep import (
+    PreparedRanking,
+    period_of,
+    place_frame,
+    prepare_ranking,
+    same_counting,
+)
 from ctxmap.analysis.expectations import (
     RING_OUTER_M,
     Expectation,
-    ExpectationInputs,
     check_baseline,
     expect,
 )
 from ctxmap.analysis.periods import (
     Period,
     check_categories,
-    data_period,
     format_period,
     month_range,
-    select_incidents,
 )
 from ctxmap.analysis.reasons import PlaceResult, ReasonSettings, reason
 from ctxmap.analysis.statistics import benjamini_hochberg, poisson_excess_p
 from ctxmap.errors import InputError
-from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 
 Correction = Literal["fdr_bh", "none"]
@@ -161,56 +157,6 @@ class ConcernParams:
                              f"{', '.join(f'{lv:g}' for lv in funnel_mod.LEVELS)}")
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def period_of(selected: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
-              params: ConcernParams) -> Period:
-    """The period counted: ``params.months``, else the selected (or all) incidents' months."""
-    if params.months is not None:
-        return (params.months[0], params.months[1])
-    if len(selected):
-        return data_period(selected)
-    return data_period(incidents)
-
-
-def place_frame(places: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The places' ``place_id, name, layer, category`` as strings ("" for missing)."""
-    if "id" not in places.columns:
-        raise InputError(
-            f"the places have no 'id' column (columns: {', '.join(map(str, places.columns))}); "
-            "expected the place layer columns"
-        )
-
-    def text(col: str) -> np.ndarray:
-        if col not in places.columns:
-            return np.full(len(places), "", dtype=object)
-        return places[col].astype(object).where(places[col].notna(), "").astype(str).to_numpy()
-
-    return pd.DataFrame(
-        {"place_id": text("id"), "name": text("name"), "layer": text("layer"),
-         "category": text("category")},
-        index=places.index,
-    )
-
-
-# --------------------------------------------------------------------------- public API
-
-
-def _merged_records(base: pd.DataFrame, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per representative: how many records it stands for, and the others as text."""
-    n = len(base)
-    records = np.bincount(rep, minlength=n)
-    text = np.full(n, "", dtype=object)
-    others = np.flatnonzero(rep != np.arange(n))
-    for k in others:
-        name = base["name"].iat[k] or "(unnamed)"
-        entry = f"{name} ({base['layer'].iat[k]}, {base['place_id'].iat[k]})"
-        r = rep[k]
-        text[r] = f"{text[r]}; {entry}" if text[r] else entry
-    return records, text
-
-
 def rank_places(
     places: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -266,63 +212,43 @@ def rank_places(
         On missing columns, CRS mismatch, bad settings, or an expectation that cannot run.
     """
     params = params or ConcernParams()
-    crs = common_crs(places, incidents)
-    sa = as_study_area(study_area, crs)
-    all_base = place_frame(places)
-    selected = select_incidents(incidents, params.months, params.categories)
-    period = period_of(selected, incidents, params)
-    if params.months is None:
-        selected = select_incidents(selected, period, None)
-    cats = list(params.categories) if params.categories is not None else sorted(
-        selected["category"].dropna().astype(str).unique()
-    )
-    inc_loc = located_mask(selected.geometry)
-    all_loc = located_mask(places.geometry)
-    metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[all_loc])
-    all_x = np.full(len(places), np.nan)
-    all_y = np.full(len(places), np.nan)
-    if all_loc.any():
-        all_x[all_loc], all_y[all_loc] = points_xy(places.geometry[all_loc].to_crs(metric))
+    return finish_ranking(prepare_ranking(places, incidents, study_area, params, counter),
+                          params, layers)
 
-    rep = duplicate_groups(all_base["place_id"].to_numpy(), all_base["name"].to_numpy(),
-                           all_base["layer"].to_numpy(), all_x, all_y)
-    n_records, merged_text = _merged_records(all_base, rep)
-    keep = rep == np.arange(len(places))
-    base = all_base.loc[keep]
-    geoms = places.geometry.loc[keep]
-    place_loc = all_loc[keep]
-    px, py = all_x[keep][place_loc], all_y[keep][place_loc]
-    n_places = int(keep.sum())
 
-    area_m = gpd.GeoSeries([sa.geometry], crs=crs).to_crs(metric).iloc[0]
-    area_km2 = float(area_m.area) / 1e6
-    shapely.prepare(area_m)
-    # only incidents in the study area count, around places as in the baseline: a circle's
-    # expectation covers only its part inside the study area, so must its count
-    selected, inc_loc, ix, iy, n_outside = _in_study_area(selected, inc_loc, metric, area_m)
-    codes = pd.Categorical(
-        selected["category"].astype(str).to_numpy()[inc_loc], categories=cats
-    ).codes.astype(np.int64)
-    if counter is None:
-        counts_loc = count_within(px, py, ix, iy, codes, len(cats), params.radius_m)
-    else:
-        counts_loc = np.asarray(
-            counter(px, py, metric, cats, period, float(params.radius_m), area_m), dtype=np.int64
-        ).reshape(len(px), len(cats))
-    counts = np.zeros((n_places, len(cats)), dtype=np.int64)
-    counts[place_loc] = counts_loc
+def rank_places_by(
+    places: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    study_area: StudyArea | BaseGeometry | gpd.GeoDataFrame,
+    params: ConcernParams,
+    baselines: Sequence[str],
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """:func:`rank_places` with each of ``baselines``, selecting and counting once."""
+    prepared = prepare_ranking(places, incidents, study_area, params)
+    return {name: finish_ranking(prepared, replace(params, baseline=name), layers)
+            for name in baselines}
+
+
+def finish_ranking(
+    prepared: PreparedRanking,
+    params: ConcernParams,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> gpd.GeoDataFrame:
+    """The ranking of :func:`rank_places` from its preparation, with ``params``' expectation.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` counts differently (radius, months, categories, ring) from the
+        preparation's settings.
+    """
+    if not same_counting(prepared.params, params):
+        raise ValueError(f"the preparation counted with {prepared.params}; got {params}")
+    sa, cats, counts, period = prepared.study_area, prepared.cats, prepared.counts, prepared.period
+    place_loc, circle, n_places = prepared.place_loc, prepared.circle, len(prepared.base)
     total = counts.sum(axis=1)
-
-    in_area = np.ones(len(ix), dtype=bool)
-    n_in_area = len(ix)
-    circle = np.full(n_places, np.nan)
-    circle[place_loc] = clipped_circle_km2(px, py, params.radius_m, area_m)
-    inputs = ExpectationInputs(
-        px=px, py=py, observed=total[place_loc], ix=ix, iy=iy, in_area=in_area, area=area_m,
-        area_name=sa.name, area_km2=area_km2, circle_km2=circle[place_loc],
-        radius_m=float(params.radius_m), ring_outer_m=float(params.ring_outer_m),
-        period=period, metric_crs=metric, incidents=selected, layers=dict(layers or {}))
-    expectation = expect(params.baseline, inputs)
+    expectation = expect(params.baseline, replace(prepared.inputs, layers=dict(layers or {})))
     expected = np.full(n_places, np.nan)
     expected[place_loc] = np.asarray(expectation.expected, dtype=float)
     has_base = np.isfinite(expected) & (expected > 0)
@@ -351,7 +277,7 @@ def rank_places(
         for k in range(n_places)
     ]
 
-    out = base.copy()
+    out = prepared.base.copy()
     out["incidents"] = total
     out["expected"] = expected
     out["rate_ratio"] = ratio
@@ -372,43 +298,18 @@ def rank_places(
     out["funnel_z"] = z
     out["funnel_upper"] = upper
     out["poisson_significant"] = has_base & (q <= params.alpha)
-    out["records"] = n_records[keep]
-    out["merged_records"] = merged_text[keep]
+    out["records"] = prepared.records
+    out["merged_records"] = prepared.merged_text
     order = np.lexsort((-np.nan_to_num(ratio, nan=-1.0), -total,
                         -np.nan_to_num(z, nan=-np.inf), ~flagged, ~place_loc))
     out = out.iloc[order]
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    result = gpd.GeoDataFrame(out, geometry=geoms.iloc[order].to_numpy(), crs=crs)
+    result = gpd.GeoDataFrame(out, geometry=prepared.geoms.iloc[order].to_numpy(),
+                              crs=prepared.crs)
     result.attrs["ctxmap"] = _metadata(
         params, (period, period_text), cats, expectation, funnel, sa,
-        {"study_area_km2": area_km2,
-         "density_per_km2": n_in_area / area_km2 if area_km2 > 0 else float("nan"),
-         "incidents_selected": len(selected) + n_outside, "incidents_used": n_in_area,
-         "incidents_in_study_area": n_in_area, "incidents_outside": n_outside,
-         "incidents_unlocated": len(selected) - int(inc_loc.sum()), "metric_crs": metric,
-         "records": len(places), "duplicates_merged": len(places) - n_places,
-         "places": n_places, "places_unlocated": int((~place_loc).sum()),
-         "above_limit": int(above.sum()), "flagged": int(flagged.sum())})
+        {**prepared.figures, "above_limit": int(above.sum()), "flagged": int(flagged.sum())})
     return result
-
-
-def _in_study_area(
-    selected: gpd.GeoDataFrame, located: np.ndarray, metric: str, area_m: BaseGeometry,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Leave out the located incidents outside the study area (``area_m``, in ``metric``).
-
-    Returns the kept rows (those inside, and those with no location, which are counted
-    apart), their located mask, the metric x/y of the located ones and how many were left
-    out. A point on the outline is inside (``intersects``).
-    """
-    ix, iy = points_xy(selected.geometry[located].to_crs(metric))
-    inside = shapely.intersects_xy(area_m, ix, iy) if len(ix) else np.zeros(0, dtype=bool)
-    n_outside = int(len(ix) - inside.sum())
-    if not n_outside:
-        return selected, located, ix, iy, 0
-    keep = ~located
-    keep[located] = inside
-    return selected[keep], located[keep], ix[inside], iy[inside], n_outside
 
 
 def _metadata(params: ConcernParams, period: tuple[Period, str], cats: list[str],
@@ -450,7 +351,11 @@ __all__ = [
     "ConcernParams",
     "Correction",
     "Counter",
+    "PreparedRanking",
+    "finish_ranking",
     "period_of",
     "place_frame",
+    "prepare_ranking",
     "rank_places",
+    "rank_places_by",
 ]

@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_crs_for
 from ctxmap.analysis.hotspots import square_grid
 from ctxmap.analysis.periods import Period, select_incidents
+from ctxmap.analysis.projection import metric_xy
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
@@ -156,8 +157,7 @@ def kernel_density(
     area_series = gpd.GeoSeries([sa.geometry], crs=crs)
     metric = metric_crs_for(geoms[located], area_series)
     area_m = area_series.to_crs(metric).iloc[0]
-    pts = geoms[located].to_crs(metric).to_numpy()
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    x, y = metric_xy(geoms[located], metric)
     if bandwidth_m is None and evaluated is not None:
         h, rule = float(evaluated.bandwidth_m), evaluated.rule
     elif bandwidth_m is None:

@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_crs_for
 from ctxmap.analysis.periods import Period, select_incidents
+from ctxmap.analysis.projection import metric_xy
 from ctxmap.analysis.statistics import benjamini_hochberg, normal_two_sided_p
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells, located_mask
@@ -145,8 +146,7 @@ def gistar_hotspots(
     metric = metric_crs_for(geoms[located], area_series)
     area_m = area_series.to_crs(metric).iloc[0]
     cells, rows, cols, x0, y0, n_cols = square_grid(area_m, float(cell_m))
-    pts = geoms[located].to_crs(metric).to_numpy()
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    x, y = metric_xy(geoms[located], metric)
     shapely.prepare(area_m)
     inside = shapely.intersects_xy(area_m, x, y) if len(x) else np.zeros(0, dtype=bool)
     x, y = x[inside], y[inside]

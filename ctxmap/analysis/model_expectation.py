@@ -52,8 +52,10 @@ def _key(kind: str, inputs: ExpectationInputs, *extra: object) -> str:
     for arr in (inputs.ix, inputs.iy):
         h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
     h.update(inputs.area.wkb)
-    h.update(repr((inputs.period, inputs.metric_crs, inputs.radius_m, inputs.ring_outer_m,
-                   sorted(inputs.layers), *extra)).encode())
+    # the model does not depend on the radius or the ring: one fit serves every radius
+    distances = () if kind == "model" else (inputs.radius_m, inputs.ring_outer_m)
+    h.update(repr((inputs.period, inputs.metric_crs, *distances, sorted(inputs.layers),
+                   *extra)).encode())
     for name in sorted(inputs.layers):
         layer = inputs.layers[name]
         h.update(name.encode())

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import common_crs, metric_crs_for
 from ctxmap.analysis.concern import ConcernParams, period_of, place_frame
-from ctxmap.analysis.counting import count_within, pairs_within, points_xy
+from ctxmap.analysis.counting import count_within, pairs_within
 from ctxmap.analysis.periods import (
     Period,
     compare_periods,
@@ -27,6 +27,7 @@ from ctxmap.analysis.periods import (
     previous_period,
     select_incidents,
 )
+from ctxmap.analysis.projection import metric_xy
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import located_mask
 
@@ -109,7 +110,7 @@ def place_breakdown(
     metric = metric_crs_for(gpd.GeoSeries([point], crs=crs))
     pt_m = gpd.GeoSeries([point], crs=crs).to_crs(metric).iloc[0]
     located = selected.loc[loc]
-    ix, iy = points_xy(located.geometry.to_crs(metric))
+    ix, iy = metric_xy(located.geometry, metric)
     hits = np.zeros(0, dtype=np.int64)
     for _, b in pairs_within(np.array([pt_m.x]), np.array([pt_m.y]), ix, iy, params.radius_m):
         hits = np.concatenate([hits, b])
@@ -164,8 +165,8 @@ def place_trends(
     counts = np.zeros((len(places), n_months), dtype=np.int64)
     if inc_loc.any() and place_loc.any():
         metric = metric_crs_for(selected.geometry[inc_loc], places.geometry[place_loc])
-        ix, iy = points_xy(selected.geometry[inc_loc].to_crs(metric))
-        px, py = points_xy(places.geometry[place_loc].to_crs(metric))
+        ix, iy = metric_xy(selected.geometry[inc_loc], metric)
+        px, py = metric_xy(places.geometry[place_loc], metric)
         codes = month_codes(selected["month"].to_numpy()[inc_loc]) - month_index(span[0])
         counts[place_loc] = count_within(px, py, ix, iy, codes, n_months, params.radius_m)
     del crs

@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import StudyArea, metric_crs_for
 from ctxmap.analysis.hotspots import square_grid
+from ctxmap.analysis.projection import metric_xy
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.osm_groups import group_label
@@ -155,6 +156,8 @@ def metric_points(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: str) -> tuple[np.n
     geoms = geoms[located_mask(geoms)]
     if len(geoms) == 0:
         return np.zeros(0), np.zeros(0)
+    if bool((shapely.get_type_id(geoms.to_numpy()) == 0).all()):
+        return metric_xy(geoms, crs)
     pts = geoms.to_crs(crs).to_numpy()
     not_point = shapely.get_type_id(pts) != 0
     if not_point.any():

@@ -7,7 +7,7 @@ are read inside (from the store, not the session) so nothing per-user is cached.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
 import geopandas as gpd
@@ -15,23 +15,26 @@ import pandas as pd
 import streamlit as st
 
 from ctxmap.analysis.areas import StudyArea, area_counts, area_trends
-from ctxmap.analysis.concern import ConcernParams, Correction, rank_places
+from ctxmap.analysis.concern import (
+    ConcernParams,
+    Correction,
+    PreparedRanking,
+    finish_ranking,
+    prepare_ranking,
+)
 from ctxmap.analysis.concern_tables import LEVEL_LABELS
-from ctxmap.analysis.density import kernel_density
+from ctxmap.analysis.density import EvaluatedBandwidth, kernel_density
 from ctxmap.analysis.evaluation import Evaluation
-from ctxmap.analysis.evaluation_run import EvaluationSettings, evaluate_area
+from ctxmap.analysis.evaluation_run import EvaluationSettings, check_flags, score_area
 from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places, resolve_study_area
+from ctxmap.analysis.model_expectation import fitted_model
 from ctxmap.analysis.periods import (
     categories_available,
-    month_range,
     months_available,
-    select_incidents,
 )
 from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
-from ctxmap.analysis.risk_grid import build_grid, metric_points
-from ctxmap.analysis.risk_terrain import fit_risk_terrain
 from ctxmap.app.cache import cached, store_layers
 from ctxmap.app.funnel_chart import funnel_spec
 from ctxmap.cases.scope import contexts_as_places
@@ -44,6 +47,9 @@ Period = tuple[str, str]
 Cats = tuple[str, ...] | None
 T = TypeVar("T")
 _DENSITY_CELL_M: Final = 100.0
+#: The radius of the evaluation behind the heat layer's default bandwidth (the page's
+#: default; the bandwidth scores do not depend on it).
+RADIUS_M: Final = 400.0
 #: How the page names each expectation.
 BASELINE_LABELS: Final[dict[str, str]] = {
     "auto": "Automatic (best recent predictor)", "local": "Its neighbourhood (local)",
@@ -68,6 +74,11 @@ class Ranking:
     baseline: str = "auto"
     ring_outer_m: float = RING_OUTER_M
     funnel_level: float = 0.998
+
+    def counting(self) -> Ranking:
+        """Only what the counting depends on (the key of the shared preparation)."""
+        return Ranking(self.period, self.categories, self.radius_m, baseline="study-area",
+                       ring_outer_m=self.ring_outer_m)
 
     def params(self) -> ConcernParams:
         """The analysis settings."""
@@ -207,11 +218,23 @@ def _layer(path: str, version: float, kind: str) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
+def _store_places(path: str, version: float) -> gpd.GeoDataFrame:
+    """The store's homes, youth centres and safe places (read once per store version)."""
+    return load_places(path, [])
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
 def _places(path: str, version: float, contexts: str) -> gpd.GeoDataFrame:
     """Homes, youth centres, safe places and located contexts (``contexts``: cache key)."""
     located = contexts_as_places(open_store(path, create=False)).drop(columns="location")
-    return gpd.GeoDataFrame(pd.concat([load_places(path, []), located], ignore_index=True),
+    return gpd.GeoDataFrame(pd.concat([_store_places(path, version), located],
+                                      ignore_index=True),
                             geometry="geometry", crs=located.crs)
+
+
+def _model_layers(path: str, version: float) -> dict[str, gpd.GeoDataFrame]:
+    """What the ``model`` expectation's factors come from: the store's places and areas."""
+    return {"places": _store_places(path, version), "areas": _layer(path, version, "areas")}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -231,17 +254,23 @@ def study_area_or_none(path: str, version: float) -> StudyArea | None:
         return None
 
 
-@st.cache_data(max_entries=32, show_spinner="Counting incidents around every place…")
+@st.cache_resource(max_entries=8, show_spinner="Counting incidents around every place…")
+def _prepared(path: str, version: float, contexts: str, counting: Ranking) -> PreparedRanking:
+    """The ranking's selection and counts, shared by every expectation (read-only)."""
+    return prepare_ranking(_places(path, version, contexts), _layer(path, version, "incidents"),
+                           _study_area(path, version), counting.params())
+
+
+@st.cache_data(max_entries=32, show_spinner="Comparing every place with its expectation…")
 def ranking(path: str, version: float, contexts: str, settings: Ranking) -> gpd.GeoDataFrame:
     """Every place ranked (:func:`ctxmap.analysis.concern.rank_places`).
 
-    The ``model`` expectation (and ``auto``) take their factors from the store's places and
+    The selection and counts are made once for every expectation (:func:`_prepared`); the
+    ``model`` expectation (and ``auto``) take their factors from the store's places and
     areas.
     """
-    areas = _layer(path, version, "areas")
-    return rank_places(_places(path, version, contexts), _layer(path, version, "incidents"),
-                       _study_area(path, version), settings.params(),
-                       layers={"places": load_places(path, []), "areas": areas})
+    prepared = _prepared(path, version, contexts, settings.counting())
+    return finish_ranking(prepared, settings.params(), layers=_model_layers(path, version))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -289,41 +318,64 @@ def hotspots(path: str, version: float, cell_m: float, period: Period,
 def density(path: str, version: float, bandwidth: float | None, period: Period,
             cats: Cats) -> gpd.GeoDataFrame:
     """Kernel density (``bandwidth`` None: this area's best evaluated, else Scott's rule)."""
-    ev = evaluation(path, version, cats, 400.0) if bandwidth is None else None
+    evaluated = evaluated_bandwidth(path, version, cats) if bandwidth is None else None
     return kernel_density(_layer(path, version, "incidents"), _study_area(path, version),
-                          _DENSITY_CELL_M, bandwidth, period, cats,
-                          evaluated=ev.best_bandwidth_choice() if ev is not None else None)
+                          _DENSITY_CELL_M, bandwidth, period, cats, evaluated=evaluated)
+
+
+def _evaluation_settings(cats: Cats, radius_m: float) -> EvaluationSettings:
+    return EvaluationSettings(categories=cats, radius_m=radius_m)
 
 
 @st.cache_data(max_entries=8, show_spinner="Checking which method predicted this area's "
                "recent months best…")
-def evaluation(path: str, version: float, cats: Cats, radius_m: float) -> Evaluation | None:
-    """The out-of-sample evaluation on the store's last months (None with < 2 months).
+def method_scores(path: str, version: float, cats: Cats, radius_m: float) -> Evaluation | None:
+    """Every method scored on the store's last months (None with < 2 months); no flag check.
 
     The risk-terrain model's features are the store's places by category; the areas'
-    population is used when they carry one.
+    population is used when they carry one. Enough for the heat layer's bandwidth.
     """
     incidents = _layer(path, version, "incidents")
     if len(months_available(incidents)) < 2:
         return None
-    places = load_places(path, [])
     areas = _layer(path, version, "areas")
-    return evaluate_area(incidents, _study_area(path, version),
-                         EvaluationSettings(categories=cats, radius_m=radius_m),
-                         features=group_places(places), areas=areas if len(areas) else None,
-                         places=places)
+    return score_area(incidents, _study_area(path, version),
+                      _evaluation_settings(cats, radius_m),
+                      features=group_places(_store_places(path, version)),
+                      areas=areas if len(areas) else None)
+
+
+@st.cache_data(max_entries=8, show_spinner="Checking whether flags held in later months…")
+def evaluation(path: str, version: float, cats: Cats, radius_m: float) -> Evaluation | None:
+    """The out-of-sample evaluation with the flag check (:func:`method_scores` plus flags)."""
+    scored = method_scores(path, version, cats, radius_m)
+    if scored is None:
+        return None
+    places = _store_places(path, version)
+    areas = _layer(path, version, "areas")
+    return check_flags(scored, _layer(path, version, "incidents"), _study_area(path, version),
+                       places, _evaluation_settings(cats, radius_m),
+                       features=group_places(places), areas=areas if len(areas) else None)
+
+
+def evaluated_bandwidth(path: str, version: float, cats: Cats) -> EvaluatedBandwidth | None:
+    """The heat bandwidth that predicted this area's last months best (None without one).
+
+    From :func:`method_scores` at the default radius: cached once per store version and
+    incident types, and shared with the Locations of concern page.
+    """
+    scored = method_scores(path, version, cats, RADIUS_M)
+    return scored.best_bandwidth_choice() if scored is not None else None
 
 
 @st.cache_data(max_entries=8, show_spinner="Fitting the risk-terrain model…")
-def risk_terrain(path: str, version: float, period: Period, cats: Cats) -> (
+def risk_terrain(path: str, version: float, contexts: str, counting: Ranking) -> (
     tuple[gpd.GeoDataFrame, pd.DataFrame, str, bool]
 ):
-    """The risk-terrain model of the period: cells (EPSG:4326), factor table, reason, used."""
-    incidents = select_incidents(_layer(path, version, "incidents"), period, cats)
-    grid = build_grid(_study_area(path, version), 200.0)
-    areas = _layer(path, version, "areas")
-    model = fit_risk_terrain(grid, *metric_points(incidents, grid.metric_crs),
-                             features=group_places(load_places(path, [])),
-                             areas=areas if len(areas) else None,
-                             months=len(month_range(*period)))
+    """The risk-terrain model of the period: cells (EPSG:4326), factor table, reason, used.
+
+    The same fit as the ranking's ``model`` expectation (one fit for both).
+    """
+    prepared = _prepared(path, version, contexts, counting.counting())
+    model = fitted_model(replace(prepared.inputs, layers=_model_layers(path, version)))
     return model.cells_frame(), model.factor_table(), model.reason, model.usable

@@ -17,17 +17,18 @@ import streamlit as st
 from ctxmap.analysis.evaluation import AREA_SHARES, Evaluation
 from ctxmap.analysis.periods import format_period
 from ctxmap.app import concern_work as work
-from ctxmap.app.concern_work import Cats, Period, Ranking, run_or_warn
+from ctxmap.app.concern_work import Ranking, run_or_warn
 from ctxmap.app.widgets import show_table
 from ctxmap.maps.analysis_layers import AnalysisLayer
 from ctxmap.maps.risk_layer import risk_terrain_group
 from ctxmap.text import esc_markdown as md
 
 
-def risk_layer(path: str, version: float, period: Period, cats: Cats) -> AnalysisLayer | None:
+def risk_layer(path: str, version: float, contexts: str,
+               ranking: Ranking) -> AnalysisLayer | None:
     """The risk-terrain layer of the period (switched off at first), or None on an error."""
     fitted = run_or_warn("The risk-terrain model could not be fitted",
-                         lambda: work.risk_terrain(path, version, period, cats))
+                         lambda: work.risk_terrain(path, version, contexts, ranking))
     if fitted is None:
         return None
     cells, factors, reason, usable = fitted
@@ -74,8 +75,9 @@ def evaluation_table(ev: Evaluation) -> pd.DataFrame:
     return out
 
 
-def methods_tab(path: str, version: float, radius_m: float, period: Period, cats: Cats) -> None:
+def methods_tab(path: str, version: float, contexts: str, ranking: Ranking) -> None:
     """Which method predicts this area, and the risk-terrain model's factors."""
+    radius_m, period, cats = ranking.radius_m, ranking.period, ranking.categories
     ev = run_or_warn("The evaluation could not be made",
                      lambda: work.evaluation(path, version, cats, radius_m))
     if ev is None:
@@ -99,7 +101,7 @@ def methods_tab(path: str, version: float, radius_m: float, period: Period, cats
                         f"{flagged} places flagged on {md(format_period(ev.train))} stayed "
                         f"above their expectation in {md(format_period(ev.test))}.")
     fitted = run_or_warn("The risk-terrain model could not be fitted",
-                         lambda: work.risk_terrain(path, version, period, cats))
+                         lambda: work.risk_terrain(path, version, contexts, ranking))
     if fitted is None:
         return
     _, factors, reason, usable = fitted
