@@ -26,7 +26,7 @@ from ctxmap.app import evaluation_panel as methods
 from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
 from ctxmap.app.concern_work import ConcernOptions, Ranking, concern_sidebar, run_or_warn
-from ctxmap.app.drawing import draw_map
+from ctxmap.app.drawing import draw_map, map_options
 from ctxmap.app.navigation import require_page
 from ctxmap.app.session import (
     open_session_store,
@@ -88,7 +88,7 @@ def analysis_map(ranked: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None,
     groups.append(concern_group(shown, options.ranking.radius_m))
     areas = layers["areas"]
     outlines = areas.loc[areas["level"].astype(str).isin(["district", "ward"]).to_numpy()]
-    fmap = build_map({"areas": outlines} if len(outlines) else {"areas": areas})
+    fmap = build_map({"areas": outlines} if len(outlines) else {"areas": areas}, map_options())
     add_groups(fmap, groups)
     draw_map(fmap, key="concern_map")
     st.caption("Use the layer list (top right) to switch the area choropleth, heat and hotspot "

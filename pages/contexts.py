@@ -18,7 +18,7 @@ from ctxmap.app.context_forms import (
     edit_entry_form,
     refer_form,
 )
-from ctxmap.app.drawing import draw_map
+from ctxmap.app.drawing import draw_map, map_options
 from ctxmap.app.forms import save_form, show_flash, show_form_errors, version_as_read
 from ctxmap.app.meeting_view import editing_allowed, meeting_view
 from ctxmap.app.navigation import require_page
@@ -34,7 +34,6 @@ from ctxmap.cases.safety_map import RAG_MEANINGS
 from ctxmap.cases.scope import COORDINATOR_ROLE, contexts_for_user
 from ctxmap.cases.tables import assessment_tables, ratings_table, review_notes_table
 from ctxmap.errors import CtxmapError
-from ctxmap.maps.base import MapOptions
 from ctxmap.maps.layers import build_map, context_area_group
 from ctxmap.reports.pack import context_review, make_pack
 
@@ -88,7 +87,7 @@ def evidence_tab(page: ContextPage) -> None:
         fm = build_map({"incidents": ev.incidents.drop(columns="distance_m"),
                         "safe_places": layers["safe_places"],
                         "youth_centres": layers["youth_centres"]},
-                       MapOptions(center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15),
+                       map_options(center=(ev.area.centroid.y, ev.area.centroid.x), zoom=15),
                        extra_groups=[context_area_group(ev.area, "Context area")])
         draw_map(fm, key="ctx_evidence_map", height=420)
         attribution_caption()

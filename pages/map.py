@@ -14,7 +14,7 @@ from ctxmap.analysis.periods import categories_available, format_period, months_
 from ctxmap.app import concern_work as work
 from ctxmap.app.cache import cached, load_layers
 from ctxmap.app.concern_work import study_area_or_none
-from ctxmap.app.drawing import draw_map, layers_map
+from ctxmap.app.drawing import draw_map, layers_map, map_options
 from ctxmap.app.meeting_view import mask_settings, meeting_view
 from ctxmap.app.navigation import require_page
 from ctxmap.app.session import store_target, store_version
@@ -22,8 +22,8 @@ from ctxmap.app.widgets import attribution_caption, show_table
 from ctxmap.errors import CtxmapError
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES
 from ctxmap.maps.analysis_layers import analysis_legend_html, density_group, hotspot_group
-from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD, MapOptions
-from ctxmap.maps.layers import build_feature_groups, incident_cells_group, study_area_group
+from ctxmap.maps.base import DEFAULT_CLUSTER_THRESHOLD
+from ctxmap.maps.layers import build_feature_groups, incident_cells_group
 from ctxmap.maps.legend import LEGEND
 from ctxmap.privacy.disclosure import protect_summary
 
@@ -143,12 +143,9 @@ if meeting_view():
     view["incidents"] = shown()
     draw_map(layers_map(view), key="main_map_meeting")
 else:
-    outline = [study_area_group(area.geometry, area.description)] if area else []
     base = layers_map({k: v for k, v in layers.items() if k != "incidents"},
-                      MapOptions(layer_control=False),
-                      extra_groups=[g for g, _, _ in outline],
-                      extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)"),
-                                    *((e, d) for _, e, d in outline)])
+                      map_options(layer_control=False),  # the study area outlined
+                      extra_legend=[(LEGEND["incidents"], "(as filtered: counts above the map)")])
     groups, notes, legend = incident_layers()
     # only the incident and analysis groups change with the filters: swapped in place,
     # so the user's pan and zoom stay

@@ -15,7 +15,7 @@ from streamlit_folium import st_folium
 
 from ctxmap.app.audit import export_button
 from ctxmap.app.cache import load_layers
-from ctxmap.app.drawing import draw_map
+from ctxmap.app.drawing import draw_map, map_options, page_study_area
 from ctxmap.app.navigation import require_page
 from ctxmap.app.nearby_inputs import (
     MAP_KEY,
@@ -74,9 +74,11 @@ def results_map(origin: Origin | None, rows: gpd.GeoDataFrame | None,
         areas = layers["areas"]
         if len(areas) and "level" in areas.columns:  # outlines help when tiles are blocked
             context["areas"] = areas[areas["level"].isin(["district", "ward"])]
-        shown = nearby_map(origin, rows, places=places, context=context)
+        shown = nearby_map(origin, rows, places=places, context=context,
+                           study_area=page_study_area())
     else:
-        shown = build_map({kind: layers[kind] for kind in ("safe_places", "youth_centres")})
+        shown = build_map({kind: layers[kind] for kind in ("safe_places", "youth_centres")},
+                          map_options())
     st.caption("Click anywhere on the map to start from there. Numbers match the list; blue "
                "dots are other safe places, green dots other youth centres. "
                + ("Dashed lines are straight lines (estimate), not routes." if network is None
@@ -93,7 +95,7 @@ def card_section(query: NearestQuery, label: str, rows: gpd.GeoDataFrame,
                "walking times. For a home it shows the home's name but not its address; the "
                "start is marked “Start”. It has no place for a young person's name.")
     html = card_html((path, version, query), label, query.when_iso, _rows=rows,
-                     _origin=origin, _places=places)
+                     _origin=origin, _places=places, _study_area=page_study_area())
     export_button(
         "Download the “safe places near …” card (HTML, opens offline; print from the browser)",
         html, file_name=card.card_file_name(dt.date.today()), mime="text/html",
@@ -135,7 +137,7 @@ def coverage_section(options: NearbyOptions, network: WalkNetwork | None,
     if st.toggle("Show the area within the walk on a map", key="nearby_cov_map"):
         safe = layers["safe_places"]
         counted = open_places(safe, when) if cov_open else safe
-        draw_map(coverage_map(layers["homes"], cov, area, counted),
+        draw_map(coverage_map(layers["homes"], cov, area, counted, study_area=page_study_area()),
                  key="nearby_coverage_map", height=520)
         st.caption(f"Shaded: within {minutes} minutes' walk of a{'n open' if cov_open else ''} "
                    "safe place"

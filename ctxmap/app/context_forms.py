@@ -18,6 +18,7 @@ import streamlit as st
 from shapely.geometry import shape
 from streamlit_folium import st_folium
 
+from ctxmap.app.drawing import page_study_area
 from ctxmap.app.forms import form_generation, save_form, show_form_errors, version_as_read
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES
 from ctxmap.cases.consent_form import consent_rows
@@ -81,7 +82,7 @@ class ContextPage:
 def _drawn_shape() -> None:
     """The expander to draw a context; what is drawn is kept in the session as WKT."""
     with st.expander("Draw the context on the map (a point or a polygon)"):
-        got = st_folium(drawing_map(), key="ctx_draw", height=420,
+        got = st_folium(drawing_map(page_study_area()), key="ctx_draw", height=420,
                         returned_objects=["last_active_drawing"])
         if got and got.get("last_active_drawing"):
             st.session_state["ctx_drawn"] = shape(got["last_active_drawing"]["geometry"]).wkt

@@ -13,6 +13,8 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from ctxmap.analysis.areas import StudyArea
+from ctxmap.app.concern_work import study_area_or_none
 from ctxmap.app.meeting_view import (
     MEETING_TYPE_SCALE,
     map_container_key,
@@ -20,6 +22,7 @@ from ctxmap.app.meeting_view import (
     meeting_view,
     view_params,
 )
+from ctxmap.app.session import store_target, store_version
 from ctxmap.maps.access import LargeType
 from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import layer_control
@@ -30,11 +33,28 @@ MAP_HEIGHT: Final = 620
 MEETING_MAP_HEIGHT: Final = 760
 
 
+def page_study_area() -> StudyArea | None:
+    """The session store's study area (cached per store version), or ``None`` when unset."""
+    target = store_target()
+    return study_area_or_none(target, store_version(target))
+
+
+def map_options(**fields: Any) -> MapOptions:
+    """A page map's :class:`~ctxmap.maps.base.MapOptions`: ``fields`` and the study area.
+
+    The store's study area is outlined on every map and named in its legend.
+    """
+    return MapOptions(study_area=page_study_area(), **fields)
+
+
 def layers_map(
     view: dict[str, gpd.GeoDataFrame], options: MapOptions | None = None, **extra: Any
 ) -> Any:
-    """The folium map of ``view``: masked and counted per square in the meeting view."""
-    options = options or MapOptions()
+    """The folium map of ``view``: masked and counted per square in the meeting view.
+
+    ``options`` default to :func:`map_options` (the study area outlined).
+    """
+    options = options or map_options()
     if meeting_view():
         params = view_params()
         if params.zoom is not None and options.zoom is None:

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ctxmap import settings
+from ctxmap.analysis.areas import StudyArea
 from ctxmap.cases.tables import located_contexts
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.nearby import nearby_map
@@ -113,9 +114,10 @@ def coverage(store: str, version: float, minutes: float, when_iso: str | None,
 
 @st.cache_data(show_spinner="Making the card…", max_entries=16)
 def card_html(key: tuple[object, ...], label: str, when_iso: str, _rows: gpd.GeoDataFrame,
-              _origin: Origin, _places: gpd.GeoDataFrame) -> str:
-    """The printable "safe places near …" card (HTML)."""
-    m = nearby_map(_origin, _rows, places=_places)
+              _origin: Origin, _places: gpd.GeoDataFrame,
+              _study_area: StudyArea | None = None) -> str:
+    """The printable "safe places near …" card (HTML), the study area outlined on its map."""
+    m = nearby_map(_origin, _rows, places=_places, study_area=_study_area)
     basis = str(_rows["walk_basis"].iloc[0]) if len(_rows) else estimate_basis()
     return card.safe_places_card_html(label, _rows, m, dt.datetime.fromisoformat(when_iso),
                                       basis)

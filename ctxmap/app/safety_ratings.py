@@ -15,7 +15,7 @@ from streamlit_folium import st_folium
 
 from ctxmap.app.cache import cached
 from ctxmap.app.context_forms import ContextPage
-from ctxmap.app.drawing import draw_map
+from ctxmap.app.drawing import draw_map, map_options
 from ctxmap.app.forms import save_form, show_form_errors
 from ctxmap.app.meeting_view import mask_settings, meeting_view
 from ctxmap.app.widgets import show_table
@@ -31,7 +31,6 @@ from ctxmap.cases.safety_map import (
 )
 from ctxmap.cases.tables import pooled_table
 from ctxmap.errors import CtxmapError, InputError
-from ctxmap.maps.base import MapOptions
 from ctxmap.maps.interactive import clicked_place_group
 from ctxmap.maps.layers import build_map
 from ctxmap.maps.safety_layer import safety_legend, safety_map_group
@@ -62,8 +61,8 @@ def pooled_safety_map(store: Store) -> None:
     if not len(pooled):
         st.info("No safety-map ratings yet.")
         return
-    pm = build_map({}, MapOptions(zoom=14, center=(float(pooled.geometry.y.mean()),
-                                                   float(pooled.geometry.x.mean()))),
+    pm = build_map({}, map_options(zoom=14, center=(float(pooled.geometry.y.mean()),
+                                                    float(pooled.geometry.x.mean()))),
                    extra_groups=[safety_map_group(pooled, threshold=threshold)],
                    extra_legend=safety_legend(pooled, threshold))
     minx, miny, maxx, maxy = pooled.total_bounds
@@ -74,7 +73,7 @@ def pooled_safety_map(store: Store) -> None:
 
 def _clicked_place(centre: Any) -> Any:
     """The small map to click a place on; returns the clicked point (or None)."""
-    cm = build_map({}, MapOptions(center=(centre.y, centre.x), zoom=15, layer_control=False))
+    cm = build_map({}, map_options(center=(centre.y, centre.x), zoom=15, layer_control=False))
     wkt = st.session_state.get(KEY_CLICKED)
     marker = clicked_place_group(shape_from_wkt(wkt) if wkt else None)
     got = st_folium(cm, key="ctx_rating_click", height=340, use_container_width=True,

@@ -283,8 +283,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def cmd_map(args: argparse.Namespace) -> int:
     """Write a standalone HTML map of the same layers as the dashboard."""
     from ctxmap.analysis.inputs import load_incidents, load_layer, load_places
+    from ctxmap.maps.base import MapOptions
     from ctxmap.maps.export import write_map_html
-    from ctxmap.maps.layers import build_map, study_area_group
+    from ctxmap.maps.layers import build_map
     from ctxmap.store.marks import read_study_area
 
     store = command_store(args, given_inputs(args, "incidents", "places"))
@@ -304,9 +305,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     else:
         for kind in PLACE_KINDS:
             layers[kind] = load_layer(store, kind)
-    extra = [study_area_group(area.geometry, area.description)] if area is not None else []
-    m = build_map(layers, extra_groups=[g for g, _, _ in extra],
-                  extra_legend=[(e, d) for _, e, d in extra])
+    m = build_map(layers, MapOptions(study_area=area))
     out = Path(args.out)
     drawn = {k: len(v) for k, v in layers.items() if len(v)}
     audit_export(args, store, "map", "standalone HTML map, homes as points"

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, Protocol
 
 import folium
+from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.aggregate import DEFAULT_MAX_CELLS
 from ctxmap.errors import InputError
@@ -56,6 +57,25 @@ DEFAULT_PRECISION: Final = 5
 TilesUrl = str | _Default | None
 
 
+class Outline(Protocol):
+    """A described area drawn as an outline: the study area.
+
+    :class:`ctxmap.store.marks.StoredStudyArea` and :class:`ctxmap.analysis.areas.StudyArea`
+    are both one: ``geometry`` in EPSG:4326, ``description`` in the reasons' words, e.g.
+    ``"Rutland (393.7 km², from rutland_lad.geojson)"`` (plain text, escaped where drawn).
+    """
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        """The area, EPSG:4326."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What it is and how it was set (plain text)."""
+        ...
+
+
 @dataclass(frozen=True)
 class MapOptions:
     """How :func:`ctxmap.maps.layers.build_map` draws a map (every field has a default).
@@ -85,6 +105,10 @@ class MapOptions:
     layer_control
         Add the layer control. Leave it out when the caller adds one later, e.g. with
         groups that streamlit-folium swaps in without redrawing the map.
+    study_area
+        The store's study area (:class:`Outline`), drawn as an unfilled outline with a
+        legend line naming it in the reasons' words; ``None``: none drawn. A district's
+        outline is public: shared and masked views draw it too.
 
     Raises
     ------
@@ -102,6 +126,7 @@ class MapOptions:
     data_attributions: Sequence[str] = DATA_ATTRIBUTIONS
     assets_base_url: str = DEFAULT_BASE_URL
     layer_control: bool = True
+    study_area: Outline | None = None
 
     def __post_init__(self) -> None:
         if self.incidents_cluster_threshold < 0:

@@ -14,10 +14,11 @@ from shapely.geometry.base import BaseGeometry
 
 from ctxmap.maps.access import MapAccess
 from ctxmap.maps.assets import use_local_assets
-from ctxmap.maps.base import OSM_ATTRIBUTION, resolve_tiles_url
+from ctxmap.maps.base import OSM_ATTRIBUTION, Outline, resolve_tiles_url
+from ctxmap.maps.layers import add_study_area
 
-#: Where the drawing map opens (Norwich, the bundled sample's district).
-DRAW_MAP_CENTRE: Final = (52.63, 1.29)
+#: Where the drawing map opens when the store has no study area (Great Britain).
+DRAW_MAP_CENTRE: Final = (54.0, -2.5)
 
 
 def layer_control() -> folium.LayerControl:
@@ -25,12 +26,20 @@ def layer_control() -> folium.LayerControl:
     return folium.LayerControl(collapsed=False, position="topright")
 
 
-def drawing_map() -> folium.Map:
-    """A map to draw a context on: a point, a rectangle or a polygon (served assets)."""
-    m = folium.Map(location=list(DRAW_MAP_CENTRE), zoom_start=13, tiles=None)
+def drawing_map(study_area: Outline | None = None) -> folium.Map:
+    """A map to draw a context on: a point, a rectangle or a polygon (served assets).
+
+    It opens on ``study_area`` (the store's), outlined and named in a legend; without
+    one, on Great Britain.
+    """
+    m = folium.Map(location=list(DRAW_MAP_CENTRE), zoom_start=6, tiles=None)
     url = resolve_tiles_url()
     if url:
         folium.TileLayer(tiles=url, attr=OSM_ATTRIBUTION).add_to(m)
+    if study_area is not None:
+        add_study_area(m, study_area)
+        minx, miny, maxx, maxy = study_area.geometry.bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
     Draw(draw_options={"polyline": False, "circle": False, "circlemarker": False,
                        "rectangle": True, "polygon": True, "marker": True}).add_to(m)
     MapAccess("Map to draw a context on").add_to(m)

@@ -32,6 +32,7 @@ from ctxmap.maps.base import (
     DEFAULT_PRECISION,
     FICTIONAL_HOMES_ATTRIBUTION,
     MapOptions,
+    Outline,
     base_map,
     resolve_tiles_url,
 )
@@ -319,6 +320,25 @@ def context_area_group(area: Any, label: str) -> folium.FeatureGroup:
     return group
 
 
+def study_area_legend(area: Outline) -> Legend:
+    """A legend box with the study area's one line, for maps without :func:`build_map`'s."""
+    return Legend([(legend_html("Layers", [(LEGEND["study_area"], area.description)]), None)],
+                  kind="layers")
+
+
+def add_study_area(m: folium.Map, area: Outline | None) -> None:
+    """Draw ``area``'s outline and its legend line on ``m`` (nothing when ``None``).
+
+    For maps built without :func:`build_map` (the Nearby page's); add it before the
+    layer control.
+    """
+    if area is None:
+        return
+    group, _entry, _detail = study_area_group(area.geometry, area.description)
+    group.add_to(m)
+    study_area_legend(area).add_to(m)
+
+
 def study_area_group(area: Any, description: str) -> (
     tuple[folium.FeatureGroup, LegendEntry, str]
 ):
@@ -377,6 +397,11 @@ def build_map(
     """
     options = options or MapOptions()
     built = build_feature_groups(layers, options)
+    if options.study_area is not None:
+        outline, entry, detail = study_area_group(options.study_area.geometry,
+                                                  options.study_area.description)
+        extra_groups = [outline, *extra_groups]
+        extra_legend = [*extra_legend, (entry, detail)]
     url = resolve_tiles_url(options.tiles_url)
     if options.center is not None:
         location = [float(options.center[0]), float(options.center[1])]

@@ -21,9 +21,16 @@ from ctxmap.layers.crs import require_display_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
 from ctxmap.maps.assets import DEFAULT_BASE_URL, localize_in_place
-from ctxmap.maps.base import DEFAULT, OSM_ATTRIBUTION, TilesUrl, base_map, resolve_tiles_url
+from ctxmap.maps.base import (
+    DEFAULT,
+    OSM_ATTRIBUTION,
+    Outline,
+    TilesUrl,
+    base_map,
+    resolve_tiles_url,
+)
 from ctxmap.maps.geojson import point_feature
-from ctxmap.maps.layers import build_feature_groups
+from ctxmap.maps.layers import add_study_area, build_feature_groups
 from ctxmap.maps.legend import LEGEND, OKABE_ITO, Attributions
 from ctxmap.nearby.origins import Origin
 from ctxmap.nearby.wording import is_estimate, walk_text
@@ -93,6 +100,7 @@ def nearby_map(
     start_label: str = "Start",
     tiles_url: TilesUrl = DEFAULT,
     assets_base_url: str = DEFAULT_BASE_URL,
+    study_area: Outline | None = None,
 ) -> folium.Map:
     """Return the map of an origin and its nearest places: numbered markers and routes.
 
@@ -116,6 +124,8 @@ def nearby_map(
         As :class:`ctxmap.maps.base.MapOptions`.
     assets_base_url
         URL prefix of the local JavaScript/CSS.
+    study_area
+        The store's study area: its outline and a legend line naming it (``None``: none).
 
     Raises
     ------
@@ -124,6 +134,7 @@ def nearby_map(
     """
     require_display_crs(rows, "the nearest_places output")
     m = _base_map((origin.lat, origin.lon), tiles_url)
+    add_study_area(m, study_area)
     if context:
         built = build_feature_groups(context)
         for group in built.groups:
@@ -206,6 +217,7 @@ def coverage_map(
     *,
     tiles_url: TilesUrl = DEFAULT,
     assets_base_url: str = DEFAULT_BASE_URL,
+    study_area: Outline | None = None,
 ) -> folium.Map:
     """Return the coverage map: the area within the walk, (open) safe places, homes by gap.
 
@@ -219,7 +231,7 @@ def coverage_map(
         Output of :func:`ctxmap.nearby.coverage.coverage_area` (one polygon row, EPSG:4326).
     safe_places
         The safe places that counted (EPSG:4326).
-    tiles_url, assets_base_url
+    tiles_url, assets_base_url, study_area
         As :func:`nearby_map`.
 
     Raises
@@ -236,6 +248,7 @@ def coverage_map(
     else:
         center = (54.0, -2.5)
     m = _base_map(center, tiles_url, zoom=12)
+    add_study_area(m, study_area)
     minutes = float(area["minutes"].iloc[0]) if len(area) else float("nan")
     label = f"Within {minutes:g} min walk of a safe place"
     if len(area) and not area.geometry.iloc[0].is_empty:

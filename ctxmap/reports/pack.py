@@ -43,6 +43,7 @@ from ctxmap.privacy.masks import DEFAULT_CELL_M, DEFAULT_THRESHOLD
 from ctxmap.reports.partner import partner_evidence, partner_review
 from ctxmap.reports.templating import render, trusted
 from ctxmap.settings import load as load_settings
+from ctxmap.store.marks import StoredStudyArea, read_study_area
 from ctxmap.text import clean_text
 
 
@@ -67,6 +68,9 @@ class PackOptions:
         :mod:`ctxmap.privacy.disclosure`).
     cell_m
         Side of the square a home is shown as in a partner's pack (at least 100 m).
+    study_area
+        The store's study area, outlined on the map with a legend line naming it (a
+        district's outline is public: a partner's pack shows it too); ``None``: none.
     """
 
     for_partner: str | None = None
@@ -76,6 +80,7 @@ class PackOptions:
     include_map: bool = True
     threshold: int = DEFAULT_THRESHOLD
     cell_m: float = DEFAULT_CELL_M
+    study_area: StoredStudyArea | None = None
 
 
 def review_svg(review: BeforeAfter, *, width: int = 640, height: int = 260) -> str:
@@ -137,7 +142,8 @@ def _map_page(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
             area, f"Context (home location masked to a {options.cell_m:g} m square)"
             if bundle.location_masked else "Context area"))
     map_options = MapOptions(tiles_url=DEFAULT if options.tiles_url is None
-                             else options.tiles_url, center=center, zoom=15 if center else None)
+                             else options.tiles_url, center=center, zoom=15 if center else None,
+                             study_area=options.study_area)
     m = build_map(view, map_options, extra_groups=extra)
     return standalone_html(m, title=f"Map: {ctx.name}", vendor_dir=options.vendor_dir)
 
@@ -341,5 +347,6 @@ def make_pack(store: Any, context_id: str, *, for_partner: str | None = None,
     options = PackOptions(for_partner=for_partner, today=today, tiles_url=tiles_url,
                           include_map=include_map,
                           threshold=configured.small_count_threshold or DEFAULT_THRESHOLD,
-                          cell_m=configured.mask_cell_m or DEFAULT_CELL_M)
+                          cell_m=configured.mask_cell_m or DEFAULT_CELL_M,
+                          study_area=read_study_area(store))
     return build_pack_html(bundle, layers, options, evidence=evidence, review=review)

@@ -112,6 +112,9 @@ def test_every_command_names_its_store_and_never_the_sample(own_area):
         text += (folder / f).read_text(encoding="utf-8")
     leaked = [m for m in sample_marks() if m in text]
     assert leaked == []
+    from tests.app.test_study_area_maps import GREAT_YARMOUTH, assert_outlined
+
+    assert_outlined((folder / "map.html").read_text(encoding="utf-8"), GREAT_YARMOUTH)
 
 
 def _raw_incidents() -> pd.DataFrame:

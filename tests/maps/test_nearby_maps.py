@@ -51,3 +51,26 @@ def test_coverage_map_escapes_and_marks_gaps(homes, places):
 )
 def test_walk_text(minutes, text):
     assert walk_text(minutes) == text
+
+
+def test_nearby_coverage_and_card_maps_outline_the_study_area(homes, places):
+    """The study area's outline and legend line on the Nearby maps and the card's map."""
+    from ctxmap.analysis.inputs import read_study_area_file
+    from ctxmap.reports.card import safe_places_card_html
+    from tests.app.test_study_area_maps import GREAT_YARMOUTH, GY_LAD, assert_outlined
+
+    area = read_study_area_file(GY_LAD)
+    assert area.description == GREAT_YARMOUTH
+    origin = from_place(homes, "h1")
+    rows = nearest_places(origin, places, k=2, when=WHEN)
+    near = nearby_map(origin, rows, places=places, study_area=area, tiles_url=None)
+    assert_outlined(near.get_root().render(), GREAT_YARMOUTH)
+    assert "Study area" not in nearby_map(origin, rows, tiles_url=None).get_root().render()
+    card = safe_places_card_html("Start", rows, near, WHEN, "estimate")
+    assert f"Study area: {GREAT_YARMOUTH}" in card
+    safe = places[places["layer"] == "safe_places"].drop(columns="layer")
+    youth = places[places["layer"] == "youth_centres"].drop(columns="layer")
+    cov = home_coverage(homes, safe, youth, minutes=10)
+    page = coverage_map(homes, cov, coverage_area(safe, minutes=10), safe, tiles_url=None,
+                        study_area=area).get_root().render()
+    assert_outlined(page, GREAT_YARMOUTH)
