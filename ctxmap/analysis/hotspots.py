@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from esda.getisord import G_Local
-from libpysal.weights import W
 from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.areas import StudyArea, as_study_area, common_crs, metric_crs_for
@@ -34,6 +33,9 @@ from ctxmap.analysis.statistics import benjamini_hochberg, normal_two_sided_p
 from ctxmap.errors import InputError
 from ctxmap.layers.geometry import grid_cells, located_mask
 from ctxmap.layers.schemas import STORAGE_CRS
+
+if TYPE_CHECKING:
+    from libpysal.weights import W
 
 #: Confidence levels and the adjusted p-value each needs.
 LEVELS: tuple[tuple[int, float], ...] = ((99, 0.01), (95, 0.05), (90, 0.10))
@@ -78,6 +80,7 @@ def square_grid(
 
 def queen_weights(rows: np.ndarray, cols: np.ndarray) -> W:
     """Binary queen-contiguity weights between grid cells given by row and column."""
+    from libpysal.weights import W  # imported when used: esda and libpysal take ~2 s to load
     lookup = {(int(r), int(c)): i for i, (r, c) in enumerate(zip(rows, cols, strict=True))}
     neighbours: dict[int, list[int]] = {}
     for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
@@ -165,6 +168,8 @@ def gistar_hotspots(
             "least 3 (choose a smaller cell size)"
         )
     w = queen_weights(rows, cols)
+    from esda.getisord import G_Local  # imported when used, as in queen_weights
+
     if counts.std() > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -36,8 +36,9 @@ from ctxmap.store.engine import RecordsAccess, driver_connection, is_busy
 from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs
 from ctxmap.store.gpkg_write import write_layer_rows
 from ctxmap.store.layer_rows import (
-    layer_frame,
+    columns_frame,
     read_columns,
+    without_cycle_collection,
     write_in_one_transaction,
 )
 from ctxmap.store.protocol import (
@@ -321,13 +322,18 @@ class GeoPackageStore(RecordsAccess):
         """
         schema, names = read_columns(kind, columns)
         quoted = ", ".join(f'"{n}"' for n in names)
-        con = self.connect()
-        try:
-            rows = con.execute(f'SELECT geom, {quoted} FROM "{kind}" ORDER BY fid').fetchall()
-        finally:
-            con.close()
-        geoms = from_gpkg_blobs([r[0] for r in rows]) if rows else np.array([], dtype=object)
-        return layer_frame(schema, names, geoms, [r[1:] for r in rows])
+        with without_cycle_collection():
+            con = self.connect()
+            try:
+                rows = con.execute(f'SELECT geom, {quoted} FROM "{kind}" ORDER BY fid').fetchall()
+            finally:
+                con.close()
+            if not rows:
+                return columns_frame(schema, names, np.array([], dtype=object),
+                                     [() for _ in names])
+            values = list(zip(*rows, strict=True))
+            del rows
+            return columns_frame(schema, names, from_gpkg_blobs(values[0]), values[1:])
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows, mapped rows and rows without a location, per layer."""
