@@ -18,7 +18,7 @@ from ctxmap.app.context_forms import (
     edit_entry_form,
     refer_form,
 )
-from ctxmap.app.drawing import draw_map, map_options
+from ctxmap.app.drawing import draw_map, map_options, page_study_area
 from ctxmap.app.forms import save_form, show_flash, show_form_errors, version_as_read
 from ctxmap.app.meeting_view import editing_allowed, meeting_view
 from ctxmap.app.navigation import require_page
@@ -36,6 +36,7 @@ from ctxmap.cases.tables import assessment_tables, ratings_table, review_notes_t
 from ctxmap.errors import CtxmapError
 from ctxmap.maps.layers import build_map, context_area_group
 from ctxmap.reports.pack import context_review, make_pack
+from ctxmap.text import esc_markdown
 
 NEW = "➕ Refer a new context"
 TABS = ["Overview", "Evidence", "Assessment", "Plan", "Young people", "Consent", "Review",
@@ -70,7 +71,8 @@ def overview_tab(page: ContextPage) -> None:
 def evidence_tab(page: ContextPage) -> None:
     """Incidents in and around the context, its hotspot test and the nearest resources."""
     ctx, layers = page.ctx, page.layers
-    ev = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
+    ev = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m,
+                          study_area=page_study_area())  # named in the hotspot test's method
     c1, c2, c3 = st.columns(3)
     c1.metric("Incidents in the context", int(ev.by_category.sum()))
     c2.metric("Period", f"{ev.period[0]} to {ev.period[1]}" if ev.period else "—")
@@ -79,7 +81,7 @@ def evidence_tab(page: ContextPage) -> None:
         st.write(f"**{'Location of concern' if h['flagged'] else 'Not flagged'}**: "
                  f"{h['incidents']} against {h['expected']:.1f} expected (rate ratio "
                  f"{h['rate_ratio']:.2f}, p = {h['p_value']:.3g}).")
-        st.caption(h["method"])
+        st.caption(esc_markdown(h["method"]))  # names the study area: user text
     st.bar_chart(ev.by_month)
     st.write("Nearest youth centres and safe places (" + ev.nearest_method + ")")
     show_table(ev.nearest)
@@ -158,7 +160,7 @@ def consent_tab(page: ContextPage) -> None:
 def review_tab(page: ContextPage) -> None:
     """The change since the plan started, and review notes."""
     assert page.bundle is not None
-    review = context_review(page.bundle, page.layers)
+    review = context_review(page.bundle, page.layers, page_study_area())
     if review is None:
         st.info("No review yet: set a plan start (Overview) within the incident data's months.")
     else:

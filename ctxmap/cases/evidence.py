@@ -13,12 +13,14 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.statistics import poisson_excess_p
 from ctxmap.cases.records import DEFAULT_RADIUS_M, context_area
 from ctxmap.errors import InputError
 from ctxmap.layers.crs import analysis_crs
 from ctxmap.layers.geometry import located_mask
 from ctxmap.layers.schemas import EXPLOITATION_CATEGORIES, STORAGE_CRS
+from ctxmap.store.marks import StoredStudyArea
 
 # --------------------------------------------------------------------------- evidence
 
@@ -78,7 +80,8 @@ class EvidenceOptions(TypedDict, total=False):
     radius_m: float
     months: tuple[str, str] | None
     categories: Sequence[str] | None
-    study_area: BaseGeometry | None
+    study_area: BaseGeometry | StudyArea | StoredStudyArea | None
+    study_area_description: str | None
     n_nearest: int
     alpha: float
     min_incidents: int
@@ -91,6 +94,7 @@ class _HotspotTest:
     geometry: BaseGeometry
     area: BaseGeometry
     study_area: BaseGeometry
+    study_area_description: str
     crs: str
     period: tuple[str, str]
     categories: tuple[str, ...]
@@ -121,8 +125,14 @@ def context_evidence(
     categories
         Incident categories to count (``None``: all).
     study_area
-        Baseline area (EPSG:4326); default: from the ``areas`` layer
+        Baseline area (EPSG:4326): the store's study area
+        (:func:`ctxmap.store.marks.read_study_area`, or a
+        :class:`~ctxmap.analysis.areas.StudyArea`: its description is then used); default:
+        the one district outline of the ``areas`` layer
         (:func:`ctxmap.analysis.inputs.study_area`).
+    study_area_description
+        How the hotspot test's method names ``study_area``, in the reasons' words (e.g.
+        ``"Great Yarmouth (174.3 km², from great_yarmouth_lad_2013.geojson)"``).
     n_nearest
         How many nearest places to list.
     alpha, min_incidents
@@ -142,6 +152,9 @@ def context_evidence(
     months = options.get("months")
     categories = options.get("categories", EXPLOITATION_CATEGORIES)
     study_area = options.get("study_area")
+    described = options.get("study_area_description") or "the given study area"
+    if isinstance(study_area, StudyArea | StoredStudyArea):
+        study_area, described = study_area.geometry, study_area.description
     alpha, min_incidents = options.get("alpha", 0.05), options.get("min_incidents", 5)
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"radius {radius_m!r} m; expected a number of metres > 0")
@@ -197,13 +210,13 @@ def context_evidence(
         from ctxmap.analysis.inputs import study_area as make_study_area
 
         try:
-            study_area = make_study_area(layers["areas"])[0]
+            study_area, described = make_study_area(layers["areas"])
         except InputError:  # no study area: no hotspot test, the rest of the evidence stands
             study_area = None
     hotspot = None
     if study_area is not None and period is not None:
-        test = _HotspotTest(context_geometry, area, study_area, crs, period, cats, radius_m,
-                            alpha, min_incidents)
+        test = _HotspotTest(context_geometry, area, study_area, described, crs, period, cats,
+                            radius_m, alpha, min_incidents)
         hotspot = _hotspot(test, layers, located_incidents, len(inside))
     return ContextEvidence(area, radius_m, period, cats, inside, by_cat, by_month, unlocated,
                            nearest, method, hotspot,
@@ -264,7 +277,8 @@ def _hotspot(test: _HotspotTest, layers: Mapping[str, gpd.GeoDataFrame],
                 "method": "ranked among all places with ctxmap.analysis.concern.rank_places "
                           "(expected at the study-area density; flagged when "
                           f"{meta['test']}; p is the one-sided Poisson p without "
-                          "over-dispersion, Benjamini–Hochberg adjusted across places)"}
+                          "over-dispersion, Benjamini–Hochberg adjusted across places; "
+                          f"study area: {test.study_area_description})"}
     sa = gpd.GeoSeries([test.study_area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
     area_m = gpd.GeoSeries([test.area], crs=STORAGE_CRS).to_crs(test.crs).iloc[0]
     pts = located.geometry.to_crs(test.crs)
@@ -278,5 +292,6 @@ def _hotspot(test: _HotspotTest, layers: Mapping[str, gpd.GeoDataFrame],
             "flagged": bool(expected > 0 and p <= alpha and count >= min_incidents),
             "rank": None, "of_places": None,
             "method": "one-sided Poisson test of the count in the drawn area against the "
-                      "study-area density (no adjustment for testing many areas)"}
+                      "study-area density (no adjustment for testing many areas; study area: "
+                      f"{test.study_area_description})"}
 

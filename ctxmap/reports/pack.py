@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
 
+from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.review import CAVEATS, BeforeAfter
 from ctxmap.analysis.statistics import format_p
 from ctxmap.cases.consent import CONSENT_CATEGORIES, LEGAL_BASES, filter_for_partner
@@ -40,7 +42,7 @@ from ctxmap.cases.records import (
 )
 from ctxmap.privacy.disclosure import check_cell_m, check_threshold
 from ctxmap.privacy.masks import DEFAULT_CELL_M, DEFAULT_THRESHOLD
-from ctxmap.reports.partner import partner_evidence, partner_review
+from ctxmap.reports.partner import outline_of, partner_evidence, partner_review
 from ctxmap.reports.templating import render, trusted
 from ctxmap.settings import load as load_settings
 from ctxmap.store.marks import StoredStudyArea, read_study_area
@@ -181,9 +183,10 @@ def build_pack_html(
         bundle = filter_for_partner(bundle, for_partner, as_of=today,
                                     cell_m=check_cell_m(options.cell_m))
         # a shared output: recomputed from what the partner sees, through disclosure control
-        shown_evidence = (partner_evidence(bundle, layers, evidence, options.threshold)
+        shown_evidence = (partner_evidence(bundle, layers, evidence, options.threshold,
+                                           options.study_area)
                           if evidence is not None else None)
-        shown_review = (partner_review(bundle, layers, options.threshold)
+        shown_review = (partner_review(bundle, layers, options.threshold, options.study_area)
                         if review is not None else None)
         evidence = None  # the lead agency's figures go nowhere in a partner's pack
     ctx = bundle.context
@@ -294,15 +297,17 @@ def write_pack(path: str | Path, page: str) -> Path:
     return p
 
 
-def context_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame]) -> (
-    BeforeAfter | None
-):
+def context_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
+                   study_area: BaseGeometry | StudyArea | StoredStudyArea | None = None,
+                   ) -> BeforeAfter | None:
     """The before/after review of a context with a plan start, or ``None`` when impossible.
 
-    ``None`` when the context has no plan start or no location, there is no study area,
-    or the data has no month on one side of the start.
+    Against ``study_area`` (EPSG:4326: the store's, :func:`ctxmap.store.marks.read_study_area`;
+    default: the one district outline among the ``areas``). ``None`` when the context has
+    no plan start or no location, there is no study area, or the data has no month on one
+    side of the start.
     """
-    from ctxmap.analysis.inputs import study_area
+    from ctxmap.analysis.inputs import study_area as study_area_of
     from ctxmap.analysis.review import before_after
     from ctxmap.errors import InputError
 
@@ -311,8 +316,9 @@ def context_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame]
     if ctx.plan_start is None or area is None or "incidents" not in layers:
         return None
     try:
-        sa = study_area(layers.get("areas", layers["incidents"].iloc[0:0]),
-                        layers["incidents"], buffer_m=1000)[0]
+        sa = outline_of(study_area)
+        if sa is None:  # not given: the one district outline among the areas
+            sa = study_area_of(layers.get("areas", layers["incidents"].iloc[0:0]))[0]
         return before_after(layers["incidents"], area, sa, ctx.plan_start)
     except InputError:
         return None
@@ -341,12 +347,13 @@ def make_pack(store: Any, context_id: str, *, for_partner: str | None = None,
                              f"one of: {', '.join(partners)}")
     layers = {k: store.read(k) for k in ("incidents", "youth_centres", "safe_places", "areas")}
     ctx = bundle.context
-    evidence = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m)
-    review = context_review(bundle, layers)
+    sa = read_study_area(store)  # the store's: the baseline, outlined on the map
+    evidence = context_evidence(ctx.geometry, layers, radius_m=ctx.radius_m, study_area=sa)
+    review = context_review(bundle, layers, sa)
     configured = load_settings()
     options = PackOptions(for_partner=for_partner, today=today, tiles_url=tiles_url,
                           include_map=include_map,
                           threshold=configured.small_count_threshold or DEFAULT_THRESHOLD,
                           cell_m=configured.mask_cell_m or DEFAULT_CELL_M,
-                          study_area=read_study_area(store))
+                          study_area=sa)
     return build_pack_html(bundle, layers, options, evidence=evidence, review=review)

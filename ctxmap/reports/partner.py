@@ -28,7 +28,9 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
+from ctxmap.analysis.areas import StudyArea
 from ctxmap.analysis.review import CAVEATS, BeforeAfter
 from ctxmap.cases.evidence import ContextEvidence, context_evidence
 from ctxmap.cases.records import ContextBundle
@@ -47,9 +49,15 @@ from ctxmap.privacy.disclosure import (
     square_ranges,
     unordered_places,
 )
+from ctxmap.store.marks import StoredStudyArea
 
 #: How many nearest places count as "nearby" from each point of a home's square.
 NEAREST: Final = 5
+
+
+def outline_of(area: BaseGeometry | StudyArea | StoredStudyArea | None) -> BaseGeometry | None:
+    """The geometry of a study area given either way (``None`` stays ``None``)."""
+    return area.geometry if isinstance(area, StudyArea | StoredStudyArea) else area
 
 
 def partner_area(bundle: ContextBundle) -> Any:
@@ -68,18 +76,20 @@ def partner_area(bundle: ContextBundle) -> Any:
 
 
 def partner_evidence(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
-                     lead: ContextEvidence, threshold: int) -> dict[str, Any] | None:
+                     lead: ContextEvidence, threshold: int,
+                     study_area: StoredStudyArea | None = None) -> dict[str, Any] | None:
     """The evidence section of a partner's pack (see the module docstring).
 
     ``lead`` gives only the period and the incident types to count; its figures are
-    not used. ``None`` when the context has no place or there are no incidents.
+    not used. ``study_area`` is the store's (default: the one district outline among the
+    ``areas``). ``None`` when the context has no place or there are no incidents.
     """
     area = partner_area(bundle)
     if area is None or "incidents" not in layers:
         return None
     ctx = bundle.context
     ev = context_evidence(area, layers, radius_m=ctx.radius_m, months=lead.period,
-                          categories=list(lead.categories))
+                          categories=list(lead.categories), study_area=study_area)
     radius = f"{ctx.radius_m:g} m"
     if bundle.location_masked:
         counts, total, names = _square_figures(bundle, layers, ev, threshold)
@@ -142,12 +152,16 @@ def _square_figures(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame
 
 
 def partner_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame],
-                   threshold: int) -> dict[str, Any] | None:
+                   threshold: int,
+                   study_area: BaseGeometry | StudyArea | StoredStudyArea | None = None,
+                   ) -> dict[str, Any] | None:
     """The review section of a partner's pack, or ``None`` when there is no review.
 
-    Counted over :func:`partner_area`; counts protected; the conclusion in words.
+    Counted over :func:`partner_area` against ``study_area`` (EPSG:4326: the store's;
+    default: the one district outline among the ``areas``); counts protected; the
+    conclusion in words.
     """
-    from ctxmap.analysis.inputs import study_area
+    from ctxmap.analysis.inputs import study_area as study_area_of
     from ctxmap.analysis.review import before_after
 
     area = partner_area(bundle)
@@ -155,8 +169,9 @@ def partner_review(bundle: ContextBundle, layers: Mapping[str, gpd.GeoDataFrame]
     if ctx.plan_start is None or area is None or "incidents" not in layers:
         return None
     try:
-        sa = study_area(layers.get("areas", layers["incidents"].iloc[0:0]),
-                        layers["incidents"], buffer_m=1000)[0]
+        sa = outline_of(study_area)
+        if sa is None:  # not given: the one district outline among the areas
+            sa = study_area_of(layers.get("areas", layers["incidents"].iloc[0:0]))[0]
         review = before_after(layers["incidents"], area, sa, ctx.plan_start)
     except InputError:
         return None

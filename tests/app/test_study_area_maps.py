@@ -140,3 +140,30 @@ def test_the_name_is_escaped(store_copy):
     (script,) = map_scripts(at)
     assert "<img" not in script and "</script>" not in script.split("Yarmouth", 1)[1]
     assert "Study area" in script and "Yarmouth" in script
+
+
+def test_pack_and_contexts_page_use_the_stored_study_area(store_copy):
+    """The hotspot test and the review are measured in the store's study area, named as set."""
+    from ctxmap.cases.repository import load_bundle
+    from ctxmap.reports.pack import context_review, make_pack
+
+    store = GeoPackageStore(store_copy, create=False)
+    norwich = read_study_area(store)
+    assert norwich is not None
+    named = make_study_area(norwich.geometry, "Norwich & <City>", "my_outline.geojson")
+    write_study_area(store, named)
+    page = make_pack(store, "ctx-0001", tiles_url="", include_map=False)
+    assert "study area: Norwich &amp; &lt;City&gt; (39.0 km², from my_outline.geojson)" in page
+    # the review's baseline is the study area given, not a guess from the stored areas
+    bundle = load_bundle(store, "ctx-0001")
+    layers = {k: store.read(k) for k in ("incidents", "areas")}
+    whole = context_review(bundle, layers, named)
+    half = context_review(bundle, layers, named.geometry.intersection(
+        named.geometry.centroid.buffer(0.03)))
+    assert whole is not None and half is not None
+    assert whole.rest_before != half.rest_before or whole.rest_after != half.rest_after
+    at = run("contexts.py")
+    from ctxmap.text import esc_markdown
+
+    (method,) = [c.value for c in at.caption if "study area: Norwich" in c.value]
+    assert esc_markdown(named.description) in method  # named as set, escaped for markdown
