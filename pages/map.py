@@ -51,6 +51,11 @@ with st.sidebar:
         chosen = [c for c in categories if c in EXPLOITATION_CATEGORIES]
     else:
         chosen = st.multiselect("Crime / harm types", categories, default=categories)
+    only_area = area is not None and st.checkbox(
+        "Only the study area", value=True,
+        help="Incidents outside the store's study area (for example the rest of a force's "
+        "file) are stored but not shown or counted; untick to see them all. Incidents with "
+        "no location cannot be placed and are always counted.")
     analysis = st.radio("Analysis layer", ["None", "Heat (kernel density)", "Hotspots (Gi*)"],
                         help="Of the incidents shown. Heat: kernel density, with the "
                         "bandwidth that predicted this area's last months best (said below "
@@ -58,11 +63,19 @@ with st.sidebar:
                         "corrected, hot/cold at 90/95/99 %")
 
 period = (first, last) if first else None
-flt = (period, tuple(chosen))
+flt = (period, tuple(chosen), only_area)
 # a filter is a mask over codes, its counts and map cells come from bincounts: a
 # filter change never copies the incident frame (see ctxmap.analysis.incident_index)
 index = cached(("incident index",), lambda: IncidentIndex.build(incidents))
-keep = cached(("selection", *flt), lambda: index.select(months=period, categories=chosen))
+inside = None
+if area is not None:
+    study = area
+    inside = cached(("in study area",), lambda: index.inside(study.geometry, study.crs))
+selected = cached(("selection", *flt[:2]), lambda: index.select(months=period,
+                                                                 categories=chosen))
+outside = 0 if inside is None else int((selected & index.located & ~inside).sum())
+keep = (selected if not only_area or inside is None
+        else cached(("selection", *flt), lambda: selected & (inside | ~index.located)))
 summary = cached(("summary", *flt), lambda: index.summary(keep))
 
 
@@ -82,6 +95,12 @@ c1.metric("Incidents shown on the map" + rounded, f"{summary.mapped:,}" if per_t
 c2.metric("In the period with no location (not mapped)" + rounded, f"{summary.unmapped:,}"
           if per_type is None else per_type.iloc[-1]["No location"])
 c3.metric("Period", format_period((first, last)) if first else "—")
+if only_area and outside and area is not None:
+    st.caption(html.escape(
+        f"Only incidents in the study area ({area.name}) are shown and counted: "
+        f"{'some' if per_type is not None else f'{outside:,}'} located incident(s) of this "
+        "filter lie outside it (untick 'Only the study area' to see them). Incidents with "
+        "no location cannot be placed in or out of it: all of them are counted."))
 
 
 # the heat bandwidth comes from an evaluation of the store's last months per incident

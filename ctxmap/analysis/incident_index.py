@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from ctxmap.analysis.aggregate import (
     DEFAULT_MAX_CELLS,
@@ -80,6 +82,19 @@ class IncidentIndex:
             wanted = np.array([c in chosen for c in self.categories] + [False])
             keep &= wanted[self.category_codes]
         return keep
+
+    def inside(self, area: BaseGeometry, crs: str) -> np.ndarray:
+        """Rows located in ``area`` (given in ``crs``); a point on its outline is inside.
+
+        The rule of :func:`ctxmap.analysis.concern.rank_places`, so the map counts the
+        incidents the rankings count. Rows with no location are never inside.
+        """
+        area_m = gpd.GeoSeries([area], crs=crs).to_crs(self.arrays.metric_crs).iloc[0]
+        shapely.prepare(area_m)
+        out = np.zeros(len(self.located), dtype=bool)
+        if len(self.arrays.xs):
+            out[self.located] = shapely.intersects_xy(area_m, self.arrays.xs, self.arrays.ys)
+        return out
 
     def summary(self, keep: np.ndarray) -> IncidentSummary:
         """What :func:`ctxmap.analysis.periods.summarise_incidents` says of the kept rows."""
