@@ -53,7 +53,7 @@ def _key(kind: str, inputs: ExpectationInputs, *extra: object) -> str:
         h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
     h.update(inputs.area.wkb)
     # the model does not depend on the radius or the ring: one fit serves every radius
-    distances = () if kind == "model" else (inputs.radius_m, inputs.ring_outer_m)
+    distances = () if kind.endswith("model") else (inputs.radius_m, inputs.ring_outer_m)
     h.update(repr((inputs.period, inputs.metric_crs, *distances, sorted(inputs.layers),
                    *extra)).encode())
     for name in sorted(inputs.layers):
@@ -151,9 +151,13 @@ def recent_evaluation(inputs: ExpectationInputs) -> Evaluation | None:
         test = (test_from, ordered[-1])
         tr, te = months <= train_to, months >= test_from
         grid = _grid(inputs)
-        model = fit_risk_terrain(grid, inputs.ix[tr], inputs.iy[tr], features=_features(inputs),
-                                 areas=inputs.layers.get("areas"),
-                                 months=len(month_range(*train)))
+
+        def fit() -> RiskTerrain:
+            return fit_risk_terrain(grid, inputs.ix[tr], inputs.iy[tr],
+                                    features=_features(inputs), areas=inputs.layers.get("areas"),
+                                    months=len(month_range(*train)))
+        model = _remember(_key("training model", inputs, train_to), fit)
+        assert isinstance(model, RiskTerrain)
         return evaluate_methods(grid, (inputs.ix[tr], inputs.iy[tr]),
                                 (inputs.ix[te], inputs.iy[te]), (train, test), model,
                                 inputs.area_name, radius_m=inputs.radius_m,

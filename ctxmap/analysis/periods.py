@@ -159,6 +159,10 @@ def select_incidents(
     return incidents.loc[keep].copy()
 
 
+#: What ``astype(str)`` makes of a null value.
+_NULL_TEXTS: frozenset[str] = frozenset({"nan", "None", "<NA>", "NaT"})
+
+
 def text_in(column: pd.Series, wanted: set[str]) -> np.ndarray:
     """Whether each value of ``column``, as text, is one of ``wanted`` (a boolean array).
 
@@ -168,7 +172,8 @@ def text_in(column: pd.Series, wanted: set[str]) -> np.ndarray:
     """
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
         hit = np.array(column.isin(wanted), dtype=bool)
-        if column.hasnans:  # astype(str) writes nulls as text ("nan", "None", "<NA>")
+        # astype(str) writes nulls as text ("nan", "None", "<NA>"): only then can they match
+        if not wanted.isdisjoint(_NULL_TEXTS) and column.hasnans:
             nulls = column.isna().to_numpy()
             hit[nulls] = column[nulls].astype(str).isin(wanted).to_numpy(dtype=bool)
         return hit

@@ -30,10 +30,7 @@ from ctxmap.analysis.expectations import BASELINES, RING_OUTER_M
 from ctxmap.analysis.hotspots import gistar_hotspots
 from ctxmap.analysis.inputs import load_places, resolve_study_area
 from ctxmap.analysis.model_expectation import fitted_model
-from ctxmap.analysis.periods import (
-    categories_available,
-    months_available,
-)
+from ctxmap.analysis.periods import categories_available, months_available, select_incidents
 from ctxmap.analysis.place_detail import PlaceBreakdown, place_breakdown, place_trends
 from ctxmap.app.cache import cached, store_layers
 from ctxmap.app.funnel_chart import funnel_spec
@@ -217,6 +214,22 @@ def _layer(path: str, version: float, kind: str) -> gpd.GeoDataFrame:
     return store_layers(path, version)[kind]
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _typed_incidents(path: str, version: float, cats: tuple[str, ...]) -> gpd.GeoDataFrame:
+    return select_incidents(_layer(path, version, "incidents"), None, cats)
+
+
+def _incidents(path: str, version: float, cats: Cats) -> gpd.GeoDataFrame:
+    """The store's incidents of the types ``cats``, selected once per store version.
+
+    Every analysis of the page selects these types again (and its months) from a third of
+    the rows instead of all of them; ``None`` (all types) is the shared layer itself.
+    Read-only, as :func:`_layer`.
+    """
+    return _layer(path, version, "incidents") if cats is None else _typed_incidents(
+        path, version, cats)
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def _store_places(path: str, version: float) -> gpd.GeoDataFrame:
     """The store's homes, youth centres and safe places (read once per store version)."""
@@ -257,7 +270,8 @@ def study_area_or_none(path: str, version: float) -> StudyArea | None:
 @st.cache_resource(max_entries=8, show_spinner="Counting incidents around every place…")
 def _prepared(path: str, version: float, contexts: str, counting: Ranking) -> PreparedRanking:
     """The ranking's selection and counts, shared by every expectation (read-only)."""
-    return prepare_ranking(_places(path, version, contexts), _layer(path, version, "incidents"),
+    return prepare_ranking(_places(path, version, contexts),
+                           _incidents(path, version, counting.categories),
                            _study_area(path, version), counting.params())
 
 
@@ -279,22 +293,23 @@ def breakdown(path: str, version: float, contexts: str, place_id: str,
     """One place's incidents by type and month."""
     places = _places(path, version, contexts)
     one = places.loc[(places["id"].astype(str) == place_id).to_numpy()].head(1)
-    return place_breakdown(one, _layer(path, version, "incidents"), settings.params())
+    return place_breakdown(one, _incidents(path, version, settings.categories),
+                           settings.params())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def trends_by_place(path: str, version: float, contexts: str,
                     settings: Ranking) -> pd.DataFrame:
     """Each place's incidents now against the previous period."""
-    return place_trends(_places(path, version, contexts), _layer(path, version, "incidents"),
-                        settings.params())
+    return place_trends(_places(path, version, contexts),
+                        _incidents(path, version, settings.categories), settings.params())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def counts_by_area(path: str, version: float, level: str, period: Period,
                    cats: Cats) -> gpd.GeoDataFrame:
     """Incidents (and rates) per area of ``level``."""
-    return area_counts(_layer(path, version, "areas"), _layer(path, version, "incidents"),
+    return area_counts(_layer(path, version, "areas"), _incidents(path, version, cats),
                        period, cats, level)
 
 
@@ -302,7 +317,7 @@ def counts_by_area(path: str, version: float, level: str, period: Period,
 def trends_by_area(path: str, version: float, level: str, period: Period,
                    cats: Cats) -> pd.DataFrame:
     """Each area's incidents now against the previous period."""
-    return area_trends(_layer(path, version, "areas"), _layer(path, version, "incidents"),
+    return area_trends(_layer(path, version, "areas"), _incidents(path, version, cats),
                        period, cats, level)
 
 
@@ -310,7 +325,7 @@ def trends_by_area(path: str, version: float, level: str, period: Period,
 def hotspots(path: str, version: float, cell_m: float, period: Period,
              cats: Cats) -> gpd.GeoDataFrame:
     """Getis-Ord Gi* hot and cold spots on a grid of ``cell_m``."""
-    return gistar_hotspots(_layer(path, version, "incidents"), _study_area(path, version),
+    return gistar_hotspots(_incidents(path, version, cats), _study_area(path, version),
                            cell_m, period, cats)
 
 
@@ -319,7 +334,7 @@ def density(path: str, version: float, bandwidth: float | None, period: Period,
             cats: Cats) -> gpd.GeoDataFrame:
     """Kernel density (``bandwidth`` None: this area's best evaluated, else Scott's rule)."""
     evaluated = evaluated_bandwidth(path, version, cats) if bandwidth is None else None
-    return kernel_density(_layer(path, version, "incidents"), _study_area(path, version),
+    return kernel_density(_incidents(path, version, cats), _study_area(path, version),
                           _DENSITY_CELL_M, bandwidth, period, cats, evaluated=evaluated)
 
 
@@ -335,7 +350,7 @@ def method_scores(path: str, version: float, cats: Cats, radius_m: float) -> Eva
     The risk-terrain model's features are the store's places by category; the areas'
     population is used when they carry one. Enough for the heat layer's bandwidth.
     """
-    incidents = _layer(path, version, "incidents")
+    incidents = _incidents(path, version, cats)
     if len(months_available(incidents)) < 2:
         return None
     areas = _layer(path, version, "areas")
@@ -353,7 +368,7 @@ def evaluation(path: str, version: float, cats: Cats, radius_m: float) -> Evalua
         return None
     places = _store_places(path, version)
     areas = _layer(path, version, "areas")
-    return check_flags(scored, _layer(path, version, "incidents"), _study_area(path, version),
+    return check_flags(scored, _incidents(path, version, cats), _study_area(path, version),
                        places, _evaluation_settings(cats, radius_m),
                        features=group_places(places), areas=areas if len(areas) else None)
 

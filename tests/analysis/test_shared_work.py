@@ -137,3 +137,23 @@ def test_projected_points_are_exactly_what_to_crs_gives():
     shapes = gpd.GeoSeries([box(1.0, 52.0, 1.01, 52.01), Point(1.0, 52.0)], crs=4326)
     mx, my = metric_points(shapes, "EPSG:27700")
     assert len(mx) == 2 and np.isfinite(mx).all() and np.isfinite(my).all()
+
+
+def test_the_models_are_fitted_once_whatever_the_radius(monkeypatch):
+    from ctxmap.analysis import model_expectation
+
+    incidents, places, area = _town(seed=11)
+    fits = []
+    real = model_expectation.fit_risk_terrain
+    monkeypatch.setattr(model_expectation, "fit_risk_terrain",
+                        lambda *a, **k: fits.append(1) or real(*a, **k))
+    layers = {"places": places}
+    both = ("model", "auto")
+    first = rank_places_by(places, incidents, area,
+                           ConcernParams(radius_m=300.0, categories=None), both, layers)
+    assert len(fits) == 2  # the whole period's model, and auto's on the earlier months
+    other = rank_places_by(places, incidents, area,
+                           ConcernParams(radius_m=500.0, categories=None), both, layers)
+    assert len(fits) == 2  # neither depends on the radius
+    assert first["model"].attrs["ctxmap"]["radius_m"] == 300.0
+    assert other["model"].attrs["ctxmap"]["radius_m"] == 500.0
