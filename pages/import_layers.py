@@ -17,10 +17,16 @@ from ctxmap.app.session import (
     session_store_summary,
     store_label,
 )
-from ctxmap.app.store_forms import new_store_form, study_area_picker
+from ctxmap.app.store_forms import (
+    PLACES,
+    PLACES_TITLE,
+    import_places_form,
+    new_store_form,
+    study_area_picker,
+)
 from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
-from ctxmap.layers.readers import read_layer_bytes
+from ctxmap.layers.readers import read_layer_bytes, read_places_bytes
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, schema_for
 from ctxmap.store.marks import write_study_area
 
@@ -48,14 +54,20 @@ else:
             "the first import creates it.")
 
 st.subheader("Import a file")
-kind = st.selectbox("Layer", LAYER_KINDS, format_func=lambda k: SCHEMAS[k].title, index=1)
+kind = st.selectbox("Layer", (*LAYER_KINDS, PLACES), index=1, format_func=lambda k: (
+    PLACES_TITLE if k == PLACES else SCHEMAS[k].title),
+    help=f"{PLACES_TITLE}: one file (an OpenStreetMap extract or your own list with a "
+    "category) sorted row by row into safe places, youth centres or not a place by the "
+    "rules of docs/osm-classification.md; both layers are written together")
+title = PLACES_TITLE if kind == PLACES else schema_for(kind).title
 mode = st.radio("Mode", ["append", "replace"] if kind == "areas" else ["replace", "append"],
                 horizontal=True,
                 help="replace: the layer's rows (areas: the stored rows of the levels this "
                 "file holds) are replaced; append: rows are added, and rows with an id "
                 "already stored are updated (areas of several files live side by side)")
-repair = st.checkbox("Repair invalid geometries (make_valid, each repair listed below)",
-                     value=True, help="untick to refuse invalid geometries instead")
+repair = kind != PLACES and st.checkbox(
+    "Repair invalid geometries (make_valid, each repair listed below)", value=True,
+    help="untick to refuse invalid geometries instead")
 as_study_area = kind == "areas" and st.checkbox("Make this file's outline the study area")
 upload = st.file_uploader("Layer file", type=["csv", "geojson", "json", "gpkg"],
                           help="police.uk street-level CSV, CSV with latitude/longitude or "
@@ -64,8 +76,10 @@ upload = st.file_uploader("Layer file", type=["csv", "geojson", "json", "gpkg"],
 if upload is not None:
     raw = upload.getvalue()
     try:
-        result = read_layer_bytes(raw, kind, name=upload.name, suffix=Path(upload.name).suffix,
-                                  repair=repair)
+        result = (read_places_bytes(raw, name=upload.name, suffix=Path(upload.name).suffix)
+                  if kind == PLACES else
+                  read_layer_bytes(raw, kind, name=upload.name, suffix=Path(upload.name).suffix,
+                                   repair=repair))
     except CtxmapError as exc:
         show_error(exc)
         st.stop()
@@ -79,9 +93,11 @@ if upload is not None:
     if result.problems:
         show_table(pd.DataFrame([{"Severity": p.severity, "Row": p.row, "Column": p.column,
                                   "Problem": p.message} for p in result.problems]))
-    if result.usable:
-        st.success(f"{upload.name} is usable as {SCHEMAS[kind].title}.")
-        if st.button(f"Import {len(result.gdf):,} rows into {SCHEMAS[kind].title}",
+    if kind == PLACES and result.usable:
+        import_places_form(result, raw, upload.name, mode)
+    elif result.usable:
+        st.success(f"{upload.name} is usable as {title}.")
+        if st.button(f"Import {len(result.gdf):,} rows into {title}",
                      type="primary"):
             import hashlib
 
@@ -106,5 +122,5 @@ if upload is not None:
                     write_study_area(open_session_store(), area)
                     st.success(f"Study area: {area.description}")
     else:
-        st.error(f"{upload.name} cannot be imported as {SCHEMAS[kind].title}: fix the errors "
+        st.error(f"{upload.name} cannot be imported as {title}: fix the errors "
                  "above. Nothing was written; the store is unchanged.")

@@ -1,4 +1,6 @@
-"""The Import page's store forms: make a store for a new area, and choose its study area.
+"""The Import page's forms: a store for a new area, its study area, one file of places.
+
+The places form writes both place layers from one file, as ``import FILE --layer places``.
 
 The page only calls these; what they do is what ``python -m ctxmap init`` and ``import
 ... --study-area`` do (:func:`ctxmap.store.opening.create_store`,
@@ -7,13 +9,19 @@ The page only calls these; what they do is what ``python -m ctxmap init`` and ``
 
 from __future__ import annotations
 
+import hashlib
+
+import pandas as pd
 import streamlit as st
 
 from ctxmap.analysis.inputs import read_study_area_bytes
 from ctxmap.app.cache import invalidate_layers
 from ctxmap.app.guard import show_error, without_server_paths
-from ctxmap.app.session import KEY_STORE
+from ctxmap.app.session import KEY_STORE, open_session_store
+from ctxmap.app.widgets import show_table
 from ctxmap.errors import CtxmapError
+from ctxmap.layers.read_result import LayerRead
+from ctxmap.layers.readers import rule_counts, split_places
 from ctxmap.store.marks import make_study_area, read_study_area, write_study_area
 from ctxmap.store.opening import create_store, describe_target
 from ctxmap.store.protocol import Store
@@ -79,3 +87,45 @@ def study_area_picker(store: Store) -> None:
             return
         invalidate_layers()
         st.success(f"Study area: {area.description}")
+
+
+#: The Import page's choice for one file of places of every kind.
+PLACES = "places"
+PLACES_TITLE = "Places (safe places and youth centres, sorted by the tag rules)"
+_LAYER_WORDS = {"safe_places": "Safe places", "youth_centres": "Youth centres"}
+
+
+def import_places_form(result: LayerRead, raw: bytes, file: str, mode: str) -> None:
+    """Show how a places file sorts by rule and write both place layers in one transaction.
+
+    As ``import FILE --layer places``: rows that are not a place are left out and
+    counted; a layer with no row in the file is left unchanged; on any failure neither
+    layer is written.
+    """
+    counts = rule_counts(result.gdf)
+    show_table(pd.DataFrame({
+        "Rule": counts["rule"], "Rows": counts["rows"],
+        "Layer": [_LAYER_WORDS.get(layer, "not a place") for layer in counts["layer"]]}))
+    parts = {k: v for k, v in split_places(result.gdf).items() if not v.empty}
+    left = len(result.gdf) - sum(len(v) for v in parts.values())
+    if not parts:
+        st.error(f"None of the {len(result.gdf):,} rows of {file} is a safe place or youth "
+                 "centre by the tag rules (docs/osm-classification.md). Nothing was "
+                 "written; the store is unchanged.")
+        return
+    what = " and ".join(f"{len(v):,} {_LAYER_WORDS[k].lower()}" for k, v in parts.items())
+    st.success(f"{file} is usable: {what}" + (f"; {left:,} rows are not a place and are "
+                                               "left out." if left else "."))
+    if not st.button(f"Import {what}", type="primary"):
+        return
+    try:
+        records = open_session_store(create=True).write_layers(
+            parts, file=file, mode=mode, sha256=hashlib.sha256(raw).hexdigest())
+    except CtxmapError as exc:
+        show_error(exc, "Not imported: neither layer was written, the store is unchanged. ")
+        return
+    invalidate_layers()
+    for rec in records:
+        st.success(f"Imported {rec.rows:,} rows into {_LAYER_WORDS[rec.layer].lower()} "
+                   f"({rec.mapped:,} mapped, {rec.unmapped:,} without a location) as import "
+                   f"{rec.import_id}.")

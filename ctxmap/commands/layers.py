@@ -21,7 +21,13 @@ from ctxmap.commands.stores import (
     say,
 )
 from ctxmap.errors import CtxmapError, InputError, StoreError
-from ctxmap.layers.readers import file_sha256, read_layer, read_places, rule_counts
+from ctxmap.layers.readers import (
+    file_sha256,
+    read_layer,
+    read_places,
+    rule_counts,
+    split_places,
+)
 from ctxmap.layers.schemas import LAYER_KINDS, PLACE_KINDS
 from ctxmap.store.marks import write_study_area
 from ctxmap.store.opening import describe_target, open_store, store_exists, store_summary
@@ -226,7 +232,7 @@ def import_places(args: argparse.Namespace) -> int:
         print(f"not imported: {unchanged}", file=sys.stderr)
         return 1
     gdf = result.gdf
-    layers = {k: gdf[gdf["layer"] == k].drop(columns=["layer", "rule"]) for k in AS_LAYERS}
+    layers = split_places(gdf)
     if all(part.empty for part in layers.values()):
         print(f"not imported: none of the {len(gdf)} rows of {Path(file).name} is a safe "
               "place or youth centre by the tag rules (docs/osm-classification.md); give "

@@ -201,18 +201,25 @@ def read_places(
     shown = name or path.name
     if not path.exists():
         raise InputError(f"{shown}: no such file ({path})")
-    raw = path.read_bytes()
+    return read_places_bytes(path.read_bytes(), name=shown, suffix=path.suffix,
+                             as_layer=as_layer)
+
+
+def read_places_bytes(
+    raw: bytes, *, name: str, suffix: str, as_layer: str | None = None
+) -> LayerRead:
+    """:func:`read_places` from bytes (e.g. an upload); ``suffix`` is the file's extension."""
     result: LayerRead | None = None
-    if path.suffix.lower() in (".geojson", ".json", ".gpkg") and _sniff(raw) in ("json", "gpkg"):
+    if suffix.lower() in (".geojson", ".json", ".gpkg") and _sniff(raw) in ("json", "gpkg"):
         frame, problems = (
-            read_gpkg(raw, shown, "safe_places")
+            read_gpkg(raw, name, "safe_places")
             if _sniff(raw) == "gpkg"
-            else read_geojson(raw.decode("utf-8-sig", errors="replace"), shown)
+            else read_geojson(raw.decode("utf-8-sig", errors="replace"), name)
         )
         if frame is not None and not problems and is_osm(frame):
-            result = read_osm_places(frame, shown)
+            result = read_osm_places(frame, name)
     if result is None:
-        result = read_layer_bytes(raw, "safe_places", name=shown, suffix=path.suffix,
+        result = read_layer_bytes(raw, "safe_places", name=name, suffix=suffix,
                                   extra=("layer",))
         result.kind = "places"
         _classify_rows(result.gdf)
@@ -220,6 +227,16 @@ def read_places(
         result.gdf["layer"] = as_layer
         result.gdf["rule"] = AS_RULE
     return result
+
+
+def split_places(places: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The rows of a :func:`read_places` frame per place layer.
+
+    Keys ``safe_places`` and ``youth_centres``, without the ``layer`` and ``rule``
+    columns; rows that are not a place are in neither.
+    """
+    return {kind: places[places["layer"] == kind].drop(columns=["layer", "rule"])
+            for kind in ("safe_places", "youth_centres")}
 
 
 def _classify_rows(gdf: gpd.GeoDataFrame) -> None:
