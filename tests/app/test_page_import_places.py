@@ -18,12 +18,12 @@ from ctxmap.store.geopackage import GeoPackageStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACES_CSV = (
-    "id,name,category,lat,lon\n"
-    "p1,Test Library,library,52.6100,1.7300\n"
-    "p2,Test Police Station,police,52.6080,1.7280\n"
-    "p3,Test Youth Club,youth_centre,52.5900,1.7200\n"
-    "p4,Car park,parking,52.6070,1.7290\n"
-).encode()
+    b"id,name,category,lat,lon\n"
+    b"p1,Test Library,library,52.6100,1.7300\n"
+    b"p2,Test Police Station,police,52.6080,1.7280\n"
+    b"p3,Test Youth Club,youth_centre,52.5900,1.7200\n"
+    b"p4,Car park,parking,52.6070,1.7290\n"
+)
 
 
 def page_with_upload(data: bytes, name: str = "places.csv") -> AppTest:
