@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ctxmap.errors import InputError
 
@@ -40,6 +39,8 @@ def z_for(level: float) -> float:
     """The two-sided normal quantile of ``level`` (3.0902 for 0.998, 1.9600 for 0.95)."""
     if not 0.0 < float(level) < 1.0:
         raise InputError(f"funnel level {level!r}; expected a share between 0 and 1, e.g. 0.998")
+    from scipy import stats  # imported when used (scipy.stats takes ~1 s to load)
+
     return float(stats.norm.ppf(0.5 + float(level) / 2.0))
 
 

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.special import gammaln
 
 from ctxmap.analysis.risk_grid import (
@@ -300,6 +299,8 @@ def fit_counts(
                            float("nan"), False, False, "model not used: no incidents in the "
                            "study area to fit it to", months, notes)
     kept, _ = select_factors(y, offset, candidates)
+    import statsmodels.api as sm  # imported when a model is fitted (~0.7 s to load)
+
     x = np.column_stack([np.ones(len(y))] + [c.values for c in kept])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
