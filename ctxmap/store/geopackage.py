@@ -33,6 +33,7 @@ from ctxmap import settings
 from ctxmap.errors import StoreBusyError, StoreError
 from ctxmap.layers.schemas import LAYER_KINDS, SCHEMAS, LayerSchema
 from ctxmap.store.engine import RecordsAccess, driver_connection, is_busy
+from ctxmap.store.gpkg_arrow import read_layer_arrow
 from ctxmap.store.gpkg_blobs import SRS_ID, from_gpkg_blobs
 from ctxmap.store.gpkg_write import write_layer_rows
 from ctxmap.store.layer_rows import (
@@ -323,6 +324,10 @@ class GeoPackageStore(RecordsAccess):
         schema, names = read_columns(kind, columns)
         quoted = ", ".join(f'"{n}"' for n in names)
         with without_cycle_collection():
+            fast = read_layer_arrow(self.path, kind, names)  # GDAL's Arrow stream
+            if fast is not None:
+                geoms, columns_read = fast
+                return columns_frame(schema, names, geoms, columns_read)
             con = self.connect()
             try:
                 rows = con.execute(f'SELECT geom, {quoted} FROM "{kind}" ORDER BY fid').fetchall()

@@ -107,13 +107,14 @@ def layer_frame(schema: LayerSchema, names: list[str], geoms: np.ndarray,
 
 
 def columns_frame(schema: LayerSchema, names: list[str], geoms: np.ndarray,
-                  columns: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+                  columns: Sequence[Sequence[Any] | np.ndarray]) -> gpd.GeoDataFrame:
     """:func:`layer_frame` from the values column by column (``columns[i]``: ``names[i]``'s).
 
     Reading a million rows, transposing them once (``zip(*rows)``) is several times
     faster than taking each column out of every row.
     """
-    data = {n: pd.Series(list(values), dtype="object")
+    data = {n: pd.Series(values if isinstance(values, np.ndarray) else list(values),
+                         dtype="object")
             for n, values in zip(names, columns, strict=True)}
     frame = pd.DataFrame(data, columns=names)
     for c in schema.columns:
