@@ -233,7 +233,18 @@ def text_or_none(values: pd.Series, *, strip: bool) -> pd.Series:
     trimmed = pc.utf8_trim_whitespace(text)
     blank = pc.fill_null(pc.equal(trimmed, ""), True)
     kept = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed if strip else text)
-    encoded = kept.combine_chunks().dictionary_encode()
+    return pd.Series(objects_by_value(kept), dtype=object)
+
+
+def objects_by_value(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow array as a NumPy object array (None for nulls), made per distinct value.
+
+    Each distinct value becomes one Python object, shared by the rows holding it: a
+    column of a million cells with a few thousand distinct texts makes a few thousand
+    strings, not a million.
+    """
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = arr.dictionary_encode()
     distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     codes = encoded.indices.fill_null(len(distinct) - 1)
-    return pd.Series(distinct[np.asarray(codes, dtype=np.int64)], dtype=object)
+    return distinct[np.asarray(codes, dtype=np.int64)]

@@ -102,7 +102,9 @@ class _Column:
     def text_or_none(self, *, strip: bool) -> np.ndarray:
         """The rows' cells as objects, None where blank (as ``conform.text_or_none``)."""
         trimmed = self.stripped()
-        return _blank_as_none(trimmed if strip else self.values, trimmed == "")[self.codes]
+        kept = (trimmed if strip else self.values).astype(object)  # a copy
+        kept[trimmed == ""] = None
+        return kept[self.codes]
 
 
 def read_police_uk(table: pa.Table, name: str, result: LayerRead) -> LayerRead:
@@ -143,9 +145,9 @@ def read_police_uk(table: pa.Table, name: str, result: LayerRead) -> LayerRead:
     reporter = "police.uk (" + np.where(reporter == "", "unknown force", reporter) + ")"
     columns = {
         "id": ids,
-        "month": _blank_as_none(month_text, month_text == "")[month.codes],
+        "month": month.text_or_none(strip=True),
         "date": np.full(n, None, dtype=object),
-        "category": _blank_as_none(category_text, category_text == "")[category.codes],
+        "category": category.text_or_none(strip=True),
         "location_precision": np.where(ok, PRECISION_SNAPPED, PRECISION_NONE).astype(object),
         "location": cols["Location"].text_or_none(strip=False),
         "lsoa_code": cols["LSOA code"].text_or_none(strip=False),
@@ -160,13 +162,6 @@ def read_police_uk(table: pa.Table, name: str, result: LayerRead) -> LayerRead:
     result.gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=STORAGE_CRS),
                                   crs=STORAGE_CRS)
     return result
-
-
-def _blank_as_none(values: np.ndarray, blank: np.ndarray) -> np.ndarray:
-    """A copy of the object array ``values`` with None where ``blank``."""
-    out = values.astype(object)
-    out[blank] = None
-    return out
 
 
 def _ids(

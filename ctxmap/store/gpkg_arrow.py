@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from ctxmap.layers.conform import objects_by_value
+
 #: Arrow types converted here; a column of any other type sends the read row by row.
 _TEXT = (pa.string(), pa.large_string())
 
@@ -65,10 +67,7 @@ def _column(column: pa.ChunkedArray) -> np.ndarray | None:
     if column.type in _TEXT:
         if _mostly_distinct(column):  # e.g. ids: convert directly
             return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-        codes = encoded.indices.fill_null(len(distinct) - 1)
-        return distinct[np.asarray(codes, dtype=np.int64)]
+        return objects_by_value(column)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or \
             pa.types.is_boolean(column.type) or pa.types.is_null(column.type):
         return np.array(column.to_pylist(), dtype=object)
